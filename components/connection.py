@@ -1,0 +1,114 @@
+"""Connection settings parsed from a PostgreSQL URL, and the fields Stitch's form asks for.
+
+Pure data and psycopg's own conninfo parser: no Pulumi here, so the verification CLI and the
+dynamic providers can use it cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+DEFAULT_PORT = 5432
+
+
+class InvalidDatabaseUrl(ValueError):
+    """A URL that is not a usable PostgreSQL URL; the message never contains the URL itself."""
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything needed to reach the database, one field per box of Stitch's PostgreSQL form."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    database: str
+
+    def conninfo(self, *, connect_timeout: int, application_name: str = "stitch-heroku") -> str:
+        """A libpq connection string that always demands SSL, as Heroku and Stitch do."""
+        return make_conninfo(
+            host=self.host,
+            port=self.port,
+            user=self.username,
+            password=self.password,
+            dbname=self.database,
+            sslmode="require",
+            connect_timeout=connect_timeout,
+            application_name=application_name,
+        )
+
+    def describe(self) -> str:
+        """Where we connect, for messages: everything but the password."""
+        return f"{self.username}@{self.host}:{self.port}/{self.database}"
+
+    def stitch_form(self) -> dict[str, object]:
+        """The fields of Stitch's PostgreSQL destination form (step 4 of the setup guide)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "database": self.database,
+            "ssl": True,
+        }
+
+    def stitch_destination(self) -> dict[str, object]:
+        """The body Stitch's Connect API takes to create this destination (POST /v4/destinations).
+
+        The API wants every property as a string, the port and the SSL flag included.
+        """
+        return {
+            "type": "postgres",
+            "properties": {
+                "host": self.host,
+                "port": str(self.port),
+                "username": self.username,
+                "password": self.password,
+                "database": self.database,
+                "ssl": "true",
+                "encryption_type": "none",
+            },
+        }
+
+
+def parse_database_url(url: str, *, name: str = "database URL") -> ConnectionSettings:
+    """Parse a postgres:// URL with libpq's own parser, so percent-encoded passwords survive.
+
+    Raises InvalidDatabaseUrl naming what is wrong, never echoing the URL (it holds a password).
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidDatabaseUrl(f"{name} is empty: give a URL like postgres://user:password@host:5432/dbname")
+    scheme = urlsplit(url.strip()).scheme.lower()
+    if scheme not in POSTGRES_SCHEMES:
+        shown = f'"{scheme}://"' if scheme else "no scheme"
+        raise InvalidDatabaseUrl(
+            f"{name} is not a PostgreSQL URL (it has {shown}): "
+            "give a URL like postgres://user:password@host:5432/dbname"
+        )
+    try:
+        params = conninfo_to_dict(url.strip())
+    except Exception:  # psycopg's message quotes the whole URL, password included
+        raise InvalidDatabaseUrl(
+            f"{name} cannot be parsed as a PostgreSQL URL: check its quoting and percent-encoding "
+            "(postgres://user:password@host:5432/dbname)"
+        ) from None
+    missing = [field for field in ("host", "user", "password", "dbname") if not params.get(field)]
+    if missing:
+        raise InvalidDatabaseUrl(
+            f"{name} lacks {', '.join(missing)}: give a URL like postgres://user:password@host:5432/dbname"
+        )
+    port_text = str(params.get("port") or DEFAULT_PORT)
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise InvalidDatabaseUrl(f"{name} has port {port_text!r}, which is not a TCP port number (1-65535)")
+    return ConnectionSettings(
+        host=str(params["host"]),
+        port=int(port_text),
+        username=str(params["user"]),
+        password=str(params["password"]),
+        database=str(params["dbname"]),
+    )

@@ -1,0 +1,113 @@
+"""`python -m components.verify`: check on demand that Stitch will connect and load.
+
+Run it after Heroku maintenance rotates the credentials, or before writing to support.
+Exit codes: 0 ready, 1 not ready, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from components.checks import verify
+from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
+
+EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or a stack we cannot read: exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m components.verify",
+        description=(
+            "Prove that Stitch will connect to and load into a PostgreSQL destination: connect with SSL, "
+            "check the server version and CREATE on the database, dry-run a load (rolled back), read the "
+            "catalogs Stitch reads, and warn when few connections are left."
+        ),
+        epilog=(
+            "The database comes from --database-url, else --stack, else the DATABASE_URL environment "
+            "variable. Exit codes: 0 ready, 1 not ready, 2 bad usage."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--database-url", metavar="URL", help="postgres://user:password@host:port/dbname")
+    source.add_argument(
+        "--stack", metavar="NAME", help="read the connection settings from this Pulumi stack's outputs (needs the Pulumi CLI)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON, for machines")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="keep retrying for this long while the database does not answer (a new Heroku database takes minutes)",
+    )
+    parser.add_argument(
+        "--connect-timeout", type=int, default=10, metavar="SECONDS", help="give up on one connection attempt after this long (default 10)"
+    )
+    return parser
+
+
+def settings_from_stack(stack: str) -> ConnectionSettings:
+    """Read the stack's Stitch outputs through the Pulumi CLI (secrets shown only to this process)."""
+    if shutil.which("pulumi") is None:
+        raise UsageError("--stack needs the Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/) or pass --database-url")
+    done = subprocess.run(
+        ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise UsageError(f"could not read the outputs of stack {stack!r}: {done.stderr.strip() or 'pulumi failed'}")
+    try:
+        outputs = json.loads(done.stdout)
+        return ConnectionSettings(
+            host=outputs["host"],
+            port=int(outputs["port"]),
+            username=outputs["username"],
+            password=outputs["password"],
+            database=outputs["database"],
+        )
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f"stack {stack!r} has no Stitch outputs yet: run `pulumi up --stack {stack}` first") from None
+
+
+def resolve_settings(args: argparse.Namespace, environ: dict[str, str]) -> ConnectionSettings:
+    if args.stack:
+        return settings_from_stack(args.stack)
+    url = args.database_url or environ.get("DATABASE_URL")
+    if not url:
+        raise UsageError("no database given: pass --database-url URL or --stack NAME, or set DATABASE_URL")
+    name = "--database-url" if args.database_url else "DATABASE_URL"
+    try:
+        return parse_database_url(url, name=name)
+    except InvalidDatabaseUrl as error:
+        raise UsageError(str(error)) from None
+
+
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.wait < 0 or args.connect_timeout < 1:
+        parser.error("--wait must be 0 or more and --connect-timeout 1 or more seconds")
+    try:
+        settings = resolve_settings(args, dict(os.environ) if environ is None else environ)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    report = verify(settings, connect_timeout=args.connect_timeout, wait_seconds=args.wait)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
+    return EXIT_READY if report.ready else EXIT_NOT_READY
+
+
+if __name__ == "__main__":
+    sys.exit(main())

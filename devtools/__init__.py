@@ -1,0 +1,1 @@
+"""Developer tools: a throwaway local PostgreSQL shaped like Heroku's, for tests and try-outs."""
