@@ -1,0 +1,54 @@
+"""stitch-heroku: a Heroku Postgres database made ready, and proven ready, as a Stitch destination.
+
+Config (validated all at once) -> the database -> CREATE for Stitch's role -> verification -> outputs.
+"""
+
+import pulumi
+from pulumi.runtime.config import CONFIG
+
+from components import config as stack_config
+from components.existing_database import heroku_app_database_url
+from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
+from components.stitch_grant import StitchGrant, StitchGrantArgs
+from components.stitch_settings import stitch_settings
+from components.verification import Verification, VerificationArgs
+
+try:
+    # CONFIG holds every key of the stack, so keys that belong to no setting are caught too.
+    cfg = stack_config.load(pulumi.get_project(), pulumi.get_stack(), CONFIG.get(), pulumi.runtime.is_config_secret)
+except stack_config.ConfigError as error:
+    raise pulumi.RunError(str(error)) from None
+
+created: list[pulumi.Resource] = []
+if cfg.source == "heroku":
+    heroku = HerokuDatabase(
+        "database",
+        HerokuDatabaseArgs(cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version),
+    )
+    owner_url, app_name = heroku.database_url, heroku.app_name
+    created = [heroku.addon]
+elif cfg.source == "heroku-existing":
+    owner_url, app_name = heroku_app_database_url(cfg.app_name, cfg.database_config_var), cfg.app_name
+else:
+    owner_url, app_name = pulumi.Output.secret(cfg.database_url), None
+
+owner = stitch_settings(owner_url, name="the database URL")
+stitch = stitch_settings(cfg.stitch_url, name="stitch_url") if cfg.stitch_url else owner
+grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created))
+verification = Verification(
+    "verification",
+    VerificationArgs(stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up),
+    pulumi.ResourceOptions(depends_on=[grant]),
+)
+
+# Exactly the fields of Stitch's PostgreSQL form, then the Connect API body and the proof.
+pulumi.export("host", stitch.host)
+pulumi.export("port", stitch.port)
+pulumi.export("username", stitch.username)
+pulumi.export("password", stitch.password)
+pulumi.export("database", stitch.database)
+pulumi.export("ssl", True)
+pulumi.export("app_name", app_name)
+pulumi.export("database_url", stitch.database_url)
+pulumi.export("stitch_destination", stitch.stitch_destination)
+pulumi.export("verification", verification.report)

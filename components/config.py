@@ -1,0 +1,237 @@
+"""The stack's configuration, read once and validated before any resource is declared.
+
+Every problem is collected and reported together, each naming the key, the bad value and a good
+example, so one `pulumi up` tells the whole story. Secrets are never echoed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
+
+Source = Literal["heroku", "heroku-existing", "url"]
+SOURCES: tuple[Source, ...] = ("heroku", "heroku-existing", "url")
+
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{2,29}$")
+CURRENT_PLAN = re.compile(r"^(essential|standard|premium|private|shield)-\d+$")
+CURRENT_TIERS = "essential-0/1/2, standard-0..., premium-0..., private-0..., shield-0..."
+RETIRED_PLANS = ("hobby-dev", "hobby-basic", "mini", "basic")
+PLAN_PREFIX = "heroku-postgresql:"
+CONFIG_VAR = re.compile(r"^[A-Z][A-Z0-9_]*_URL$")
+REGIONS = ("us", "eu")
+
+# Which keys belong to which source; a key set for another source is an error, not a silent no-op.
+SOURCE_KEYS: dict[str, tuple[Source, ...]] = {
+    "app_name": ("heroku", "heroku-existing"),
+    "region": ("heroku",),
+    "plan": ("heroku",),
+    "team": ("heroku",),
+    "postgres_version": ("heroku",),
+    "protect": ("heroku",),
+    "database_config_var": ("heroku-existing",),
+    "database_url": ("url",),
+}
+SECRET_KEYS = ("database_url", "stitch_url")
+ALL_KEYS = (*SOURCE_KEYS, "source", "stitch_url", "verify_timeout", "verify_on_every_up", "connect_timeout")
+
+
+class ConfigError(Exception):
+    """All the configuration problems of one stack, each with its fix."""
+
+    def __init__(self, stack: str, problems: list[str]):
+        self.problems = problems
+        count = f"{len(problems)} configuration problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"stack {stack!r} has {count}; nothing was changed:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The validated settings of one stack."""
+
+    stack: str
+    source: Source
+    app_name: str | None
+    region: str
+    plan: str
+    team: str | None
+    postgres_version: str | None
+    protect: bool
+    database_config_var: str
+    database_url: str | None
+    stitch_url: str | None
+    verify_timeout: int
+    verify_on_every_up: bool
+    connect_timeout: int
+
+    @property
+    def addon_plan(self) -> str:
+        return f"{PLAN_PREFIX}{self.plan}"
+
+
+def default_protect(stack: str) -> bool:
+    """Everything but dev stacks is protected unless the stack says otherwise."""
+    return not stack.startswith("dev")
+
+
+def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str], heroku_key: str | None) -> StackConfig:
+    """Check every value; raise one ConfigError listing all the problems.
+
+    heroku_key: "secret" or "plain" when `heroku:apiKey` is set in the stack, "env" when
+    HEROKU_API_KEY is set, None when neither.
+    """
+    problems: list[str] = []
+
+    def given(key: str) -> str | None:
+        value = raw.get(key)
+        return value if value not in (None, "") else None
+
+    for key in raw:
+        if key not in ALL_KEYS and given(key) is not None:
+            problems.append(f"{key}: unknown key; the keys are {', '.join(sorted(ALL_KEYS))}")
+
+    source = given("source") or "heroku"
+    if source not in SOURCES:
+        problems.append(f'source: "{source}" is not a source; use one of heroku, heroku-existing, url (e.g. "heroku")')
+        source = "heroku"
+
+    for key, sources in SOURCE_KEYS.items():
+        if given(key) is not None and source not in sources:
+            problems.append(
+                f"{key}: belongs to source {' or '.join(sources)}, not {source}: "
+                f"remove it (pulumi config rm {key}) or set source to {sources[0]}"
+            )
+
+    app_name = given("app_name")
+    if source in ("heroku", "heroku-existing"):
+        if app_name is None:
+            problems.append('app_name: required: set a Heroku app name, e.g. pulumi config set app_name acme-stitch-dev')
+        elif not APP_NAME.match(app_name):
+            problems.append(
+                f'app_name: "{app_name}" is not a valid Heroku app name: use 3 to 30 lowercase letters, digits and '
+                'dashes, starting with a letter, e.g. "acme-stitch-dev"'
+            )
+        if heroku_key is None:
+            problems.append("heroku:apiKey: no Heroku API key: run pulumi config set --secret heroku:apiKey <key>, or export HEROKU_API_KEY")
+        elif heroku_key == "plain":
+            problems.append("heroku:apiKey: stored in plain text: set it again with pulumi config set --secret heroku:apiKey <key>")
+
+    region = given("region") or "us"
+    if region not in REGIONS:
+        problems.append(f'region: "{region}" is not a Heroku Postgres region for this program; use "us" or "eu"')
+
+    plan = given("plan") or "essential-0"
+    plan = plan.removeprefix(PLAN_PREFIX)
+    if plan in RETIRED_PLANS:
+        problems.append(f'plan: "{plan}" is a retired Heroku Postgres plan; use a current one ({CURRENT_TIERS}), e.g. "essential-0"')
+    elif not CURRENT_PLAN.match(plan):
+        problems.append(f'plan: "{plan}" is not a Heroku Postgres plan; use a current one ({CURRENT_TIERS}), e.g. "essential-0"')
+
+    postgres_version = given("postgres_version")
+    if postgres_version is not None and not re.fullmatch(r"[1-9][0-9]", postgres_version):
+        problems.append(f'postgres_version: "{postgres_version}" is not a PostgreSQL major version; use a number such as "16"')
+
+    protect = default_protect(stack)
+    if given("protect") is not None:
+        parsed = _bool(given("protect"))
+        if parsed is None:
+            problems.append(f'protect: "{given("protect")}" is not true or false; e.g. pulumi config set protect true')
+        else:
+            protect = parsed
+
+    database_config_var = given("database_config_var") or "DATABASE_URL"
+    if not CONFIG_VAR.match(database_config_var):
+        problems.append(
+            f'database_config_var: "{database_config_var}" is not a Heroku database config var; '
+            'use DATABASE_URL or HEROKU_POSTGRESQL_<COLOR>_URL, e.g. "HEROKU_POSTGRESQL_AMBER_URL"'
+        )
+
+    urls: dict[str, ConnectionSettings] = {}
+    for key in SECRET_KEYS:
+        value = given(key)
+        if value is None:
+            if key == "database_url" and source == "url":
+                problems.append("database_url: required for source url: pulumi config set --secret database_url postgres://user:password@host:5432/dbname")
+            continue
+        if key not in secret_keys:
+            problems.append(f"{key}: stored in plain text (it holds a password): set it again with pulumi config set --secret {key} <url>")
+        try:
+            urls[key] = parse_database_url(value, name=key)
+        except InvalidDatabaseUrl as error:
+            problems.append(str(error))
+
+    if "stitch_url" in urls and "database_url" in urls:
+        stitch, owner = urls["stitch_url"], urls["database_url"]
+        if (stitch.host, stitch.port, stitch.database) != (owner.host, owner.port, owner.database):
+            problems.append(
+                f"stitch_url: points at {stitch.host}:{stitch.port}/{stitch.database}, not the source database "
+                f"{owner.host}:{owner.port}/{owner.database}: use a credential of the same database"
+            )
+
+    integers = {"verify_timeout": 300, "connect_timeout": 10}
+    for key, default in list(integers.items()):
+        text = given(key)
+        if text is None:
+            continue
+        if not text.isdigit() or not (1 if key == "connect_timeout" else 0) <= int(text) <= 3600:
+            problems.append(f'{key}: "{text}" is not a number of seconds between {1 if key == "connect_timeout" else 0} and 3600; e.g. "{default}"')
+        else:
+            integers[key] = int(text)
+
+    verify_on_every_up = False
+    if given("verify_on_every_up") is not None:
+        parsed = _bool(given("verify_on_every_up"))
+        if parsed is None:
+            problems.append(f'verify_on_every_up: "{given("verify_on_every_up")}" is not true or false; e.g. true')
+        else:
+            verify_on_every_up = parsed
+
+    if problems:
+        raise ConfigError(stack, problems)
+    return StackConfig(
+        stack=stack,
+        source=source,  # type: ignore[arg-type]  # checked against SOURCES above
+        app_name=app_name,
+        region=region,
+        plan=plan,
+        team=given("team"),
+        postgres_version=postgres_version,
+        protect=protect,
+        database_config_var=database_config_var,
+        database_url=given("database_url"),
+        stitch_url=given("stitch_url"),
+        verify_timeout=integers["verify_timeout"],
+        verify_on_every_up=verify_on_every_up,
+        connect_timeout=integers["connect_timeout"],
+    )
+
+
+def _bool(text: str | None) -> bool | None:
+    return {"true": True, "false": False}.get((text or "").strip().lower())
+
+
+def load(
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    is_secret: Callable[[str], bool],
+    environ: Mapping[str, str] = os.environ,
+) -> StackConfig:
+    """Validate the stack's whole config, given as Pulumi holds it: full keys ("stitch-heroku:plan").
+
+    Plain reads are fine here because secret values are re-wrapped as secrets before any
+    resource sees them.
+    """
+    prefix = f"{project}:"
+    raw = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    heroku_key = None
+    if config.get("heroku:apiKey"):
+        heroku_key = "secret" if is_secret("heroku:apiKey") else "plain"
+    elif environ.get("HEROKU_API_KEY"):
+        heroku_key = "env"
+    secret = {key for key in SECRET_KEYS if is_secret(prefix + key)}
+    return validate(stack, raw, secret_keys=secret, heroku_key=heroku_key)

@@ -1,0 +1,79 @@
+"""CREATE on the database for the role Stitch loads as (guide step 3), through pulumi_postgresql.
+
+What the provider does, read from its source (cyrilgdn/terraform-provider-postgresql,
+resource_postgresql_grant.go) and replayed against a real server in tests/test_grant_sql.py:
+  create/update: in one transaction, REVOKE ALL PRIVILEGES ON DATABASE db FROM role; GRANT <privileges>
+  delete:        REVOKE ALL PRIVILEGES ON DATABASE db FROM role
+Heroku's default credential owns its database. A Grant of CREATE alone would therefore take the
+owner's own CONNECT and TEMPORARY away, and deleting it would take CREATE too. So:
+  - the Grant lists every database privilege (CONNECT, CREATE, TEMPORARY): after the REVOKE ALL
+    the role has at least what it had;
+  - retain_on_delete: `pulumi destroy`, or a replacement, forgets the Grant instead of revoking,
+    so Stitch's loads never lose their privileges because of this stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_postgresql as postgresql
+
+from components.stitch_settings import StitchSettings
+from components.postgres_sql import DATABASE_PRIVILEGES
+
+# Heroku's smallest plans allow 20 connections; the provider's own default would take up to 20.
+PROVIDER_MAX_CONNECTIONS = 2
+
+
+@dataclass
+class StitchGrantArgs:
+    owner: StitchSettings
+    """A credential that may grant on the database: Heroku's default (owner) credential."""
+    grantee: pulumi.Input[str]
+    """The role Stitch connects as; the owner itself unless a separate credential is configured."""
+    connect_timeout: int = 10
+    """Seconds the provider waits for a connection before failing."""
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    """Resources that must exist first, such as the Heroku add-on."""
+
+
+class StitchGrant(pulumi.ComponentResource):
+    """A postgresql provider connected as the owner, and the Grant it makes."""
+
+    database: pulumi.Output[str]
+    role: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StitchGrantArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("stitch:postgres:CreateGrant", name, None, opts)
+        owner = args.owner
+        self.provider = postgresql.Provider(
+            "owner",
+            host=owner.host,
+            port=owner.port,
+            username=owner.username,
+            password=owner.password,
+            # Heroku users may not connect to the `postgres` maintenance database, the provider's default.
+            database=owner.database,
+            sslmode="require",
+            superuser=False,
+            connect_timeout=args.connect_timeout,
+            max_connections=PROVIDER_MAX_CONNECTIONS,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+        )
+        self.grant = postgresql.Grant(
+            "create-on-database",
+            database=owner.database,
+            role=args.grantee,
+            object_type="database",
+            privileges=list(DATABASE_PRIVILEGES),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=self.provider,
+                depends_on=args.depends_on,
+                retain_on_delete=True,
+            ),
+        )
+        self.database = self.grant.database
+        self.role = self.grant.role
+        self.register_outputs({"database": self.database, "role": self.role})

@@ -1,0 +1,48 @@
+"""The Stitch connection settings as Pulumi outputs: the fields of Stitch's PostgreSQL form.
+
+One URL in, one output a field out. Only the password and what contains it stay secret; the
+host, port, user and database are plain so `pulumi stack output` shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.connection import ConnectionSettings, parse_database_url
+
+
+@dataclass
+class StitchSettings:
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]
+    database: pulumi.Output[str]
+    database_url: pulumi.Output[str]
+    stitch_destination: pulumi.Output[dict[str, Any]]
+
+
+def stitch_settings(url: pulumi.Input[str], *, name: str) -> StitchSettings:
+    """Parse the URL once (psycopg's conninfo parser) and split it into outputs.
+
+    name says which setting the URL came from, for the error when it is not a PostgreSQL URL.
+    """
+    secret_url = pulumi.Output.secret(url)
+    parsed: pulumi.Output[ConnectionSettings] = secret_url.apply(lambda value: parse_database_url(value, name=name))
+
+    def plain(pick: Any) -> pulumi.Output[Any]:
+        return pulumi.Output.unsecret(parsed.apply(pick))
+
+    return StitchSettings(
+        host=plain(lambda s: s.host),
+        port=plain(lambda s: s.port),
+        username=plain(lambda s: s.username),
+        # Marked secret explicitly: the URL may have come from a lookup that did not mark it.
+        password=pulumi.Output.secret(parsed.apply(lambda s: s.password)),
+        database=plain(lambda s: s.database),
+        database_url=secret_url,
+        stitch_destination=pulumi.Output.secret(parsed.apply(lambda s: s.stitch_destination())),
+    )

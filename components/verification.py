@@ -1,0 +1,85 @@
+"""The post-deploy verification as a resource, so `pulumi up` fails when Stitch would.
+
+A Pulumi dynamic provider runs the checks of components.checks after the Grant: on create, when
+the connection settings change (Heroku rotated the credentials), and on every `up` when the stack
+asks for it. Its `report` holds no secret and becomes the stack output `verification`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+from components.checks import verify
+from components.connection import parse_database_url
+
+# Inputs whose change means "check again"; the report is an output only.
+WATCHED_INPUTS = ("database_url", "connect_timeout", "run_token")
+
+
+class VerificationFailed(Exception):
+    """Stitch would fail with these settings: the message is the checklist, without secrets."""
+
+
+def run_verification(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Check the database and return the outputs; raise VerificationFailed when it is not ready."""
+    settings = parse_database_url(inputs["database_url"], name="the Stitch credential's URL")
+    report = verify(
+        settings,
+        connect_timeout=int(inputs["connect_timeout"]),
+        wait_seconds=float(inputs["wait_seconds"]),
+    )
+    if not report.ready:
+        raise VerificationFailed(report.render())
+    return {**inputs, "report": report.to_dict()}
+
+
+class VerificationProvider(ResourceProvider):
+    """CRUD for the verification; nothing outside Pulumi's state is created or deleted."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=uuid.uuid4().hex, outs=run_verification(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in WATCHED_INPUTS if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=run_verification(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to undo: every check ran in a transaction that was rolled back."""
+
+
+@dataclass
+class VerificationArgs:
+    database_url: pulumi.Input[str]
+    """URL of the credential Stitch will use; secret."""
+    connect_timeout: int
+    """Seconds one connection attempt may take."""
+    wait_seconds: int
+    """How long to keep retrying while a new database does not answer yet."""
+    every_up: bool = False
+    """Check on every `pulumi up`, not only when the settings change."""
+
+
+class Verification(pulumi.dynamic.Resource, module="stitch", name="Verification"):
+    """Fails the update with the checklist when Stitch would not connect or load."""
+
+    report: pulumi.Output[dict[str, Any]]
+
+    def __init__(self, name: str, args: VerificationArgs, opts: pulumi.ResourceOptions | None = None):
+        props = {
+            "database_url": pulumi.Output.secret(args.database_url),
+            "connect_timeout": args.connect_timeout,
+            "wait_seconds": args.wait_seconds,
+            # A new token on every run makes the diff see a change, so the checks run again.
+            "run_token": uuid.uuid4().hex if args.every_up else "",
+            "report": None,
+        }
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["database_url"])
+        super().__init__(VerificationProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))

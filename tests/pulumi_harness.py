@@ -1,0 +1,160 @@
+"""Run the real Pulumi program under Pulumi's own mocks and record everything it registers.
+
+The mocks answer like the Heroku and PostgreSQL providers do: the add-on returns `configVars`
+and `configVarValues`, the app lookup returns `configVars`. A recording monitor keeps each
+RegisterResource request, so tests see options (protect, retain_on_delete, provider,
+dependencies) that the mocks' own API does not show.
+"""
+
+from __future__ import annotations
+
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "stitch-heroku"
+
+ADDON_URL = "postgres://u9abc:p%40ss%2Fw0rd%3A%25@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
+"""What Heroku hands back: a password with characters that must be percent-encoded."""
+ADDON_PASSWORD = "p@ss/w0rd:%"
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    parent: str
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    additional_secret_outputs: list[str]
+
+
+class StitchMocks(pulumi.runtime.Mocks):
+    """Answers as the providers would, for the types this program uses."""
+
+    def __init__(self, config_var: str = "DATABASE_URL", url: str = ADDON_URL, app_config_vars: dict[str, str] | None = None):
+        self.config_var = config_var
+        self.url = url
+        self.app_config_vars = app_config_vars if app_config_vars is not None else {"DATABASE_URL": url}
+        self.calls: list[pulumi.runtime.MockCallArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        if args.typ == "heroku:app/app:App":
+            outputs |= {"uuid": "0b9f0c2e-app", "herokuHostname": f"{args.inputs['name']}.herokuapp.com"}
+            return "0b9f0c2e-app", outputs
+        if args.typ == "heroku:addon/addon:Addon":
+            outputs |= {
+                "name": "postgresql-curved-12345",
+                "configVars": [self.config_var],
+                "configVarValues": {self.config_var: self.url},
+                "providerId": "resource-abc",
+            }
+            return "addon-id", outputs
+        if args.typ.startswith("pulumi-python:dynamic"):
+            outputs["report"] = {"ready": True, "target": "mocked: runs for real in tests/test_verification_resource.py"}
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        self.calls.append(args)
+        if args.token == "heroku:app/getApp:getApp":
+            return {"id": "existing-app-id", "name": args.args["name"], "configVars": self.app_config_vars, "region": "us"}
+        return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    inputs=self.resources[response.urn].state if response.urn in self.resources else {},
+                    parent=request.parent,
+                    provider=request.provider,
+                    protect=request.protect,
+                    retain_on_delete=request.retainOnDelete,
+                    dependencies=list(request.dependencies),
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                )
+            )
+        return response
+
+
+@dataclass
+class Output:
+    value: Any
+    secret: bool
+    known: bool
+
+
+@dataclass
+class ProgramRun:
+    registrations: list[Registration]
+    outputs: dict[str, Output] = field(default_factory=dict)
+    mocks: StitchMocks | None = None
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str) -> Registration:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, registered {[r.type for r in self.registrations]}"
+        return found[0]
+
+
+def settle(output: Any) -> Output:
+    """Resolve an Output the way the engine would see it: value, secret or not, known or not."""
+    output = pulumi.Output.from_input(output)
+
+    async def resolve() -> Output:
+        return Output(await output.future(), await output.is_secret(), await output.is_known())
+
+    return _sync_await(resolve())
+
+
+def stack_config(stack: str, values: dict[str, str], secret: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
+    """Config as Pulumi hands it to the program: project-qualified keys, secrets listed."""
+    full = {k if ":" in k else f"{PROJECT}:{k}": v for k, v in values.items()}
+    keys = [k if ":" in k else f"{PROJECT}:{k}" for k in secret]
+    return full, keys
+
+
+def run_program(
+    stack: str,
+    values: dict[str, str],
+    secret: tuple[str, ...] = ("heroku:apiKey",),
+    mocks: StitchMocks | None = None,
+) -> ProgramRun:
+    """Run __main__.py for one stack, as `pulumi up` would, and collect what it declared."""
+    mocks = mocks or StitchMocks()
+    monitor = RecordingMonitor(mocks)
+    config, secret_keys = stack_config(stack, values, secret)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    pulumi.runtime.settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+    root = pulumi.runtime.settings.get_root_resource()
+    outputs = {name: settle(value) for name, value in root.outputs.items()}
+    _sync_await(wait_for_rpcs())
+    return ProgramRun(monitor.registrations, outputs, mocks)
+
+
+HEROKU_STACK = {"app_name": "acme-stitch-dev", "heroku:apiKey": "hk-test-key"}
