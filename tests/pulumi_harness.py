@@ -15,6 +15,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
@@ -38,6 +39,7 @@ class Registration:
     retain_on_delete: bool
     dependencies: list[str]
     additional_secret_outputs: list[str]
+    secret_inputs: set[str]
 
 
 class StitchMocks(pulumi.runtime.Mocks):
@@ -86,16 +88,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
-                    inputs=self.resources[response.urn].state if response.urn in self.resources else {},
+                    inputs=rpc.deserialize_properties_unwrap_secrets(request.object)[0],
                     parent=request.parent,
                     provider=request.provider,
                     protect=request.protect,
                     retain_on_delete=request.retainOnDelete,
                     dependencies=list(request.dependencies),
                     additional_secret_outputs=list(request.additionalSecretOutputs),
+                    secret_inputs=secret_input_names(request.object),
                 )
             )
         return response
+
+
+def secret_input_names(props: Any) -> set[str]:
+    """Top-level inputs that travel to the engine as secrets (and so are encrypted in state)."""
+    raw = rpc.deserialize_properties(props)
+    return {key for key, value in raw.items() if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig}
 
 
 @dataclass
@@ -150,10 +159,23 @@ def run_program(
     pulumi.runtime.set_all_config(config, secret_keys)
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-    root = pulumi.runtime.settings.get_root_resource()
-    outputs = {name: settle(value) for name, value in root.outputs.items()}
-    _sync_await(wait_for_rpcs())
+    error: Exception | None = None
+    outputs: dict[str, Output] = {}
+    try:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        root = pulumi.runtime.settings.get_root_resource()
+        outputs = {name: settle(value) for name, value in root.outputs.items()}
+    except Exception as raised:
+        error = raised
+    # Drain every registration, failed ones too, so nothing leaks into the next run.
+    try:
+        _sync_await(wait_for_rpcs())
+    except Exception as raised:
+        error = error or raised
+    # A failed run leaves output tasks behind in the process-wide settings; drop them.
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
+    if error is not None:
+        raise error
     return ProgramRun(monitor.registrations, outputs, mocks)
 
 

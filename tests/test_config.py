@@ -1,0 +1,154 @@
+"""Config validation: every bad value stops the run, names the key and the value, and says the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import ConfigError, validate
+
+OK_URL = "postgres://owner:pw@db.example.com:5432/stitchdb"
+
+
+def check(raw, *, stack="dev", secret=("database_url", "stitch_url"), heroku_key="secret"):
+    return validate(stack, raw, secret_keys=set(secret), heroku_key=heroku_key)
+
+
+def problems(raw, **kwargs) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        check(raw, **kwargs)
+    return raised.value.problems
+
+
+def test_defaults_for_a_heroku_stack():
+    cfg = check({"app_name": "acme-stitch-dev"})
+    assert (cfg.source, cfg.region, cfg.plan, cfg.addon_plan) == ("heroku", "us", "essential-0", "heroku-postgresql:essential-0")
+    assert cfg.protect is False and cfg.team is None and cfg.postgres_version is None
+    assert (cfg.verify_timeout, cfg.connect_timeout, cfg.verify_on_every_up) == (300, 10, False)
+
+
+def test_protect_defaults_on_for_stacks_not_named_dev():
+    assert check({"app_name": "acme-stitch"}, stack="prod").protect is True
+    assert check({"app_name": "acme-stitch"}, stack="development").protect is False
+
+
+def test_plan_may_carry_the_addon_prefix():
+    assert check({"app_name": "acme-stitch", "plan": "heroku-postgresql:standard-2"}).plan == "standard-2"
+
+
+@pytest.mark.parametrize("plan", ["essential-0", "essential-2", "standard-0", "premium-4", "private-7", "shield-9"])
+def test_current_plans_are_accepted(plan):
+    assert check({"app_name": "acme-stitch", "plan": plan}).plan == plan
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "fragment"),
+    [
+        ({"app_name": "Acme_Stitch"}, "app_name", '"Acme_Stitch" is not a valid Heroku app name'),
+        ({"app_name": "1acme"}, "app_name", "starting with a letter"),
+        ({"app_name": "a" * 31}, "app_name", "3 to 30"),
+        ({"app_name": "ab"}, "app_name", "3 to 30"),
+        ({}, "app_name", "required"),
+        ({"app_name": "acme-stitch", "region": "asia"}, "region", '"asia"'),
+        ({"app_name": "acme-stitch", "plan": "hobby-dev"}, "plan", '"hobby-dev" is a retired'),
+        ({"app_name": "acme-stitch", "plan": "hobby-basic"}, "plan", "retired"),
+        ({"app_name": "acme-stitch", "plan": "mini"}, "plan", "retired"),
+        ({"app_name": "acme-stitch", "plan": "basic"}, "plan", "retired"),
+        ({"app_name": "acme-stitch", "plan": "gold-1"}, "plan", '"gold-1" is not a Heroku Postgres plan'),
+        ({"app_name": "acme-stitch", "postgres_version": "sixteen"}, "postgres_version", '"sixteen"'),
+        ({"app_name": "acme-stitch", "postgres_version": "16.2"}, "postgres_version", "major version"),
+        ({"app_name": "acme-stitch", "protect": "yes"}, "protect", '"yes" is not true or false'),
+        ({"app_name": "acme-stitch", "verify_timeout": "-3"}, "verify_timeout", '"-3"'),
+        ({"app_name": "acme-stitch", "connect_timeout": "0"}, "connect_timeout", '"0"'),
+        ({"app_name": "acme-stitch", "verify_on_every_up": "always"}, "verify_on_every_up", '"always"'),
+        ({"app_name": "acme-stitch", "source": "rds"}, "source", '"rds" is not a source'),
+        ({"app_name": "acme-stitch", "colour": "blue"}, "colour", "unknown key"),
+    ],
+)
+def test_each_bad_value_is_named_with_its_fix(raw, key, fragment):
+    found = problems(raw)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{key}:"), found[0]
+    assert fragment in found[0]
+
+
+def test_retired_plan_message_names_the_current_tiers():
+    (message,) = problems({"app_name": "acme-stitch", "plan": "hobby-dev"})
+    for tier in ("essential", "standard", "premium", "private", "shield"):
+        assert tier in message
+
+
+def test_all_problems_are_reported_at_once():
+    found = problems({"app_name": "Bad", "region": "mars", "plan": "mini", "protect": "maybe"}, heroku_key=None)
+    assert [p.split(":")[0] for p in found] == ["app_name", "heroku", "region", "plan", "protect"]
+
+
+def test_error_message_lists_every_problem_and_promises_no_change():
+    with pytest.raises(ConfigError, match=r"stack 'prod' has 2 configuration problems; nothing was changed") as raised:
+        check({"app_name": "Bad", "plan": "mini"}, stack="prod")
+    assert "  - app_name:" in str(raised.value) and "  - plan:" in str(raised.value)
+
+
+def test_missing_heroku_api_key_says_how_to_set_it():
+    (message,) = problems({"app_name": "acme-stitch"}, heroku_key=None)
+    assert "pulumi config set --secret heroku:apiKey" in message and "HEROKU_API_KEY" in message
+
+
+def test_heroku_api_key_from_environment_is_enough():
+    assert check({"app_name": "acme-stitch"}, heroku_key="env").app_name == "acme-stitch"
+
+
+# Sources (issue 4): the right keys for each source.
+
+
+def test_url_source_needs_no_heroku_settings_or_key():
+    cfg = check({"source": "url", "database_url": OK_URL}, heroku_key=None)
+    assert cfg.source == "url" and cfg.database_url == OK_URL and cfg.app_name is None
+
+
+def test_url_source_requires_database_url():
+    (message,) = problems({"source": "url"}, heroku_key=None)
+    assert message.startswith("database_url: required") and "--secret" in message
+
+
+@pytest.mark.parametrize("key", ["app_name", "plan", "region", "team", "postgres_version", "protect", "database_config_var"])
+def test_heroku_keys_do_not_belong_to_the_url_source(key):
+    value = {"protect": "true", "app_name": "acme-stitch", "plan": "essential-0", "region": "us",
+             "postgres_version": "16", "database_config_var": "DATABASE_URL"}.get(key, "acme")  # fmt: skip
+    found = problems({"source": "url", "database_url": OK_URL, key: value}, heroku_key=None)
+    assert any(p.startswith(f"{key}: belongs to source") for p in found), found
+
+
+def test_existing_source_takes_a_config_var_but_no_plan():
+    cfg = check({"source": "heroku-existing", "app_name": "acme-web", "database_config_var": "HEROKU_POSTGRESQL_AMBER_URL"})
+    assert cfg.database_config_var == "HEROKU_POSTGRESQL_AMBER_URL"
+    (message,) = problems({"source": "heroku-existing", "app_name": "acme-web", "plan": "essential-0"})
+    assert message.startswith("plan: belongs to source heroku, not heroku-existing")
+
+
+def test_database_config_var_must_be_a_url_var():
+    (message,) = problems({"source": "heroku-existing", "app_name": "acme-web", "database_config_var": "REDIS"})
+    assert '"REDIS"' in message and "HEROKU_POSTGRESQL_<COLOR>_URL" in message
+
+
+def test_database_url_must_be_secret_and_is_never_echoed():
+    secret_url = "postgres://owner:hunter2-secret@db.example.com:5432/stitchdb"
+    (message,) = problems({"source": "url", "database_url": secret_url}, secret=(), heroku_key=None)
+    assert message.startswith("database_url: stored in plain text")
+    assert "hunter2" not in message
+
+
+def test_database_url_that_is_not_postgres_is_refused_without_echo():
+    (message,) = problems({"source": "url", "database_url": "mysql://root:hunter2@db/x"}, heroku_key=None)
+    assert '"mysql://"' in message and "hunter2" not in message
+
+
+def test_stitch_url_must_point_at_the_same_database():
+    other = "postgres://stitch:pw@other.example.com:5432/stitchdb"
+    (message,) = problems({"source": "url", "database_url": OK_URL, "stitch_url": other}, heroku_key=None)
+    assert message.startswith("stitch_url: points at other.example.com:5432/stitchdb")
+    assert "pw@" not in message
+
+
+def test_stitch_url_of_the_same_database_is_accepted():
+    stitch = "postgres://stitch:pw@db.example.com:5432/stitchdb"
+    assert check({"source": "url", "database_url": OK_URL, "stitch_url": stitch}, heroku_key=None).stitch_url == stitch
