@@ -109,14 +109,16 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
     app_name = given("app_name")
     if source in ("heroku", "heroku-existing"):
         if app_name is None:
-            problems.append('app_name: required: set a Heroku app name, e.g. pulumi config set app_name acme-stitch-dev')
+            problems.append("app_name: required: set a Heroku app name, e.g. pulumi config set app_name acme-stitch-dev")
         elif not APP_NAME.match(app_name):
             problems.append(
                 f'app_name: "{app_name}" is not a valid Heroku app name: use 3 to 30 lowercase letters, digits and '
                 'dashes, starting with a letter, e.g. "acme-stitch-dev"'
             )
         if heroku_key is None:
-            problems.append("heroku:apiKey: no Heroku API key: run pulumi config set --secret heroku:apiKey <key>, or export HEROKU_API_KEY")
+            problems.append(
+                "heroku:apiKey: no Heroku API key: run pulumi config set --secret heroku:apiKey <key>, or export HEROKU_API_KEY"
+            )
         elif heroku_key == "plain":
             problems.append("heroku:apiKey: stored in plain text: set it again with pulumi config set --secret heroku:apiKey <key>")
 
@@ -155,7 +157,9 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
         value = given(key)
         if value is None:
             if key == "database_url" and source == "url":
-                problems.append("database_url: required for source url: pulumi config set --secret database_url postgres://user:password@host:5432/dbname")
+                problems.append(
+                    "database_url: required for source url: pulumi config set --secret database_url postgres://user:password@host:5432/dbname"
+                )
             continue
         if key not in secret_keys:
             problems.append(f"{key}: stored in plain text (it holds a password): set it again with pulumi config set --secret {key} <url>")
@@ -178,7 +182,9 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
         if text is None:
             continue
         if not text.isdigit() or not (1 if key == "connect_timeout" else 0) <= int(text) <= 3600:
-            problems.append(f'{key}: "{text}" is not a number of seconds between {1 if key == "connect_timeout" else 0} and 3600; e.g. "{default}"')
+            problems.append(
+                f'{key}: "{text}" is not a number of seconds between {1 if key == "connect_timeout" else 0} and 3600; e.g. "{default}"'
+            )
         else:
             integers[key] = int(text)
 

@@ -87,8 +87,7 @@ def parse_database_url(url: str, *, name: str = "database URL") -> ConnectionSet
     if scheme not in POSTGRES_SCHEMES:
         shown = f'"{scheme}://"' if scheme else "no scheme"
         raise InvalidDatabaseUrl(
-            f"{name} is not a PostgreSQL URL (it has {shown}): "
-            "give a URL like postgres://user:password@host:5432/dbname"
+            f"{name} is not a PostgreSQL URL (it has {shown}): give a URL like postgres://user:password@host:5432/dbname"
         )
     try:
         params = conninfo_to_dict(url.strip())
@@ -99,9 +98,7 @@ def parse_database_url(url: str, *, name: str = "database URL") -> ConnectionSet
         ) from None
     missing = [field for field in ("host", "user", "password", "dbname") if not params.get(field)]
     if missing:
-        raise InvalidDatabaseUrl(
-            f"{name} lacks {', '.join(missing)}: give a URL like postgres://user:password@host:5432/dbname"
-        )
+        raise InvalidDatabaseUrl(f"{name} lacks {', '.join(missing)}: give a URL like postgres://user:password@host:5432/dbname")
     port_text = str(params.get("port") or DEFAULT_PORT)
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise InvalidDatabaseUrl(f"{name} has port {port_text!r}, which is not a TCP port number (1-65535)")

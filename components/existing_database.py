@@ -27,6 +27,9 @@ def config_var_value(app_name: str, config_var: str, config_vars: Mapping[str, s
     urls = sorted(name for name in (config_vars or {}) if name.endswith("_URL"))
     raise ValueError(
         f"Heroku app {app_name!r} has no config var {config_var}"
-        + (f"; its URL config vars are {', '.join(urls)}: set database_config_var to one of them" if urls else
-           ": attach a Heroku Postgres database to it, or check app_name")
+        + (
+            f"; its URL config vars are {', '.join(urls)}: set database_config_var to one of them"
+            if urls
+            else ": attach a Heroku Postgres database to it, or check app_name"
+        )
     )

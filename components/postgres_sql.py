@@ -37,9 +37,7 @@ SELECT s.ssl,
 
 # The catalog reads Stitch makes before loading: which schemas, tables and columns exist.
 CATALOG_QUERIES: dict[str, sql.SQL] = {
-    "information_schema.tables": sql.SQL(
-        "SELECT table_schema, table_name FROM information_schema.tables LIMIT 1"
-    ),
+    "information_schema.tables": sql.SQL("SELECT table_schema, table_name FROM information_schema.tables LIMIT 1"),
     "information_schema.columns": sql.SQL(
         "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns LIMIT 1"
     ),
@@ -65,9 +63,7 @@ def dry_run_load_statements(schema: str) -> list[sql.Composable]:
 
 def copy_statement(schema: str) -> sql.Composed:
     """The COPY Stitch uses to load rows."""
-    return sql.SQL("COPY {} (id, name, _sdc_batched_at) FROM STDIN").format(
-        sql.Identifier(schema, "stitch_probe")
-    )
+    return sql.SQL("COPY {} (id, name, _sdc_batched_at) FROM STDIN").format(sql.Identifier(schema, "stitch_probe"))
 
 
 def grant_create_sql(database: str, role: str) -> sql.Composed:
@@ -91,7 +87,7 @@ def connect_error_fix(message: str, target: str) -> str:
     if "does not support ssl" in text or "ssl was required" in text:
         return (
             "The server does not offer SSL, and Stitch connects to Heroku only with SSL: "
-            "check the host, or turn on SSL on the server. In Stitch, keep \"Connect using SSL\" checked."
+            'check the host, or turn on SSL on the server. In Stitch, keep "Connect using SSL" checked.'
         )
     if "password authentication failed" in text or "authentication failed" in text:
         return (

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_postgresql as postgresql
 
-from components.stitch_settings import StitchSettings
 from components.postgres_sql import DATABASE_PRIVILEGES
+from components.stitch_settings import StitchSettings
 
 # Heroku's smallest plans allow 20 connections; the provider's own default would take up to 20.
 PROVIDER_MAX_CONNECTIONS = 2

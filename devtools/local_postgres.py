@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -156,6 +157,14 @@ def provision_stitch_database(
     )
 
 
+def cluster_dir_for(base_dir: Path) -> Path:
+    """Where the server's files go. As root they go to a fresh folder under the system temp dir:
+    the `postgres` user must reach them, and a checkout under /root is closed to it."""
+    if os.geteuid() == 0:
+        return Path(tempfile.mkdtemp(prefix="stitch-heroku-pg-"))
+    return base_dir / "cluster"
+
+
 def _state_path(base_dir: Path) -> Path:
     return base_dir / STATE_FILE
 
@@ -176,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         if not state.exists():
             print(f"no local PostgreSQL in {base_dir}", file=sys.stderr)
             return 0
-        Cluster(base_dir, json.loads(state.read_text())["port"]).stop()
-        print(f"stopped and removed the local PostgreSQL in {base_dir}")
+        saved = json.loads(state.read_text())
+        Cluster(Path(saved["cluster_dir"]), saved["port"]).stop()
+        shutil.rmtree(base_dir, ignore_errors=True)
+        print(f"stopped and removed the local PostgreSQL of {base_dir}")
         return 0
     if args.action == "urls":
         if not state.exists():
@@ -188,20 +199,21 @@ def main(argv: list[str] | None = None) -> int:
         if state.exists():
             print(f"a local PostgreSQL already runs in {base_dir}: stop it first", file=sys.stderr)
             return 1
-        cluster = Cluster(base_dir, args.port or free_port())
+        base_dir.mkdir(parents=True, exist_ok=True)
+        cluster = Cluster(cluster_dir_for(base_dir), args.port or free_port())
         try:
             cluster.start()
             db = provision_stitch_database(cluster)
         except Exception:
             cluster.stop()
             raise
-        urls = {"port": cluster.port, "database_url": db.owner_url, "stitch_url": db.stitch_url}
+        urls = {"port": cluster.port, "cluster_dir": str(cluster.base_dir), "database_url": db.owner_url, "stitch_url": db.stitch_url}
         state.write_text(json.dumps(urls))
         os.chmod(state, 0o600)
     if args.json:
         print(json.dumps(urls))
     else:
-        print(f"local PostgreSQL with SSL on 127.0.0.1:{urls['port']} (data in {base_dir})")
+        print(f"local PostgreSQL with SSL on 127.0.0.1:{urls['port']} (data in {urls['cluster_dir']})")
         print(f"  owner credential (like Heroku's default): {urls['database_url']}")
         print(f"  Stitch credential (no CREATE yet):        {urls['stitch_url']}")
         print("Use them with: pulumi config set --secret database_url '<owner URL>' and likewise stitch_url.")
@@ -210,5 +222,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

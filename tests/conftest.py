@@ -1,5 +1,78 @@
+"""Shared fixtures: real PostgreSQL 15 clusters on loopback, one of each kind per test session."""
+
+from __future__ import annotations
+
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 # The program and its components import as the Pulumi runtime would: from the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devtools.local_postgres import Cluster, StitchDatabase, free_port, provision_stitch_database
+
+
+@dataclass(frozen=True)
+class Server:
+    """A Heroku-shaped database on a real server, with its three kinds of credential."""
+
+    cluster: Cluster
+    db: StitchDatabase
+    granted_url: str
+    hidden_catalog_url: str
+
+    @property
+    def owner_url(self) -> str:
+        return self.db.owner_url
+
+    @property
+    def no_create_url(self) -> str:
+        return self.db.stitch_url
+
+
+def _start(ssl: bool) -> Cluster:
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="stitch-heroku-pg-")), free_port(), ssl=ssl)
+    try:
+        cluster.start()
+    except Exception:
+        cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def ssl_server():
+    """SSL on, as Heroku: an owner, a role without CREATE, a role granted CREATE, and a database
+    whose system catalogs PUBLIC may not read."""
+    cluster = _start(ssl=True)
+    try:
+        db = provision_stitch_database(cluster)
+        cluster.create_role("granted_loader", "granted-pw")
+        with cluster.superuser("stitch") as conn:
+            conn.execute("GRANT CREATE ON DATABASE stitch TO granted_loader")
+        cluster.create_role("hidden_owner", "hidden-pw")
+        cluster.create_database("hidden", "hidden_owner")
+        with cluster.superuser("hidden") as conn:
+            conn.execute("REVOKE USAGE ON SCHEMA information_schema FROM PUBLIC")
+            conn.execute("REVOKE SELECT ON pg_catalog.pg_namespace, pg_catalog.pg_class FROM PUBLIC")
+        yield Server(
+            cluster,
+            db,
+            granted_url=cluster.url("granted_loader", "granted-pw", "stitch"),
+            hidden_catalog_url=cluster.url("hidden_owner", "hidden-pw", "hidden"),
+        )
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def plain_server():
+    """A second cluster without SSL, for the case Stitch (and Heroku) refuse."""
+    cluster = _start(ssl=False)
+    try:
+        yield provision_stitch_database(cluster)
+    finally:
+        cluster.stop()

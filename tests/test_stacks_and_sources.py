@@ -37,7 +37,7 @@ def test_each_heroku_stack_file_runs_with_protect_as_named(path, monkeypatch):
 
 
 def test_local_stack_file_uses_the_url_source():
-    stack, values = stack_values(ROOT / "Pulumi.local.yaml")
+    _, values = stack_values(ROOT / "Pulumi.local.yaml")
     assert values["stitch-heroku:source"] == "url"
     assert "stitch-heroku:database_url" not in values, "the URL is set as a secret by the local script, not committed"
 

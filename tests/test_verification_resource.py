@@ -1,0 +1,43 @@
+"""The Verification dynamic provider, run for real against the SSL server as `pulumi up` would."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.verification import VerificationFailed, VerificationProvider
+
+
+def props(url: str, **overrides):
+    return {"database_url": url, "connect_timeout": 5, "wait_seconds": 0, "run_token": "", "report": None} | overrides
+
+
+def test_create_runs_the_checks_and_outputs_the_report(ssl_server):
+    result = VerificationProvider().create(props(ssl_server.owner_url))
+    report = result.outs["report"]
+    assert report["ready"] is True and report["target"].startswith("heroku_owner@127.0.0.1:")
+    assert {c["name"] for c in report["checks"]} >= {"connect", "ssl", "create", "dry-run load"}
+    assert "password" not in str(report) and ssl_server.owner_url not in str(report)
+
+
+def test_create_fails_the_update_with_the_checklist_when_stitch_would_fail(ssl_server):
+    with pytest.raises(VerificationFailed) as raised:
+        VerificationProvider().create(props(ssl_server.no_create_url))
+    message = str(raised.value)
+    assert "NOT READY: create failed." in message
+    assert 'GRANT CREATE ON DATABASE "stitch" TO "stitch_loader";' in message
+    password = ssl_server.no_create_url.split(":")[2].split("@")[0]
+    assert password not in message
+
+
+def test_rotated_credentials_trigger_a_new_check(ssl_server):
+    provider = VerificationProvider()
+    olds = provider.create(props(ssl_server.owner_url)).outs
+    assert provider.diff("id", olds, props(ssl_server.owner_url)).changes is False
+    assert provider.diff("id", olds, props(ssl_server.granted_url)).changes is True
+    assert provider.update("id", olds, props(ssl_server.granted_url)).outs["report"]["target"].startswith("granted_loader@")
+
+
+def test_a_new_run_token_triggers_a_new_check(ssl_server):
+    provider = VerificationProvider()
+    olds = provider.create(props(ssl_server.owner_url)).outs
+    assert provider.diff("id", olds, props(ssl_server.owner_url, run_token="abc")).changes is True

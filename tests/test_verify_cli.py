@@ -1,0 +1,88 @@
+"""`python -m components.verify` as users run it, against the real SSL server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from components.verify import EXIT_NOT_READY, EXIT_READY, EXIT_USAGE, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "components.verify", *args],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def test_ready_database_prints_the_checklist_and_exits_0(ssl_server):
+    done = cli("--database-url", ssl_server.owner_url)
+    assert done.returncode == EXIT_READY, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Stitch destination check: heroku_owner@127.0.0.1:")
+    assert sum(line.startswith("  [ok  ]") for line in lines) == 7
+    assert lines[-1].startswith("READY")
+
+
+def test_database_needing_the_grant_exits_1_with_the_fix(ssl_server):
+    done = cli("--database-url", ssl_server.no_create_url)
+    assert done.returncode == EXIT_NOT_READY
+    assert 'GRANT CREATE ON DATABASE "stitch" TO "stitch_loader";' in done.stdout
+
+
+def test_json_output_for_machines(ssl_server, capsys):
+    assert main(["--database-url", ssl_server.owner_url, "--json"], environ={}) == EXIT_READY
+    report = json.loads(capsys.readouterr().out)
+    assert report["ready"] is True and len(report["checks"]) == 7
+
+
+def test_database_url_comes_from_the_environment(ssl_server, capsys):
+    assert main([], environ={"DATABASE_URL": ssl_server.owner_url}) == EXIT_READY
+
+
+def test_non_postgres_url_is_bad_usage_and_not_echoed(capsys):
+    assert main(["--database-url", "mysql://root:hunter2@db/x"], environ={}) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert '"mysql://"' in err and "hunter2" not in err
+
+
+def test_no_database_is_bad_usage(capsys):
+    assert main([], environ={}) == EXIT_USAGE
+    assert "--database-url" in capsys.readouterr().err
+
+
+def test_stack_without_the_pulumi_cli_says_how_to_install_it(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["--stack", "dev"], environ={}) == EXIT_USAGE
+    assert "--stack needs the Pulumi CLI" in capsys.readouterr().err
+
+
+def test_stack_outputs_are_read_through_the_pulumi_cli(ssl_server, tmp_path):
+    """A stand-in `pulumi` on PATH prints what `pulumi stack output --json --show-secrets` prints."""
+    from components.connection import parse_database_url
+
+    s = parse_database_url(ssl_server.owner_url)
+    outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database, "ssl": True}
+    fake = tmp_path / "pulumi"
+    fake.write_text(f"#!/bin/sh\n[ \"$*\" = 'stack output --json --show-secrets --stack dev' ] || exit 3\necho '{json.dumps(outputs)}'\n")
+    fake.chmod(0o755)
+    done = cli("--stack", "dev", env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    assert done.returncode == EXIT_READY, done.stdout + done.stderr
+
+
+def test_help_documents_the_command():
+    done = cli("--help")
+    assert done.returncode == 0
+    for flag in ("--database-url", "--stack", "--json", "--wait", "Exit codes"):
+        assert flag in done.stdout
+
+
+def test_the_cli_does_not_import_pulumi():
+    code = "import sys, components.verify; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pulumi'))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
