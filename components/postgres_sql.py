@@ -46,6 +46,12 @@ CATALOG_QUERIES: dict[str, sql.SQL] = {
 }
 
 
+# All catalog reads in one round trip; when it fails, each is run alone to name the one denied.
+ALL_CATALOGS_QUERY = sql.SQL(" UNION ALL ").join(
+    sql.SQL("SELECT {}::text, count(*) FROM ({}) AS q").format(sql.Literal(name), query) for name, query in CATALOG_QUERIES.items()
+)
+
+
 def dry_run_load_statements(schema: str) -> list[sql.Composable]:
     """The statements of a Stitch load, in the order Stitch runs them, against a probe schema.
 

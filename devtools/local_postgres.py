@@ -200,12 +200,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"a local PostgreSQL already runs in {base_dir}: stop it first", file=sys.stderr)
             return 1
         base_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            find_bin_dir()
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         cluster = Cluster(cluster_dir_for(base_dir), args.port or free_port())
         try:
             cluster.start()
             db = provision_stitch_database(cluster)
         except Exception:
-            cluster.stop()
+            cluster.stop()  # nothing half-started is left behind
             raise
         urls = {"port": cluster.port, "cluster_dir": str(cluster.base_dir), "database_url": db.owner_url, "stitch_url": db.stitch_url}
         state.write_text(json.dumps(urls))

@@ -8,6 +8,7 @@ dependencies) that the mocks' own API does not show.
 
 from __future__ import annotations
 
+import asyncio
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+def _quiet_about_unread_futures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if context.get("message") != "Future exception was never retrieved":
+        loop.default_exception_handler(context)
+
+
 def secret_input_names(props: Any) -> set[str]:
     """Top-level inputs that travel to the engine as secrets (and so are encrypted in state)."""
     raw = rpc.deserialize_properties(props)
@@ -175,6 +181,9 @@ def run_program(
     # A failed run leaves output tasks behind in the process-wide settings; drop them.
     pulumi.runtime.settings.SETTINGS.outputs.clear()
     if error is not None:
+        # The failed registration's futures are garbage-collected unread; their error is the one
+        # raised here, so asyncio need not print it again at exit.
+        asyncio.get_event_loop().set_exception_handler(_quiet_about_unread_futures)
         raise error
     return ProgramRun(monitor.registrations, outputs, mocks)
 
