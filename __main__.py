@@ -33,7 +33,7 @@ else:
     owner_url, app_name = pulumi.Output.secret(cfg.database_url), None
 
 owner = stitch_settings(owner_url, name="the database URL")
-stitch = stitch_settings(cfg.stitch_url, name="stitch_url") if cfg.stitch_url else owner
+stitch = stitch_settings(cfg.stitch_url, name="stitch_url", same_database_as=owner_url) if cfg.stitch_url else owner
 grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created))
 verification = Verification(
     "verification",

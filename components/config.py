@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
+from components.connection import ConnectionSettings, InvalidDatabaseUrl, other_database, parse_database_url
 
 Source = Literal["heroku", "heroku-existing", "url"]
 SOURCES: tuple[Source, ...] = ("heroku", "heroku-existing", "url")
@@ -137,13 +137,17 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
     if postgres_version is not None and not re.fullmatch(r"[1-9][0-9]", postgres_version):
         problems.append(f'postgres_version: "{postgres_version}" is not a PostgreSQL major version; use a number such as "16"')
 
-    protect = default_protect(stack)
-    if given("protect") is not None:
-        parsed = _bool(given("protect"))
+    def boolean(key: str, default: bool) -> bool:
+        text = given(key)
+        if text is None:
+            return default
+        parsed = {"true": True, "false": False}.get(text.strip().lower())
         if parsed is None:
-            problems.append(f'protect: "{given("protect")}" is not true or false; e.g. pulumi config set protect true')
-        else:
-            protect = parsed
+            problems.append(f'{key}: "{text}" is not true or false; e.g. pulumi config set {key} true')
+            return default
+        return parsed
+
+    protect = boolean("protect", default_protect(stack))
 
     database_config_var = given("database_config_var") or "DATABASE_URL"
     if not CONFIG_VAR.match(database_config_var):
@@ -169,12 +173,9 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
             problems.append(str(error))
 
     if "stitch_url" in urls and "database_url" in urls:
-        stitch, owner = urls["stitch_url"], urls["database_url"]
-        if (stitch.host, stitch.port, stitch.database) != (owner.host, owner.port, owner.database):
-            problems.append(
-                f"stitch_url: points at {stitch.host}:{stitch.port}/{stitch.database}, not the source database "
-                f"{owner.host}:{owner.port}/{owner.database}: use a credential of the same database"
-            )
+        mismatch = other_database(urls["stitch_url"], urls["database_url"], name="stitch_url")
+        if mismatch:
+            problems.append(mismatch)
 
     integers = {"verify_timeout": 300, "connect_timeout": 10}
     for key, default in list(integers.items()):
@@ -188,13 +189,7 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
         else:
             integers[key] = int(text)
 
-    verify_on_every_up = False
-    if given("verify_on_every_up") is not None:
-        parsed = _bool(given("verify_on_every_up"))
-        if parsed is None:
-            problems.append(f'verify_on_every_up: "{given("verify_on_every_up")}" is not true or false; e.g. true')
-        else:
-            verify_on_every_up = parsed
+    verify_on_every_up = boolean("verify_on_every_up", False)
 
     if problems:
         raise ConfigError(stack, problems)
@@ -214,10 +209,6 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
         verify_on_every_up=verify_on_every_up,
         connect_timeout=integers["connect_timeout"],
     )
-
-
-def _bool(text: str | None) -> bool | None:
-    return {"true": True, "false": False}.get((text or "").strip().lower())
 
 
 def load(

@@ -109,3 +109,13 @@ def parse_database_url(url: str, *, name: str = "database URL") -> ConnectionSet
         password=str(params["password"]),
         database=str(params["dbname"]),
     )
+
+
+def other_database(candidate: ConnectionSettings, source: ConnectionSettings, *, name: str) -> str | None:
+    """Why `candidate` is not a credential of the source database, or None when it is."""
+    if (candidate.host, candidate.port, candidate.database) == (source.host, source.port, source.database):
+        return None
+    return (
+        f"{name}: points at {candidate.host}:{candidate.port}/{candidate.database}, not the source database "
+        f"{source.host}:{source.port}/{source.database}: use a credential of the same database"
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 
-from components.connection import ConnectionSettings, parse_database_url
+from components.connection import ConnectionSettings, other_database, parse_database_url
 
 
 @dataclass
@@ -25,13 +25,19 @@ class StitchSettings:
     stitch_destination: pulumi.Output[dict[str, Any]]
 
 
-def stitch_settings(url: pulumi.Input[str], *, name: str) -> StitchSettings:
+def stitch_settings(url: pulumi.Input[str], *, name: str, same_database_as: pulumi.Input[str] | None = None) -> StitchSettings:
     """Parse the URL once (psycopg's conninfo parser) and split it into outputs.
 
-    name says which setting the URL came from, for the error when it is not a PostgreSQL URL.
+    name says which setting the URL came from, for the errors. same_database_as: the source's URL,
+    which a separate Stitch credential must share host, port and database with; for Heroku sources
+    it is known only during the deployment, so the check runs here rather than in the config.
     """
     secret_url = pulumi.Output.secret(url)
     parsed: pulumi.Output[ConnectionSettings] = secret_url.apply(lambda value: parse_database_url(value, name=name))
+    if same_database_as is not None:
+        parsed = pulumi.Output.all(parsed, pulumi.Output.secret(same_database_as)).apply(
+            lambda pair: _on_same_database(pair[0], pair[1], name)
+        )
 
     def plain(pick: Any) -> pulumi.Output[Any]:
         return pulumi.Output.unsecret(parsed.apply(pick))
@@ -43,6 +49,14 @@ def stitch_settings(url: pulumi.Input[str], *, name: str) -> StitchSettings:
         # Marked secret explicitly: the URL may have come from a lookup that did not mark it.
         password=pulumi.Output.secret(parsed.apply(lambda s: s.password)),
         database=plain(lambda s: s.database),
-        database_url=secret_url,
+        # Through `parsed`, so a failed check fails this output too.
+        database_url=pulumi.Output.secret(pulumi.Output.all(secret_url, parsed).apply(lambda pair: pair[0])),
         stitch_destination=pulumi.Output.secret(parsed.apply(lambda s: s.stitch_destination())),
     )
+
+
+def _on_same_database(candidate: ConnectionSettings, source_url: str, name: str) -> ConnectionSettings:
+    mismatch = other_database(candidate, parse_database_url(source_url, name="the source database URL"), name=name)
+    if mismatch:
+        raise ValueError(mismatch)
+    return candidate

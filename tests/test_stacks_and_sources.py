@@ -84,3 +84,20 @@ def test_stitch_credential_gets_the_grant_outputs_and_verification():
     assert run.outputs["username"].value == "stitch_loader" and run.outputs["password"].value == "loader pw"
     assert run.outputs["stitch_destination"].value["properties"]["username"] == "stitch_loader"
     assert run.one("pulumi-python:dynamic/stitch:Verification").inputs["database_url"] == LOCAL_STITCH
+
+
+def test_stitch_credential_of_another_database_is_refused_for_a_heroku_source():
+    elsewhere = "postgres://stitch_loader:pw@other.example.com:5432/otherdb"
+    with pytest.raises(Exception, match=r"stitch_url: points at other.example.com:5432/otherdb, not the source database") as raised:
+        run_program("dev", {"app_name": "acme-stitch-dev", "heroku:apiKey": "hk", "stitch_url": elsewhere},
+                    secret=("heroku:apiKey", "stitch_url"))  # fmt: skip
+    assert ":pw@" not in str(raised.value)
+
+
+def test_stitch_credential_of_the_heroku_database_is_accepted():
+    same = "postgres://stitch_loader:pw@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
+    run = run_program(
+        "dev", {"app_name": "acme-stitch-dev", "heroku:apiKey": "hk", "stitch_url": same}, secret=("heroku:apiKey", "stitch_url")
+    )
+    assert run.one("postgresql:index/grant:Grant").inputs["role"] == "stitch_loader"
+    assert run.one("pulumi:providers:postgresql").inputs["username"] == "u9abc"
