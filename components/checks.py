@@ -116,11 +116,11 @@ def _verify_once(settings: ConnectionSettings, connect_timeout: int) -> Report:
     with conn:
         elapsed = (time.perf_counter() - started) * 1000
         report.checks.append(CheckResult("connect", "pass", f"authenticated as {settings.username} in {elapsed:.0f} ms"))
-        report.checks += _run_checks(conn, settings)
+        report.checks += _run_checks(conn)
     return report
 
 
-def _run_checks(conn: psycopg.Connection, settings: ConnectionSettings) -> list[CheckResult]:
+def _run_checks(conn: psycopg.Connection) -> list[CheckResult]:
     facts = conn.execute(pg.FACTS_QUERY).fetchone()
     assert facts is not None  # pg_stat_ssl always has a row for this backend
     (ssl, ssl_version, cipher, user, database, can_create, can_temp, max_conn, reserved, in_use) = facts

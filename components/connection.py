@@ -46,17 +46,6 @@ class ConnectionSettings:
         """Where we connect, for messages: everything but the password."""
         return f"{self.username}@{self.host}:{self.port}/{self.database}"
 
-    def stitch_form(self) -> dict[str, object]:
-        """The fields of Stitch's PostgreSQL destination form (step 4 of the setup guide)."""
-        return {
-            "host": self.host,
-            "port": self.port,
-            "username": self.username,
-            "password": self.password,
-            "database": self.database,
-            "ssl": True,
-        }
-
     def stitch_destination(self) -> dict[str, object]:
         """The body Stitch's Connect API takes to create this destination (POST /v4/destinations).
 

@@ -72,11 +72,6 @@ def copy_statement(schema: str) -> sql.Composed:
     return sql.SQL("COPY {} (id, name, _sdc_batched_at) FROM STDIN").format(sql.Identifier(schema, "stitch_probe"))
 
 
-def grant_create_sql(database: str, role: str) -> sql.Composed:
-    """The guide's step 3, with both names quoted as identifiers."""
-    return sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(sql.Identifier(database), sql.Identifier(role))
-
-
 def quote_identifier(name: str) -> str:
     """Quote a name the way PostgreSQL would, without needing a connection."""
     return '"' + name.replace('"', '""') + '"'
