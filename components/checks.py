@@ -86,8 +86,8 @@ def verify(settings: ConnectionSettings, *, connect_timeout: int = 10, wait_seco
         attempts += 1
         report = _verify_once(settings, connect_timeout)
         report.attempts = attempts
-        unreachable = report.checks[0].name == "connect" and report.checks[0].status == "fail"
-        retryable = unreachable and "authentication" not in report.checks[0].detail
+        first = report.checks[0]
+        retryable = first.name == "connect" and first.status == "fail" and pg.is_not_answering(first.detail)
         if not retryable or time.monotonic() + delay > deadline:
             return report
         time.sleep(delay)

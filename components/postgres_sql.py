@@ -82,6 +82,16 @@ def grant_create_text(database: str, role: str) -> str:
     return f"GRANT CREATE ON DATABASE {quote_identifier(database)} TO {quote_identifier(role)};"
 
 
+# libpq's words for a server that is not answering yet: the only connection errors worth waiting out.
+NOT_ANSWERING = ("timeout", "timed out", "refused", "could not translate host", "the database system is starting up")
+
+
+def is_not_answering(message: str) -> bool:
+    """True when the server did not answer (yet), as opposed to answering and refusing."""
+    text = message.lower()
+    return any(marker in text for marker in NOT_ANSWERING)
+
+
 def connect_error_fix(message: str, target: str) -> str:
     """Map libpq's connection error to what the user should do about it."""
     text = message.lower()
@@ -99,7 +109,7 @@ def connect_error_fix(message: str, target: str) -> str:
         return 'The server only accepts SSL connections: keep "Connect using SSL" checked in Stitch.'
     if "database" in text and "does not exist" in text:
         return "The database name is wrong or the database was deleted: check the `database` output."
-    if "timeout" in text or "timed out" in text or "refused" in text or "could not translate host" in text:
+    if is_not_answering(text):
         return (
             f"Nothing answered at {target}. A new Heroku database can take minutes to start: "
             f"retry with --wait. Otherwise check the host and port, and {HEROKU_STATUS_PAGE} for outages."
