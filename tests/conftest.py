@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devtools.local_postgres import Cluster, StitchDatabase, free_port, provision_stitch_database
+from tests.fake_stitch import FakeStitch, StitchServer
 
 
 @dataclass(frozen=True)
@@ -76,3 +77,10 @@ def plain_server():
         yield provision_stitch_database(cluster)
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def stitch_api():
+    """A fresh Stitch Connect API on loopback for each test: no destinations, nothing recorded."""
+    with StitchServer(FakeStitch()) as stitch:
+        yield stitch
