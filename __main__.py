@@ -1,6 +1,7 @@
 """stitch-heroku: a Heroku Postgres database made ready, and proven ready, as a Stitch destination.
 
-Config (validated all at once) -> the database -> CREATE for Stitch's role -> verification -> outputs.
+Config (validated all at once) -> the database -> CREATE for Stitch's role -> verification
+-> (with a Stitch token) the destination in Stitch -> outputs.
 """
 
 import pulumi
@@ -9,6 +10,7 @@ from pulumi.runtime.config import CONFIG
 from components import config as stack_config
 from components.existing_database import heroku_app_database_url
 from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
+from components.stitch_destination import StitchDestination, StitchDestinationArgs
 from components.stitch_grant import StitchGrant, StitchGrantArgs
 from components.stitch_settings import stitch_settings
 from components.verification import Verification, VerificationArgs
@@ -52,3 +54,22 @@ pulumi.export("app_name", app_name)
 pulumi.export("database_url", stitch.database_url)
 pulumi.export("stitch_destination", stitch.stitch_destination)
 pulumi.export("verification", verification.report)
+
+if cfg.stitch:
+    # Only once our own checks passed: Stitch then gets settings already proven to work.
+    destination = StitchDestination(
+        "stitch-destination",
+        StitchDestinationArgs(
+            access_token=cfg.stitch.access_token,
+            name=cfg.stitch.destination_name,
+            properties=stitch.stitch_destination.apply(lambda body: body["properties"]),
+            adopt_id=cfg.stitch.adopt_id,
+            keep_on_delete=cfg.stitch.keep_on_delete,
+            check_timeout=cfg.stitch.check_timeout,
+            connect_timeout=cfg.connect_timeout,
+            api_url=cfg.stitch.api_url,
+        ),
+        pulumi.ResourceOptions(depends_on=[grant, verification]),
+    )
+    pulumi.export("stitch_destination_id", destination.destination_id)
+    pulumi.export("stitch_connection_check", destination.connection_check)

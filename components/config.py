@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 from components.connection import ConnectionSettings, InvalidDatabaseUrl, other_database, parse_database_url
+from components.stitch_api import DEFAULT_API_URL, TOKEN_FIX
 
 Source = Literal["heroku", "heroku-existing", "url"]
 SOURCES: tuple[Source, ...] = ("heroku", "heroku-existing", "url")
@@ -37,7 +39,12 @@ SOURCE_KEYS: dict[str, tuple[Source, ...]] = {
     "database_url": ("url",),
 }
 SECRET_KEYS = ("database_url", "stitch_url")
-ALL_KEYS = (*SOURCE_KEYS, "source", "stitch_url", "verify_timeout", "verify_on_every_up", "connect_timeout")
+# Settings of the Stitch destination; they need a Connect API token (stitch:accessToken).
+STITCH_KEYS = ("stitch_destination_name", "stitch_destination_id", "stitch_keep_destination", "stitch_check_timeout", "stitch_api_url")
+ALL_KEYS = (*SOURCE_KEYS, "source", "stitch_url", "verify_timeout", "verify_on_every_up", "connect_timeout", *STITCH_KEYS)
+STITCH_TOKEN_KEY = "stitch:accessToken"
+STITCH_TOKEN_ENV = "STITCH_ACCESS_TOKEN"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class ConfigError(Exception):
@@ -47,6 +54,18 @@ class ConfigError(Exception):
         self.problems = problems
         count = f"{len(problems)} configuration problem{'s' if len(problems) != 1 else ''}"
         super().__init__(f"stack {stack!r} has {count}; nothing was changed:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class StitchConfig:
+    """How the stack registers its destination in Stitch through the Connect API."""
+
+    access_token: str = field(repr=False)
+    destination_name: str
+    adopt_id: str | None
+    keep_on_delete: bool
+    check_timeout: int
+    api_url: str
 
 
 @dataclass(frozen=True)
@@ -62,11 +81,13 @@ class StackConfig:
     postgres_version: str | None
     protect: bool
     database_config_var: str
-    database_url: str | None
-    stitch_url: str | None
+    database_url: str | None = field(repr=False)
+    stitch_url: str | None = field(repr=False)
     verify_timeout: int
     verify_on_every_up: bool
     connect_timeout: int
+    stitch: StitchConfig | None = None
+    """None when no Stitch token is configured: the destination stays a manual step."""
 
     @property
     def addon_plan(self) -> str:
@@ -78,11 +99,22 @@ def default_protect(stack: str) -> bool:
     return not stack.startswith("dev")
 
 
-def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str], heroku_key: str | None) -> StackConfig:
+def validate(
+    stack: str,
+    raw: Mapping[str, str | None],
+    *,
+    secret_keys: set[str],
+    heroku_key: str | None,
+    stitch_token: tuple[str, str] | None = None,
+    stitch_namespace: Mapping[str, str] | None = None,
+    project: str = "stitch-heroku",
+) -> StackConfig:
     """Check every value; raise one ConfigError listing all the problems.
 
     heroku_key: "secret" or "plain" when `heroku:apiKey` is set in the stack, "env" when
-    HEROKU_API_KEY is set, None when neither.
+    HEROKU_API_KEY is set, None when neither. stitch_token: (how, token) with how "secret",
+    "plain" or "env", None when no Stitch token is set. stitch_namespace: the stack's other
+    `stitch:` keys, which are mistakes since stitch:accessToken is the only one.
     """
     problems: list[str] = []
 
@@ -191,6 +223,52 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
 
     verify_on_every_up = boolean("verify_on_every_up", False)
 
+    for key in stitch_namespace or {}:
+        if key != STITCH_TOKEN_KEY.removeprefix("stitch:"):
+            problems.append(
+                f"stitch:{key}: unknown key; {STITCH_TOKEN_KEY} is the only stitch: key (the destination settings are stitch_*)"
+            )
+    stitch = None
+    if stitch_token is None:
+        for key in STITCH_KEYS:
+            if given(key) is not None:
+                problems.append(f"{key}: needs a Stitch Connect API token: {TOKEN_FIX}; or remove it (pulumi config rm {key})")
+    else:
+        how, token = stitch_token
+        if how == "plain":
+            problems.append(
+                f"{STITCH_TOKEN_KEY}: stored in plain text: set it again with pulumi config set --secret {STITCH_TOKEN_KEY} <token>"
+            )
+        name = given("stitch_destination_name") or f"{project}-{stack}"
+        if len(name) > 100:
+            problems.append(f'stitch_destination_name: "{name[:40]}..." is too long; use at most 100 characters, e.g. "{project}-{stack}"')
+        adopt_id = given("stitch_destination_id")
+        if adopt_id is not None and not adopt_id.isdigit():
+            problems.append(
+                f'stitch_destination_id: "{adopt_id}" is not a Stitch destination id; use the number from the destination\'s '
+                'URL in Stitch or from GET /v4/destinations, e.g. "110397"'
+            )
+        check_timeout = given("stitch_check_timeout") or "300"
+        if not check_timeout.isdigit() or not 10 <= int(check_timeout) <= 3600:
+            problems.append(f'stitch_check_timeout: "{check_timeout}" is not a number of seconds between 10 and 3600; e.g. "300"')
+            check_timeout = "300"
+        api_url = (given("stitch_api_url") or DEFAULT_API_URL).rstrip("/")
+        parts = urlsplit(api_url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+            problems.append(
+                f'stitch_api_url: "{api_url}" is not an https:// URL (the token would travel in clear text); use "{DEFAULT_API_URL}"'
+            )
+        stitch = StitchConfig(
+            access_token=token,
+            destination_name=name,
+            adopt_id=adopt_id,
+            # An adopted destination was made by hand and may have history behind it, and a protected
+            # stack keeps what it made: both leave the destination in Stitch unless told otherwise.
+            keep_on_delete=boolean("stitch_keep_destination", adopt_id is not None or protect),
+            check_timeout=int(check_timeout),
+            api_url=api_url,
+        )
+
     if problems:
         raise ConfigError(stack, problems)
     return StackConfig(
@@ -208,6 +286,7 @@ def validate(stack: str, raw: Mapping[str, str | None], *, secret_keys: set[str]
         verify_timeout=integers["verify_timeout"],
         verify_on_every_up=verify_on_every_up,
         connect_timeout=integers["connect_timeout"],
+        stitch=stitch,
     )
 
 
@@ -231,4 +310,18 @@ def load(
     elif environ.get("HEROKU_API_KEY"):
         heroku_key = "env"
     secret = {key for key in SECRET_KEYS if is_secret(prefix + key)}
-    return validate(stack, raw, secret_keys=secret, heroku_key=heroku_key)
+    stitch_token = None
+    if config.get(STITCH_TOKEN_KEY):
+        stitch_token = ("secret" if is_secret(STITCH_TOKEN_KEY) else "plain", config[STITCH_TOKEN_KEY])
+    elif environ.get(STITCH_TOKEN_ENV):
+        stitch_token = ("env", environ[STITCH_TOKEN_ENV])
+    stitch_namespace = {key.removeprefix("stitch:"): value for key, value in config.items() if key.startswith("stitch:")}
+    return validate(
+        stack,
+        raw,
+        secret_keys=secret,
+        heroku_key=heroku_key,
+        stitch_token=stitch_token,
+        stitch_namespace=stitch_namespace,
+        project=project,
+    )

@@ -65,8 +65,12 @@ class StitchMocks(pulumi.runtime.Mocks):
                 "providerId": "resource-abc",
             }
             return "addon-id", outputs
-        if args.typ.startswith("pulumi-python:dynamic"):
+        if args.typ == "pulumi-python:dynamic/stitch:Verification":
             outputs["report"] = {"ready": True, "target": "mocked: runs for real in tests/test_verification_resource.py"}
+        if args.typ == "pulumi-python:dynamic/stitch:Destination":
+            # As the provider answers; it runs for real in tests/test_stitch_destination.py.
+            outputs |= {"destination_id": "110397", "connection_check": "succeeded", "report_card_step": "fully_configured"}
+            return "110397", outputs
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import ConfigError, validate
+from components.config import ConfigError, load, validate
 
 OK_URL = "postgres://owner:pw@db.example.com:5432/stitchdb"
 
 
-def check(raw, *, stack="dev", secret=("database_url", "stitch_url"), heroku_key="secret"):
-    return validate(stack, raw, secret_keys=set(secret), heroku_key=heroku_key)
+def check(raw, *, stack="dev", secret=("database_url", "stitch_url"), heroku_key="secret", **stitch):
+    return validate(stack, raw, secret_keys=set(secret), heroku_key=heroku_key, **stitch)
 
 
 def problems(raw, **kwargs) -> list[str]:
@@ -152,3 +152,80 @@ def test_stitch_url_must_point_at_the_same_database():
 def test_stitch_url_of_the_same_database_is_accepted():
     stitch = "postgres://stitch:pw@db.example.com:5432/stitchdb"
     assert check({"source": "url", "database_url": OK_URL, "stitch_url": stitch}, heroku_key=None).stitch_url == stitch
+
+
+# The Stitch destination (issue 5): settings that need a Connect API token.
+
+TOKEN = ("secret", "stitch-token-xyz")
+
+
+def test_no_token_means_no_stitch_destination():
+    assert check({"app_name": "acme-stitch-dev"}).stitch is None
+
+
+def test_stitch_defaults_with_a_token():
+    stitch = check({"app_name": "acme-stitch-dev"}, stitch_token=TOKEN).stitch
+    assert (stitch.destination_name, stitch.adopt_id, stitch.keep_on_delete) == ("stitch-heroku-dev", None, False)
+    assert (stitch.check_timeout, stitch.api_url) == (300, "https://api.stitchdata.com")
+    assert "stitch-token-xyz" not in repr(check({"app_name": "acme-stitch-dev"}, stitch_token=TOKEN))
+
+
+def test_secrets_stay_out_of_the_configs_repr():
+    secret_url = "postgres://owner:hunter2-secret@db.example.com:5432/stitchdb"
+    cfg = check({"source": "url", "database_url": secret_url, "stitch_url": secret_url}, heroku_key=None, stitch_token=TOKEN)
+    assert "hunter2" not in repr(cfg) and "stitch-token-xyz" not in repr(cfg)
+
+
+def test_adopted_and_protected_destinations_are_kept_by_default():
+    assert check({"app_name": "acme-stitch", "stitch_destination_id": "110397"}, stitch_token=TOKEN).stitch.keep_on_delete is True
+    assert check({"app_name": "acme-stitch"}, stack="prod", stitch_token=TOKEN).stitch.keep_on_delete is True
+    kept = check({"app_name": "acme-stitch", "stitch_keep_destination": "true"}, stitch_token=TOKEN).stitch
+    assert kept.keep_on_delete is True
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ({"stitch_destination_id": "abc"}, 'stitch_destination_id: "abc" is not a Stitch destination id'),
+        ({"stitch_check_timeout": "5"}, 'stitch_check_timeout: "5" is not a number of seconds between 10 and 3600'),
+        ({"stitch_keep_destination": "maybe"}, 'stitch_keep_destination: "maybe" is not true or false'),
+        ({"stitch_api_url": "http://api.stitchdata.com"}, 'stitch_api_url: "http://api.stitchdata.com" is not an https:// URL'),
+        ({"stitch_destination_name": "x" * 101}, "stitch_destination_name: "),
+    ],
+)
+def test_bad_stitch_settings_name_the_value_and_the_fix(raw, fragment):
+    (message,) = problems({"app_name": "acme-stitch"} | raw, stitch_token=TOKEN)
+    assert message.startswith(fragment), message
+
+
+def test_a_local_api_url_may_be_plain_http():
+    assert check({"app_name": "acme-stitch", "stitch_api_url": "http://127.0.0.1:8080/"}, stitch_token=TOKEN).stitch.api_url == (
+        "http://127.0.0.1:8080"
+    )
+
+
+def test_stitch_settings_without_a_token_say_how_to_set_one():
+    (message,) = problems({"app_name": "acme-stitch", "stitch_destination_id": "110397"})
+    assert message.startswith("stitch_destination_id: needs a Stitch Connect API token")
+    assert "pulumi config set --secret stitch:accessToken" in message and "STITCH_ACCESS_TOKEN" in message
+
+
+def test_the_token_must_be_secret_and_is_never_echoed():
+    (message,) = problems({"app_name": "acme-stitch"}, stitch_token=("plain", "stitch-token-xyz"))
+    assert message.startswith("stitch:accessToken: stored in plain text") and "stitch-token-xyz" not in message
+
+
+def test_other_stitch_namespace_keys_are_mistakes():
+    (message,) = problems({"app_name": "acme-stitch"}, stitch_token=TOKEN, stitch_namespace={"accessToken": "t", "apiUrl": "x"})
+    assert message.startswith("stitch:apiUrl: unknown key; stitch:accessToken is the only stitch: key")
+
+
+def test_load_reads_the_token_from_config_or_the_environment():
+    config = {"stitch-heroku:app_name": "acme-stitch", "heroku:apiKey": "hk", "stitch:accessToken": "from-config"}
+    cfg = load("stitch-heroku", "dev", config, lambda key: True, environ={"STITCH_ACCESS_TOKEN": "from-env"})
+    assert cfg.stitch.access_token == "from-config", "the stack's own secret wins over the environment"
+    del config["stitch:accessToken"]
+    assert load("stitch-heroku", "dev", config, lambda key: True, environ={"STITCH_ACCESS_TOKEN": "from-env"}).stitch.access_token == (
+        "from-env"
+    )
+    assert load("stitch-heroku", "dev", config, lambda key: True, environ={}).stitch is None

@@ -1,0 +1,84 @@
+"""The Stitch destination in the real program, under Pulumi's mocks: there only with a token, after
+the grant and the verification, with its secrets secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pulumi_harness import ADDON_PASSWORD, HEROKU_STACK, run_program
+
+DESTINATION = "pulumi-python:dynamic/stitch:Destination"
+VERIFICATION = "pulumi-python:dynamic/stitch:Verification"
+GRANT = "postgresql:index/grant:Grant"
+TOKEN = "stitch-connect-token"
+WITH_TOKEN = HEROKU_STACK | {"stitch:accessToken": TOKEN}
+SECRETS = ("heroku:apiKey", "stitch:accessToken")
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_program("dev", WITH_TOKEN, secret=SECRETS)
+
+
+def test_without_a_token_the_program_is_unchanged(monkeypatch):
+    monkeypatch.delenv("STITCH_ACCESS_TOKEN", raising=False)
+    run = run_program("dev", HEROKU_STACK)
+    assert not run.of_type(DESTINATION)
+    assert not {"stitch_destination_id", "stitch_connection_check"} & run.outputs.keys()
+    with_token = run_program("dev", WITH_TOKEN, secret=SECRETS)
+    assert [r.type for r in with_token.registrations if r.type != DESTINATION] == [r.type for r in run.registrations]
+
+
+def test_the_destination_comes_after_the_grant_and_the_verification(dev):
+    destination = dev.one(DESTINATION)
+    assert dev.one(GRANT).urn in destination.dependencies
+    assert dev.one(VERIFICATION).urn in destination.dependencies
+    assert dev.registrations[-1].type == DESTINATION
+
+
+def test_the_destination_gets_the_stacks_own_settings(dev):
+    inputs = dev.one(DESTINATION).inputs
+    assert inputs["properties"] == dev.outputs["stitch_destination"].value["properties"]
+    assert inputs["properties"]["password"] == ADDON_PASSWORD
+    assert inputs["name"] == "stitch-heroku-dev"
+    assert inputs["api_url"] == "https://api.stitchdata.com"
+    assert (inputs["adopt_id"], inputs["keep_on_delete"], inputs["check_timeout"]) == ("", False, 300)
+
+
+def test_the_token_and_the_properties_are_secret_in_the_state(dev):
+    destination = dev.one(DESTINATION)
+    assert {"access_token", "properties"} <= destination.secret_inputs
+    assert set(destination.additional_secret_outputs) == {"access_token", "properties"}
+    assert destination.inputs["access_token"] == TOKEN
+
+
+def test_the_destination_id_and_check_status_are_plain_outputs(dev):
+    assert (dev.outputs["stitch_destination_id"].value, dev.outputs["stitch_connection_check"].value) == ("110397", "succeeded")
+    assert not dev.outputs["stitch_destination_id"].secret and not dev.outputs["stitch_connection_check"].secret
+
+
+def test_a_token_from_the_environment_is_enough_and_stays_secret(monkeypatch):
+    monkeypatch.setenv("STITCH_ACCESS_TOKEN", "token-from-env")
+    destination = run_program("dev", HEROKU_STACK).one(DESTINATION)
+    assert destination.inputs["access_token"] == "token-from-env" and "access_token" in destination.secret_inputs
+
+
+def test_adopting_keeps_the_destination_and_protected_stacks_keep_theirs():
+    adopted = run_program("dev", WITH_TOKEN | {"stitch_destination_id": "110397"}, secret=SECRETS).one(DESTINATION).inputs
+    assert (adopted["adopt_id"], adopted["keep_on_delete"]) == ("110397", True)
+    assert run_program("prod", WITH_TOKEN, secret=SECRETS).one(DESTINATION).inputs["keep_on_delete"] is True
+    said = run_program("prod", WITH_TOKEN | {"stitch_keep_destination": "false"}, secret=SECRETS).one(DESTINATION)
+    assert said.inputs["keep_on_delete"] is False
+
+
+def test_a_separate_stitch_credential_is_what_stitch_gets():
+    stitch_url = "postgres://stitch_loader:loader-pw@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
+    run = run_program("dev", WITH_TOKEN | {"stitch_url": stitch_url}, secret=(*SECRETS, "stitch_url"))
+    properties = run.one(DESTINATION).inputs["properties"]
+    assert (properties["username"], properties["password"]) == ("stitch_loader", "loader-pw")
+
+
+def test_a_plain_text_token_is_refused_and_not_echoed():
+    with pytest.raises(Exception, match=r"stitch:accessToken: stored in plain text") as raised:
+        run_program("dev", WITH_TOKEN, secret=("heroku:apiKey",))
+    assert TOKEN not in str(raised.value)
