@@ -16,7 +16,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 from components.checks import verify
 from components.connection import ConnectionSettings
-from components.stitch_api import DESTINATION_TYPE, FULLY_CONFIGURED, ConnectionCheck, StitchClient
+from components.stitch_api import DESTINATION_TYPE, FULLY_CONFIGURED, ConnectionCheck, StitchApiError, StitchClient
 
 # Inputs that Stitch holds: a change means a PUT and a new connection check.
 STITCH_SIDE = ("name", "properties")
@@ -63,15 +63,8 @@ class StitchDestinationProvider(ResourceProvider):
             destination_id = str(answer["id"])
         try:
             outs = _settle(client, destination_id, answer, props)
-        except StitchDestinationError as error:
-            if adopt_id:
-                raise StitchDestinationError(f"{error}\nDestination {destination_id} (adopted) keeps the new settings.") from None
-            # Created by us but not recorded (the create failed): take it away again, so no
-            # destination lives outside Pulumi's state and the next `up` can simply create it.
-            client.delete_destination(destination_id)
-            raise StitchDestinationError(
-                f"{error}\nDestination {destination_id} was removed again; fix the cause and run pulumi up."
-            ) from None
+        except (StitchDestinationError, StitchApiError) as error:
+            raise StitchDestinationError(f"{error}\n{_undo_create(client, destination_id, adopted=bool(adopt_id))}") from None
         return CreateResult(id_=destination_id, outs=outs)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -134,6 +127,22 @@ def client_for(props: dict[str, Any]) -> StitchClient:
     """A client that also keeps the database password out of any message."""
     password = (props.get("properties") or {}).get("password", "")
     return StitchClient(props["access_token"], base_url=props["api_url"], secrets=[password])
+
+
+def _undo_create(client: StitchClient, destination_id: str, *, adopted: bool) -> str:
+    """After a failed create: what became of the destination, in one sentence for the error."""
+    if adopted:
+        return f"Destination {destination_id} (adopted) keeps the new settings."
+    # Created by us but not recorded (the create failed): take it away again, so no destination
+    # lives outside Pulumi's state and the next `up` can simply create it.
+    try:
+        client.delete_destination(destination_id)
+    except StitchApiError:
+        return (
+            f"Destination {destination_id} could not be removed again: delete it in Stitch, "
+            f"or adopt it with pulumi config set stitch_destination_id {destination_id}."
+        )
+    return f"Destination {destination_id} was removed again; fix the cause and run pulumi up."
 
 
 def _settle(client: StitchClient, destination_id: str, answer: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:

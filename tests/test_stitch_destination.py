@@ -224,3 +224,16 @@ def test_no_token_or_password_in_logs_or_errors_through_a_whole_life(stitch, ssl
     for secret in ("granted-pw", "stale-pw", stitch.token, "bad-tok"):
         assert secret not in caplog.text, f"{secret!r} reached a log line"
         assert all(secret not in error for error in errors), f"{secret!r} reached an error"
+
+
+def test_an_api_error_while_waiting_removes_the_new_destination_or_says_where_it_is(stitch, ssl_server):
+    check_path = "/v4/destinations/110397/last-connection-check"
+    stitch.fail("GET", check_path, 403, "Forbidden")
+    with pytest.raises(StitchDestinationError, match=r"got 403 Forbidden: Forbidden(.|\n)*Destination 110397 was removed again"):
+        StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
+    assert not stitch.destinations
+
+    stitch.fail("GET", "/v4/destinations/110398/last-connection-check", 403, "Forbidden")
+    stitch.fail("DELETE", "/v4/destinations/110398", 403, "Forbidden")
+    with pytest.raises(StitchDestinationError, match="adopt it with pulumi config set stitch_destination_id 110398"):
+        StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
