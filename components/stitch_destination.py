@@ -169,7 +169,7 @@ def _check_failed(destination_id: str, check: ConnectionCheck, props: dict[str, 
     """Stitch's verdict and our own checks of the same settings, side by side."""
     if check.status == "running":
         head = (
-            f"Stitch's connection check of destination {destination_id} was still running after {props['check_timeout']} s: "
+            f"Stitch's connection check of destination {destination_id} was still running after {float(props['check_timeout']):g} s: "
             "raise stitch_check_timeout, or look at the destination in Stitch"
         )
     else:
