@@ -115,7 +115,8 @@ class StitchClient:
             try:
                 return self._call("POST", "/v4/destinations", body, repeatable=False)
             except StitchApiError as error:
-                if not error.server_side or attempt == self.retries:
+                # A 429 was refused and already retried by urllib3; a 4xx will not change.
+                if error.status == 429 or not error.server_side or attempt == self.retries:
                     raise
                 created = self.find_destination_named(name)
                 if created is not None:

@@ -71,6 +71,13 @@ def test_a_429_on_create_is_retried_because_stitch_refused_it(stitch_api):
     assert len(stitch_api.destinations) == 1
 
 
+def test_a_create_refused_with_429_is_retried_within_the_same_bound(stitch_api):
+    stitch_api.fail("POST", "/v4/destinations", 429, "Too many requests", times=99, retry_after="0")
+    with pytest.raises(StitchApiError, match="got 429 Too Many Requests: Too many requests"):
+        client(stitch_api, retries=2).create_destination("stitch-heroku-dev", PROPERTIES)
+    assert stitch_api.calls() == ["POST /v4/destinations"] * 3 and not stitch_api.destinations
+
+
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_on_reads_are_retried_within_the_bound(stitch_api, status):
     stitch_api.fail("GET", "/v4/destinations", status, "Stitch is having a moment", times=99)
