@@ -64,6 +64,11 @@ class ConnectionSettings:
             },
         }
 
+    @classmethod
+    def from_stitch_properties(cls, properties: dict[str, str]) -> ConnectionSettings:
+        """The settings back from a destination's properties (the inverse of stitch_destination)."""
+        return cls(properties["host"], int(properties["port"]), properties["username"], properties["password"], properties["database"])
+
 
 def parse_database_url(url: str, *, name: str = "database URL") -> ConnectionSettings:
     """Parse a postgres:// URL with libpq's own parser, so percent-encoded passwords survive.

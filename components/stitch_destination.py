@@ -174,8 +174,7 @@ def _check_failed(destination_id: str, check: ConnectionCheck, props: dict[str, 
         )
     else:
         head = f"Stitch's connection check of destination {destination_id} failed: {check.error}"
-    p = props["properties"]
-    settings = ConnectionSettings(p["host"], int(p["port"]), p["username"], p["password"], p["database"])
+    settings = ConnectionSettings.from_stitch_properties(props["properties"])
     report = verify(settings, connect_timeout=int(props["connect_timeout"]))
     where = "Our own checks of the same settings, from where pulumi runs"
     hint = ""
