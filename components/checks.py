@@ -7,19 +7,33 @@ the fix. Used by the `verify` CLI and by the Verification resource inside `pulum
 from __future__ import annotations
 
 import secrets
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 import psycopg
+from psycopg.rows import dict_row
 
 from components import postgres_sql as pg
-from components.connection import ConnectionSettings
+from components.connection import ConnectionSettings, redact
 
 Status = Literal["pass", "warn", "fail", "skip"]
 
 # Warn when fewer free connection slots than this remain: Stitch holds a few while it loads.
 HEADROOM_WARNING = 5
+
+# While waiting for a server that does not answer yet, look again this often. An attempt is cheap
+# (a refused TCP connect costs microseconds), and this bounds how late a server that comes up is
+# seen: within about one interval, however long the wait has already lasted.
+POLL_SECONDS = 1.0
+
+
+def utc_now() -> str:
+    """The current time as UTC ISO 8601, to the second: when a report was made."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,8 @@ class Report:
     target: str
     checks: list[CheckResult] = field(default_factory=list)
     attempts: int = 1
+    checked_at: str = field(default_factory=utc_now)
+    """When the database was checked (UTC, ISO 8601): an exported report may be old."""
 
     @property
     def ready(self) -> bool:
@@ -51,6 +67,7 @@ class Report:
         return {
             "target": self.target,
             "ready": self.ready,
+            "checked_at": self.checked_at,
             "attempts": self.attempts,
             "checks": [{k: v for k, v in asdict(c).items() if v is not None} for c in self.checks],
         }
@@ -58,7 +75,7 @@ class Report:
     def render(self) -> str:
         """The checklist for people: one line a check, the fixes, then the verdict."""
         marks = {"pass": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
-        lines = [f"Stitch destination check: {self.target}"]
+        lines = [f"Stitch destination check: {self.target} (checked {self.checked_at})"]
         lines += [f"  [{marks[c.status]}] {c.name:<14} {c.detail}" for c in self.checks]
         fixes = [c for c in self.checks if c.fix and c.status in ("fail", "warn")]
         if fixes:
@@ -73,28 +90,55 @@ class Report:
         return "\n".join(lines)
 
 
-def verify(settings: ConnectionSettings, *, connect_timeout: int = 10, wait_seconds: float = 0) -> Report:
-    """Run every check; while the server does not answer, retry with backoff for wait_seconds.
+def verify(
+    settings: ConnectionSettings,
+    *,
+    connect_timeout: int = 10,
+    wait_seconds: float = 0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Report:
+    """Run every check; while the server does not answer, look again every POLL_SECONDS for wait_seconds.
 
-    Only a failed connection is retried: a database that answers and refuses (no CREATE, bad
-    password) will not change its mind by waiting.
+    Only a server that does not answer is waited for: one that answers and refuses (no CREATE, bad
+    password) will not change its mind by waiting. Between full attempts a bare TCP connect, bounded
+    by the poll interval, tells whether anything listens yet, so an address that swallows packets
+    cannot hold a look for a whole connect_timeout. clock and sleep are replaceable for tests.
     """
-    deadline = time.monotonic() + max(wait_seconds, 0)
-    delay = 1.0
-    attempts = 0
-    while True:
+    deadline = clock() + max(wait_seconds, 0)
+    report = verify_once(settings, connect_timeout)
+    attempts = 1
+    while _not_answering(report) and (now := clock()) < deadline:
+        sleep(min(POLL_SECONDS, deadline - now))
         attempts += 1
-        report = _verify_once(settings, connect_timeout)
-        report.attempts = attempts
-        first = report.checks[0]
-        retryable = first.name == "connect" and first.status == "fail" and pg.is_not_answering(first.detail)
-        if not retryable or time.monotonic() + delay > deadline:
-            return report
-        time.sleep(delay)
-        delay = min(delay * 2, 30.0)
+        if _listening(settings.host, settings.port, timeout=POLL_SECONDS):
+            report = verify_once(settings, connect_timeout)
+    report.attempts = attempts
+    report.checked_at = utc_now()
+    return report
 
 
-def _verify_once(settings: ConnectionSettings, connect_timeout: int) -> Report:
+def _not_answering(report: Report) -> bool:
+    first = report.checks[0]
+    return first.name == "connect" and first.status == "fail" and pg.is_not_answering(first.detail)
+
+
+def _listening(host: str, port: int, *, timeout: float) -> bool:
+    """Whether a TCP connect to host:port succeeds now.
+
+    A Unix socket directory or a list of hosts is left to libpq: the answer is always "try".
+    """
+    if host.startswith("/") or "," in host:
+        return True
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except (OSError, ValueError):  # refused, unreachable, timed out, not resolved; ValueError: a NUL in the name
+        return False
+
+
+def verify_once(settings: ConnectionSettings, connect_timeout: int) -> Report:
+    """One attempt: connect, then run every check over that one connection."""
     report = Report(target=settings.describe())
     started = time.perf_counter()
     try:
@@ -102,14 +146,16 @@ def _verify_once(settings: ConnectionSettings, connect_timeout: int) -> Report:
             settings.conninfo(connect_timeout=connect_timeout, application_name="stitch-heroku-verify"),
             autocommit=True,
         )
-    except psycopg.Error as error:
-        message = _server_words(error, settings.password)
+    except (psycopg.Error, OSError, ValueError) as error:  # libpq's errors, and a host name Python cannot look up
+        message = _server_words(error, settings)
         report.checks.append(
             CheckResult(
                 "connect",
                 "fail",
                 f"could not connect to {settings.host}:{settings.port}: {message}",
-                pg.connect_error_fix(message, f"{settings.host}:{settings.port}"),
+                pg.connect_error_fix(
+                    message, f"{settings.host}:{settings.port}", host=settings.host, role=settings.username, database=settings.database
+                ),
             )
         )
         return report
@@ -120,16 +166,55 @@ def _verify_once(settings: ConnectionSettings, connect_timeout: int) -> Report:
     return report
 
 
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """The connection slots the server enforces for this login: server-wide, per role, per database."""
+
+    max_connections: int
+    reserved: int
+    in_use: int
+    role: str
+    role_is_superuser: bool
+    role_limit: int
+    role_in_use: int
+    database: str
+    database_limit: int
+    database_in_use: int
+
+
 def _run_checks(conn: psycopg.Connection) -> list[CheckResult]:
-    facts = conn.execute(pg.FACTS_QUERY).fetchone()
+    try:
+        facts = conn.cursor(row_factory=dict_row).execute(pg.FACTS_QUERY).fetchone()
+    except psycopg.Error as error:
+        return [
+            CheckResult(
+                "catalogs",
+                "fail",
+                f"cannot read the server's own views (pg_stat_ssl, pg_stat_activity, pg_roles, pg_database): {_server_words(error)}",
+                "Stitch reads the system catalogs; restore PUBLIC's default SELECT on them (ask Heroku support if it is gone).",
+            )
+        ]
     assert facts is not None  # pg_stat_ssl always has a row for this backend
-    (ssl, ssl_version, cipher, user, database, can_create, can_temp, max_conn, reserved, in_use) = facts
-    results = [_ssl_check(ssl, ssl_version, cipher), _version_check(conn.info.server_version)]
-    results.append(_create_check(can_create, database, user))
-    results.append(_load_check(conn, can_create, can_temp))
-    results.append(_catalog_check(conn))
-    results.append(_headroom_check(max_conn, reserved, in_use))
-    return results
+    limits = ConnectionLimits(
+        max_connections=facts["max_connections"],
+        reserved=facts["reserved_connections"],
+        in_use=facts["in_use"],
+        role=facts["login_role"],
+        role_is_superuser=facts["login_role_is_superuser"],
+        role_limit=facts["role_limit"],
+        role_in_use=facts["role_in_use"],
+        database=facts["database"],
+        database_limit=facts["database_limit"],
+        database_in_use=facts["database_in_use"],
+    )
+    return [
+        _ssl_check(facts["ssl"], facts["ssl_version"], facts["ssl_cipher"]),
+        _version_check(conn.info.server_version),
+        _create_check(facts["can_create"], facts["database"], facts["username"]),
+        _load_check(conn, facts["can_create"], facts["can_temp"]),
+        _catalog_check(conn),
+        headroom_check(limits),
+    ]
 
 
 def _ssl_check(ssl: bool, version: str | None, cipher: str | None) -> CheckResult:
@@ -220,24 +305,37 @@ def _catalog_check(conn: psycopg.Connection) -> CheckResult:
     )
 
 
-def _headroom_check(max_connections: int, reserved: int, in_use: int) -> CheckResult:
-    free = max_connections - reserved - in_use
-    detail = f"{free} of {max_connections - reserved} connections free ({in_use} in use)"
+def headroom_check(limits: ConnectionLimits) -> CheckResult:
+    """Free connection slots under the tightest limit: the server's, the role's or the database's.
+
+    The server keeps its reserved slots for superusers; a role's or database's CONNECTION LIMIT
+    (-1: none) binds everyone but superusers. The limit with the fewest free slots is reported.
+    """
+    total = limits.max_connections - limits.reserved
+    candidates = [(total - limits.in_use, f"{max(total - limits.in_use, 0)} of {total} connections free ({limits.in_use} in use)",
+                   pg.SERVER_LIMIT_FIX)]  # fmt: skip
+    if not limits.role_is_superuser:
+        if limits.role_limit >= 0:
+            free = limits.role_limit - limits.role_in_use
+            detail = (f'{max(free, 0)} of {limits.role_limit} connections free for role "{limits.role}" '
+                      f"(its connection limit; {limits.role_in_use} in use)")  # fmt: skip
+            candidates.append((free, detail, pg.role_limit_fix(limits.role, limits.role_limit)))
+        if limits.database_limit >= 0:
+            free = limits.database_limit - limits.database_in_use
+            detail = (f'{max(free, 0)} of {limits.database_limit} connections free in database "{limits.database}" '
+                      f"(its connection limit; {limits.database_in_use} in use)")  # fmt: skip
+            candidates.append((free, detail, pg.database_limit_fix(limits.database, limits.database_limit)))
+    free, detail, fix = min(candidates, key=lambda candidate: candidate[0])
     if free >= HEADROOM_WARNING:
         return CheckResult("connections", "pass", detail)
-    return CheckResult(
-        "connections",
-        "warn",
-        detail,
-        "Stitch needs a few connections while it loads: close idle clients or choose a larger plan.",
-    )
+    return CheckResult("connections", "warn", detail, fix)
 
 
-def _server_words(error: psycopg.Error, password: str | None = None) -> str:
-    """The server's own message, one line, with the password scrubbed if libpq echoed it."""
+def _server_words(error: BaseException, settings: ConnectionSettings | None = None) -> str:
+    """The server's own message, one line, with the password redacted where it can appear."""
     diag = getattr(error, "diag", None)
     message = (diag.message_primary if diag is not None and diag.message_primary else str(error)) or type(error).__name__
     message = " ".join(message.split())
-    if password:
-        message = message.replace(password, "********")
-    return message
+    if settings is None:
+        return redact(message)
+    return redact(message, settings.password, public=(settings.username, settings.database, settings.host))

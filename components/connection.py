@@ -6,13 +6,23 @@ dynamic providers can use it cheaply.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 POSTGRES_SCHEMES = ("postgres", "postgresql")
 DEFAULT_PORT = 5432
+REDACTED = "********"
+
+# The scheme alone, read without urllib: urlsplit raises on a password holding "[" (it takes it for
+# an IPv6 host), while libpq's own URI parser, which decides what the URL means, accepts it.
+SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
+# Where a password can appear in text: a URL's user:password@, and a conninfo's password=...
+# (libpq quotes a conninfo back in its parse errors).
+URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)[^\s/@]*@")
+CONNINFO_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)", re.IGNORECASE)
 
 
 class InvalidDatabaseUrl(ValueError):
@@ -77,7 +87,8 @@ def parse_database_url(url: str, *, name: str = "database URL") -> ConnectionSet
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidDatabaseUrl(f"{name} is empty: give a URL like postgres://user:password@host:5432/dbname")
-    scheme = urlsplit(url.strip()).scheme.lower()
+    match = SCHEME.match(url)
+    scheme = match.group(1).lower() if match else ""
     if scheme not in POSTGRES_SCHEMES:
         shown = f'"{scheme}://"' if scheme else "no scheme"
         raise InvalidDatabaseUrl(
@@ -113,3 +124,19 @@ def other_database(candidate: ConnectionSettings, source: ConnectionSettings, *,
         f"{name}: points at {candidate.host}:{candidate.port}/{candidate.database}, not the source database "
         f"{source.host}:{source.port}/{source.database}: use a credential of the same database"
     )
+
+
+def redact(text: str, secret: str | None = None, *, public: Iterable[str] = ()) -> str:
+    """Text with passwords replaced where they can appear, and nothing else touched.
+
+    Always: the password of any URL (user:password@) and any conninfo (password=...). The given
+    secret is also replaced where it stands as a whole token, unless it is one of the `public`
+    values shown anyway (the user, database or host), so a short or common password ("p",
+    "postgres") cannot eat parts of ordinary words such as "port" or a database's name.
+    """
+    text = URL_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}@", text)
+    text = CONNINFO_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}", text)
+    if secret and secret not in set(public):
+        token = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])")
+        text = token.sub(REDACTED, text)
+    return text

@@ -18,7 +18,14 @@ MINIMUM_SERVER_VERSION = 90300
 HEROKU_STATUS_PAGE = "https://status.heroku.com"
 
 # One round trip for every fact a check needs: whether this backend is encrypted, whether the
-# user may create schemas, and how many connection slots are left.
+# user may create schemas, and how many connection slots are left under each limit the server
+# enforces: the server's max_connections, the login role's CONNECTION LIMIT (how Heroku's
+# Essential plans cap connections: "too many connections for role") and the database's.
+# The server counts a role's connections across all databases and a database's across all roles,
+# and neither limit binds a superuser. pg_stat_activity shows every backend's role and database to
+# any user, but hides backend_type of other roles' sessions: a hidden row with both a role and a
+# database is a client session (the logical replication launcher has no database, autovacuum
+# workers no role).
 FACTS_QUERY = sql.SQL("""
 SELECT s.ssl,
        s.version AS ssl_version,
@@ -30,8 +37,22 @@ SELECT s.ssl,
        current_setting('max_connections')::int AS max_connections,
        current_setting('superuser_reserved_connections')::int
          + coalesce(current_setting('reserved_connections', true)::int, 0) AS reserved_connections,
-       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS in_use
+       a.in_use,
+       r.rolname AS login_role,
+       r.rolsuper AS login_role_is_superuser,
+       r.rolconnlimit AS role_limit,
+       a.role_in_use,
+       d.datconnlimit AS database_limit,
+       a.database_in_use
   FROM pg_stat_ssl AS s
+ CROSS JOIN (SELECT count(*)::int AS in_use,
+                    (count(*) FILTER (WHERE usename = session_user))::int AS role_in_use,
+                    (count(*) FILTER (WHERE datname = current_database()))::int AS database_in_use
+               FROM pg_stat_activity
+              WHERE backend_type = 'client backend'
+                 OR (backend_type IS NULL AND usename IS NOT NULL AND datname IS NOT NULL)) AS a
+  JOIN pg_roles AS r ON r.rolname = session_user
+  JOIN pg_database AS d ON d.datname = current_database()
  WHERE s.pid = pg_backend_pid()
 """)
 
@@ -82,8 +103,24 @@ def grant_create_text(database: str, role: str) -> str:
     return f"GRANT CREATE ON DATABASE {quote_identifier(database)} TO {quote_identifier(role)};"
 
 
+# The words for a host name that does not resolve: psycopg 3 resolves names itself ("failed to
+# resolve host 'x': [Errno -3] Temporary failure in name resolution"), libpq says "could not
+# translate host name". A new Heroku database's name can take a while to appear in DNS.
+NOT_RESOLVED = ("failed to resolve host", "could not translate host name", "temporary failure in name resolution")
+
 # libpq's words for a server that is not answering yet: the only connection errors worth waiting out.
-NOT_ANSWERING = ("timeout", "timed out", "refused", "could not translate host", "the database system is starting up")
+NOT_ANSWERING = ("timeout", "timed out", "refused", "the database system is starting up", *NOT_RESOLVED)
+
+# The server's words when a connection limit is reached (FATAL 53300, too_many_connections).
+TOO_MANY_FOR_ROLE = "too many connections for role"
+TOO_MANY_FOR_DATABASE = "too many connections for database"
+TOO_MANY_CLIENTS = ("sorry, too many clients already", "remaining connection slots are reserved")
+
+
+def is_not_resolved(message: str) -> bool:
+    """True when the host name did not resolve (yet)."""
+    text = message.lower()
+    return any(marker in text for marker in NOT_RESOLVED)
 
 
 def is_not_answering(message: str) -> bool:
@@ -92,7 +129,29 @@ def is_not_answering(message: str) -> bool:
     return any(marker in text for marker in NOT_ANSWERING)
 
 
-def connect_error_fix(message: str, target: str) -> str:
+def role_limit_fix(role: str, limit: int) -> str:
+    """What to do when the login role's CONNECTION LIMIT leaves Stitch too few connections."""
+    return (
+        f'Stitch needs a few connections while it loads, and role "{role}" may hold only {limit} at once (its '
+        "connection limit; Heroku's Essential plans cap connections per role): close idle clients of this role "
+        "(heroku pg:ps, heroku pg:kill), give Stitch a credential of its own (heroku pg:credentials:create, "
+        "Standard plans and higher), or choose a larger plan."
+    )
+
+
+def database_limit_fix(database: str, limit: int) -> str:
+    """What to do when the database's CONNECTION LIMIT leaves Stitch too few connections."""
+    return (
+        f'Stitch needs a few connections while it loads, and database "{database}" accepts only {limit} at once '
+        f"(its connection limit): close idle clients, or as its owner run: ALTER DATABASE {quote_identifier(database)} "
+        "CONNECTION LIMIT -1;"
+    )
+
+
+SERVER_LIMIT_FIX = "Stitch needs a few connections while it loads: close idle clients or choose a larger plan."
+
+
+def connect_error_fix(message: str, target: str, *, host: str = "", role: str = "", database: str = "") -> str:
     """Map libpq's connection error to what the user should do about it."""
     text = message.lower()
     if "does not support ssl" in text or "ssl was required" in text:
@@ -107,8 +166,33 @@ def connect_error_fix(message: str, target: str) -> str:
         )
     if "no pg_hba.conf entry" in text and "no encryption" in text:
         return 'The server only accepts SSL connections: keep "Connect using SSL" checked in Stitch.'
+    if TOO_MANY_FOR_ROLE in text:
+        shown = f"role {quote_identifier(role)}" if role else "this role"
+        return (
+            f"Every connection {shown} may hold is in use (its connection limit; "
+            "Heroku's Essential plans cap connections per role), so Stitch could not connect either: close idle "
+            "clients of this role (heroku pg:ps, heroku pg:kill), give Stitch a credential of its own "
+            "(heroku pg:credentials:create, Standard plans and higher), or choose a larger plan."
+        )
+    if TOO_MANY_FOR_DATABASE in text:
+        shown = quote_identifier(database) if database else "<database>"
+        return (
+            f"Every connection database {shown} accepts is in use (its connection limit), so Stitch could not connect "
+            f"either: close idle clients, or as its owner run: ALTER DATABASE {shown} CONNECTION LIMIT -1;"
+        )
+    if any(marker in text for marker in TOO_MANY_CLIENTS):
+        return (
+            "The server has no connection slot left (max_connections), so Stitch could not connect either: "
+            "close idle clients (heroku pg:ps, heroku pg:killall) or choose a plan with more connections."
+        )
     if "database" in text and "does not exist" in text:
         return "The database name is wrong or the database was deleted: check the `database` output."
+    if is_not_resolved(text):
+        return (
+            f"The host name {host or target} does not resolve (yet). A new Heroku database's name can take a few "
+            "minutes to appear in DNS: retry with --wait (pulumi up waits verify_timeout seconds). Otherwise check "
+            f"the host (the `host` output) and this machine's DNS, and {HEROKU_STATUS_PAGE} for outages."
+        )
     if is_not_answering(text):
         return (
             f"Nothing answered at {target}. A new Heroku database can take minutes to start: "
