@@ -162,7 +162,17 @@ def verify_once(settings: ConnectionSettings, connect_timeout: int) -> Report:
     with conn:
         elapsed = (time.perf_counter() - started) * 1000
         report.checks.append(CheckResult("connect", "pass", f"authenticated as {settings.username} in {elapsed:.0f} ms"))
-        report.checks += _run_checks(conn)
+        try:
+            report.checks += _run_checks(conn)
+        except psycopg.OperationalError as error:  # the server went away mid-check (restart, failover)
+            report.checks.append(
+                CheckResult(
+                    "session",
+                    "fail",
+                    f"the connection broke during the checks: {_server_words(error, settings)}",
+                    f"Run the check again; if it keeps breaking, see {pg.HEROKU_STATUS_PAGE} and `heroku pg:info`.",
+                )
+            )
     return report
 
 

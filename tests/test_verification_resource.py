@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from components.verification import VerificationFailed, VerificationProvider
@@ -41,3 +43,13 @@ def test_a_new_run_token_triggers_a_new_check(ssl_server):
     provider = VerificationProvider()
     olds = provider.create(props(ssl_server.owner_url)).outs
     assert provider.diff("id", olds, props(ssl_server.owner_url, run_token="abc")).changes is True
+
+
+def test_the_report_output_says_when_it_was_checked(ssl_server):
+    """An exported report may be old (it changes only when the checks run again), so it carries its time."""
+    provider = VerificationProvider()
+    first = provider.create(props(ssl_server.owner_url)).outs["report"]
+    again = provider.update("id", {}, props(ssl_server.owner_url, run_token="again")).outs["report"]
+    for report in (first, again):
+        assert datetime.fromisoformat(report["checked_at"]).tzinfo == UTC, report["checked_at"]
+    assert again["checked_at"] >= first["checked_at"]

@@ -8,20 +8,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from components.verify import EXIT_NOT_READY, EXIT_READY, EXIT_USAGE, main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    environ = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "components.verify", *args],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=60, env=environ, input=stdin,
     )  # fmt: skip
 
 
 def test_ready_database_prints_the_checklist_and_exits_0(ssl_server):
-    done = cli("--database-url", ssl_server.owner_url)
+    done = cli("--database-url", "-", stdin=ssl_server.owner_url + "\n")
     assert done.returncode == EXIT_READY, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("Stitch destination check: heroku_owner@127.0.0.1:")
@@ -30,7 +33,7 @@ def test_ready_database_prints_the_checklist_and_exits_0(ssl_server):
 
 
 def test_database_needing_the_grant_exits_1_with_the_fix(ssl_server):
-    done = cli("--database-url", ssl_server.no_create_url)
+    done = cli(env={"DATABASE_URL": ssl_server.no_create_url})
     assert done.returncode == EXIT_NOT_READY
     assert 'GRANT CREATE ON DATABASE "stitch" TO "stitch_loader";' in done.stdout
 
@@ -54,6 +57,61 @@ def test_non_postgres_url_is_bad_usage_and_not_echoed(capsys):
 def test_no_database_is_bad_usage(capsys):
     assert main([], environ={}) == EXIT_USAGE
     assert "--database-url" in capsys.readouterr().err
+
+
+def test_a_url_on_the_command_line_works_but_says_where_it_is_safer(ssl_server):
+    done = cli("--database-url", ssl_server.owner_url)
+    assert done.returncode == EXIT_READY, done.stdout + done.stderr
+    assert "visible to other users (ps)" in done.stderr and "--database-url -" in done.stderr
+
+
+def test_the_url_from_stdin_is_never_on_the_command_line_or_in_the_output(ssl_server):
+    password = ssl_server.owner_url.split(":")[2].split("@")[0]
+    done = cli("--database-url", "-", "--json", stdin=ssl_server.owner_url)
+    assert done.returncode == EXIT_READY, done.stderr
+    assert password not in done.stdout + done.stderr
+    assert json.loads(done.stdout)["ready"] is True
+
+
+def test_nothing_on_stdin_is_bad_usage_with_the_pipe_to_use():
+    done = cli("--database-url", "-", stdin="")
+    assert done.returncode == EXIT_USAGE
+    assert "nothing came on stdin" in done.stderr and "heroku config:get DATABASE_URL" in done.stderr
+
+
+def test_a_password_with_brackets_is_accepted_as_libpq_accepts_it(ssl_server):
+    with ssl_server.cluster.superuser("stitch") as conn:
+        conn.execute("DROP ROLE IF EXISTS bracket_loader")
+        conn.execute("CREATE ROLE bracket_loader LOGIN PASSWORD 'p[a]ss'")
+        conn.execute("GRANT CREATE ON DATABASE stitch TO bracket_loader")
+    url = f"postgres://bracket_loader:p[a]ss@127.0.0.1:{ssl_server.cluster.port}/stitch"
+    done = cli(env={"DATABASE_URL": url})
+    assert done.returncode == EXIT_READY, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://u:p[ss@[::1/db",
+        "postgres://u:pw@h:99999/db",
+        "postgres://u:pw@h:port/db",
+        "postgres://u@h/db",
+        "postgres://u:pw@h/db?sslmode=bogus&=x",
+        "://",
+        "   ",
+    ],
+)
+def test_no_url_gives_a_traceback_only_a_usage_error(url):
+    done = cli("--database-url", "-", stdin=url)
+    assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("args", [["--wait", "nan"], ["--wait", "-1"], ["--wait", "inf"], ["--connect-timeout", "0"], ["--wait", "soon"]])
+def test_bad_numbers_are_usage_errors(args):
+    done = cli(*args, env={"DATABASE_URL": "postgres://u:pw@127.0.0.1:1/db"})
+    assert done.returncode == EXIT_USAGE and "Traceback" not in done.stderr
 
 
 def test_stack_without_the_pulumi_cli_says_how_to_install_it(capsys, monkeypatch, tmp_path):
