@@ -69,6 +69,12 @@ class Cluster:
             raise RuntimeError(f"{argv[0]} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
     def start(self) -> None:
+        """Make the cluster and start its server."""
+        self.create()
+        self.launch()
+
+    def create(self) -> None:
+        """initdb, the settings, pg_hba.conf and the certificate; the server is not started yet."""
         self.base_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             entry = pwd.getpwnam(SERVICE_USER)
@@ -94,7 +100,14 @@ class Cluster:
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
         (self.data_dir / "pg_hba.conf").write_text("\n".join(hba) + "\n")
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.base_dir / "server.log"), "-w", "-t", "60", "start")
+
+    def launch(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60", "start")
+
+    @property
+    def log_file(self) -> Path:
+        return self.base_dir / "server.log"
 
     def _make_certificate(self) -> None:
         """A self-signed certificate made now: Heroku's is not verifiable by Stitch either (sslmode=require)."""
@@ -110,9 +123,14 @@ class Cluster:
             for path in (key, crt):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
 
-    def stop(self) -> None:
+    def shutdown(self, mode: str = "immediate") -> None:
+        """Stop the server and keep its files, so `launch` can start it again."""
         if (self.data_dir / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop")
+
+    def stop(self) -> None:
+        """Stop the server and remove the cluster's folder (all of it is the cluster's)."""
+        self.shutdown()
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def superuser(self, dbname: str = "postgres") -> psycopg.Connection:
@@ -157,16 +175,85 @@ def provision_stitch_database(
     )
 
 
+CLUSTER_SUBDIR = "cluster"
+TEMP_PREFIX = "stitch-heroku-pg-"
+
+
 def cluster_dir_for(base_dir: Path) -> Path:
     """Where the server's files go. As root they go to a fresh folder under the system temp dir:
     the `postgres` user must reach them, and a checkout under /root is closed to it."""
     if os.geteuid() == 0:
-        return Path(tempfile.mkdtemp(prefix="stitch-heroku-pg-"))
-    return base_dir / "cluster"
+        return Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    return base_dir / CLUSTER_SUBDIR
+
+
+def made_by_start(base_dir: Path, cluster_dir: Path) -> bool:
+    """Whether cluster_dir is a folder `start` makes, so `stop` may delete it: never trust a path
+    read from a file blindly, since `stop` deletes what it names."""
+    if cluster_dir == base_dir / CLUSTER_SUBDIR:
+        return True
+    return cluster_dir.resolve().parent == Path(tempfile.gettempdir()).resolve() and cluster_dir.name.startswith(TEMP_PREFIX)
 
 
 def _state_path(base_dir: Path) -> Path:
     return base_dir / STATE_FILE
+
+
+def start(base_dir: Path, port: int) -> dict[str, object] | str:
+    """Start the cluster for base_dir; its saved state, or why not (a message for the user)."""
+    if _state_path(base_dir).exists():
+        return f"a local PostgreSQL already runs in {base_dir}: stop it first"
+    if base_dir.exists() and not base_dir.is_dir():
+        return f"{base_dir} is a file, not a folder: give --dir a new or empty folder"
+    if base_dir.exists() and (found := sorted(entry.name for entry in base_dir.iterdir())):
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        return (
+            f"{base_dir} already holds files that are not this tool's ({shown}): give --dir a new or empty folder, "
+            "e.g. --dir .local-postgres (stop removes only what start made, and start will not mix with other files)"
+        )
+    try:
+        find_bin_dir()
+    except RuntimeError as error:
+        return str(error)
+    created = not base_dir.exists()
+    base_dir.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(cluster_dir_for(base_dir), port or free_port())
+    try:
+        cluster.start()
+        db = provision_stitch_database(cluster)
+    except (RuntimeError, OSError, subprocess.CalledProcessError, psycopg.Error) as error:
+        cluster.stop()  # nothing half-started is left behind
+        if created:
+            base_dir.rmdir()
+        return f"could not start the local PostgreSQL: {error}"
+    state: dict[str, object] = {
+        "port": cluster.port,
+        "cluster_dir": str(cluster.base_dir),
+        "created_dir": created,
+        "database_url": db.owner_url,
+        "stitch_url": db.stitch_url,
+    }
+    path = _state_path(base_dir)
+    path.touch(mode=0o600)  # the URLs hold passwords: readable by this user only, from the first byte
+    path.write_text(json.dumps(state))
+    return state
+
+
+def stop(base_dir: Path) -> str | None:
+    """Stop the cluster and remove exactly what `start` made; None, or why not."""
+    path = _state_path(base_dir)
+    try:
+        saved = json.loads(path.read_text())
+        cluster_dir, port = Path(saved["cluster_dir"]), int(saved["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{path} is not a state file this tool wrote: nothing was stopped or removed"
+    if not made_by_start(base_dir, cluster_dir):
+        return f"{path} names {cluster_dir}, which is not a folder start makes: nothing was removed; stop that server by hand"
+    Cluster(cluster_dir, port).stop()
+    path.unlink()
+    if saved.get("created_dir", True) and base_dir.is_dir() and not any(base_dir.iterdir()):
+        base_dir.rmdir()
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,9 +262,16 @@ def main(argv: list[str] | None = None) -> int:
         description="Start or stop a throwaway PostgreSQL with SSL on loopback, shaped like a Heroku database.",
     )
     parser.add_argument("action", choices=["start", "stop", "urls"])
-    parser.add_argument("--dir", type=Path, default=Path(".local-postgres"), help="where the cluster lives (default .local-postgres)")
+    parser.add_argument(
+        "--dir", type=Path, default=Path(".local-postgres"),
+        help="a new or empty folder for the cluster's state (default .local-postgres); stop removes only what start made there",
+    )  # fmt: skip
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--json", action="store_true", help="print the URLs as JSON")
+    parser.add_argument(
+        "--field", choices=["database_url", "stitch_url", "port"],
+        help="print only this value, for a pipe: ... urls --field database_url | pulumi config set --secret database_url",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     base_dir = args.dir.resolve()
     state = _state_path(base_dir)
@@ -185,10 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         if not state.exists():
             print(f"no local PostgreSQL in {base_dir}", file=sys.stderr)
             return 0
-        saved = json.loads(state.read_text())
-        Cluster(Path(saved["cluster_dir"]), saved["port"]).stop()
-        shutil.rmtree(base_dir, ignore_errors=True)
-        print(f"stopped and removed the local PostgreSQL of {base_dir}")
+        problem = stop(base_dir)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
+        print(f"stopped the local PostgreSQL of {base_dir} and removed its files")
         return 0
     if args.action == "urls":
         if not state.exists():
@@ -196,32 +291,23 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         urls = json.loads(state.read_text())
     else:
-        if state.exists():
-            print(f"a local PostgreSQL already runs in {base_dir}: stop it first", file=sys.stderr)
+        started = start(base_dir, args.port)
+        if isinstance(started, str):
+            print(f"error: {started}", file=sys.stderr)
             return 1
-        base_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            find_bin_dir()
-        except RuntimeError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        cluster = Cluster(cluster_dir_for(base_dir), args.port or free_port())
-        try:
-            cluster.start()
-            db = provision_stitch_database(cluster)
-        except Exception:
-            cluster.stop()  # nothing half-started is left behind
-            raise
-        urls = {"port": cluster.port, "cluster_dir": str(cluster.base_dir), "database_url": db.owner_url, "stitch_url": db.stitch_url}
-        state.write_text(json.dumps(urls))
-        os.chmod(state, 0o600)
-    if args.json:
+        urls = started
+    if args.field:
+        print(urls[args.field])
+    elif args.json:
         print(json.dumps(urls))
     else:
+        here = "" if args.dir == Path(".local-postgres") else f" --dir {args.dir}"
         print(f"local PostgreSQL with SSL on 127.0.0.1:{urls['port']} (data in {urls['cluster_dir']})")
         print(f"  owner credential (like Heroku's default): {urls['database_url']}")
         print(f"  Stitch credential (no CREATE yet):        {urls['stitch_url']}")
-        print("Use them with: pulumi config set --secret database_url '<owner URL>' and likewise stitch_url.")
+        print("Give them to a stack without putting them on a command line:")
+        for key in ("database_url", "stitch_url"):
+            print(f"  python -m devtools.local_postgres urls{here} --field {key} | pulumi config set --secret {key}")
     return 0
 
 
