@@ -1,8 +1,16 @@
-"""A small client for the destination calls of Stitch's Connect API (v4).
+"""A small client for the destination calls of Stitch's Connect API (v4), as Stitch documents them.
 
 urllib3 does the HTTP, with a Retry per request: reads and idempotent writes back off on 429 and
-5xx, while a POST, which could create a second destination, is never repeated blindly. No header
-or body is ever logged or raised, so the token and the database password stay out of every message.
+5xx, while a POST, which could create a second destination, is never repeated blindly. HTTPS_PROXY
+and NO_PROXY are honoured as curl and the Heroku CLI honour them. No header or body is ever logged
+or raised, so the token and the database password stay out of every message.
+
+Sources, all in the stitchdata/docs repository:
+  destinations  _developer-files/connect/api/objects/destinations/v4/*.md (create, update, delete, list)
+  errors        _data/connect/response-codes/destinations.yml, _data/connect/response-codes/sources.yml,
+                _data/connect/response-codes/general-codes.yml
+  report cards  _developer-content/connect/guides/api/create-configure-destination-connect-api.md
+  checks        _developer-files/connect/api/objects/connection-checks/connection-check-object-v4.md
 """
 
 from __future__ import annotations
@@ -10,13 +18,16 @@ from __future__ import annotations
 import json
 import logging
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError as TransportError
+from urllib3.util import make_headers, parse_url
 from urllib3.util.retry import Retry
 
 DEFAULT_API_URL = "https://api.stitchdata.com"
@@ -24,7 +35,24 @@ DESTINATION_TYPE = "postgres"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 FULLY_CONFIGURED = "fully_configured"
 TOKEN_FIX = "set a valid Connect API token: pulumi config set --secret stitch:accessToken <token> (or export STITCH_ACCESS_TOKEN)"
+# _data/stitch/subscription-plans/{standard,advanced,premium}.yml: api-access false on Standard, true on
+# Advanced and Premium; the free trial runs on the Advanced feature set.
+PLAN_FIX = (
+    "Connect API access comes with Stitch's free trial and the Advanced and Premium plans (Standard has none): "
+    "check the plan of the token's Stitch account"
+)
+# https://www.stitchdata.com/docs/destinations/multiple-destinations: 3 on Advanced, 5 on Premium, add-ons raise it.
+LIMIT_FIX = (
+    "the Stitch account is at its destination limit (3 on Advanced, 5 on Premium, more with add-ons): adopt the "
+    "existing destination with pulumi config set stitch_destination_id <id>, delete one in Stitch first, or raise the limit"
+)
+# _data/connect/response-codes/destinations.yml (two wordings over the years) for the limit; the PUT's unknown id.
+LIMIT_WORDS = ("destination limit", "at most one destination")
+UNKNOWN_PUT_WORDS = "invalid connection id"
+UNKNOWN_DELETE_WORDS = "unable to locate dest"
 REDACTED = "[secret]"
+UNCONFIRMED_AFTER = 60.0
+"""Seconds to watch a report card that never leaves fully_configured after a PUT before calling it unconfirmed."""
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +74,42 @@ class StitchApiError(Exception):
 
 @dataclass(frozen=True)
 class ConnectionCheck:
-    """Stitch's last connection check of a destination: running, succeeded or failed."""
+    """One connection check job (connection-check-object-v4.md): running, succeeded or failed."""
 
     status: str
     error: str | None = None
     name: str | None = None
-    """The check job's name, to tell the check of our change from an older one."""
 
     @property
     def finished(self) -> bool:
         return self.status in ("succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What Stitch showed of a destination just before our PUT: a verdict is only ours if it is newer."""
+
+    check_job_name: str | None
+    check_name: str | None
+    check_seen: bool
+    """Whether the check endpoint answered, so that check_name means something."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where a destination stands after our POST or PUT.
+
+    status: succeeded (fully_configured after our change), unconfirmed (fully_configured, but Stitch
+    showed nothing newer than our PUT), failed (Stitch's check said no), running (not fully_configured
+    when the time was up)."""
+
+    status: str
+    step: str | None
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.status in ("succeeded", "unconfirmed")
 
 
 class StitchClient:
@@ -80,21 +134,26 @@ class StitchClient:
             raise ValueError(f"no Stitch token: {TOKEN_FIX}")
         self.base_url = base_url.rstrip("/")
         self.retries, self.backoff = retries, backoff
-        self._secrets = tuple(s for s in (token, *secrets) if s)
         self._sleep = sleep
         self._timeout = urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)
-        self._pool = urllib3.PoolManager(
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json",
-                "User-Agent": "stitch-heroku",
-            }
-        )
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "User-Agent": "stitch-heroku"}
+        self.proxy = proxy_for(self.base_url)
+        if self.proxy is None:
+            self._pool: urllib3.PoolManager = urllib3.PoolManager(headers=headers)
+        else:
+            self._pool = urllib3.ProxyManager(
+                self.proxy.url, headers=headers, proxy_headers=make_headers(proxy_basic_auth=self.proxy.auth) if self.proxy.auth else None
+            )
+        proxy_secrets = (self.proxy.auth,) if self.proxy and self.proxy.auth else ()
+        self._secrets = tuple(s for s in (token, *secrets, *proxy_secrets) if s)
+        # The destination check endpoint is unpublished (connection-check-object-v4.md has it commented
+        # out): ask it only while it answers, and never treat its silence as a verdict.
+        self._check_endpoint: bool | None = None
 
     # -- the endpoints ------------------------------------------------------------------------
 
     def destination_type(self, type_: str = DESTINATION_TYPE) -> dict[str, Any]:
-        """The report card of a destination type: the steps and properties its form asks for."""
+        """The report card of a destination type: its form's properties and `details.access`."""
         return self._call("GET", f"/v4/destination-types/{type_}")
 
     def list_destinations(self) -> list[dict[str, Any]]:
@@ -107,10 +166,15 @@ class StitchClient:
     def find_destination_named(self, name: str) -> dict[str, Any] | None:
         return next((d for d in self.list_destinations() if d.get("name") == name), None)
 
-    def create_destination(self, name: str, properties: dict[str, str], type_: str = DESTINATION_TYPE) -> dict[str, Any]:
-        """POST the destination; after a 5xx, look before asking again, because Stitch may have
-        created it before failing and a second one would hit the account's destination limit."""
-        body = {"type": type_, "name": name, "properties": properties}
+    def create_destination(
+        self, name: str, properties: dict[str, Any], *, ignore_unmapped_sources: bool = True, type_: str = DESTINATION_TYPE
+    ) -> dict[str, Any]:
+        """POST the destination. create-a-destination-v4.md: without ignore_unmapped_sources true,
+        Stitch maps every unmapped source of the account to the new destination.
+
+        After a 5xx, look before asking again, because Stitch may have created it before failing and a
+        second one would hit the account's destination limit."""
+        body = {"type": type_, "name": name, "properties": properties, "ignore_unmapped_sources": ignore_unmapped_sources}
         for attempt in range(self.retries + 1):
             try:
                 return self._call("POST", "/v4/destinations", body, repeatable=False)
@@ -125,35 +189,84 @@ class StitchClient:
                 self._sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def update_destination(self, destination_id: str, name: str, properties: dict[str, str]) -> dict[str, Any]:
-        return self._call("PUT", f"/v4/destinations/{destination_id}", {"name": name, "properties": properties})
+    def update_destination(self, destination_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """PUT new properties. update-a-destination-v4.md documents `properties` as the only argument,
+        a partial update; renaming is not documented, so no name is sent."""
+        return self._call("PUT", f"/v4/destinations/{destination_id}", {"properties": properties})
 
     def delete_destination(self, destination_id: str) -> bool:
-        """Delete it; False when it was already gone, which is what deleting wanted anyway."""
+        """Delete it; False when it was already gone, which is what deleting wanted anyway.
+
+        delete-a-destination-v4.md: success is 200 with `{}`; an id Stitch does not know is a 400
+        "Unable to locate dest (<id>) for client (<account>) to delete", also when it was deleted already."""
         try:
             self._call("DELETE", f"/v4/destinations/{destination_id}")
         except StitchApiError as error:
-            if error.status == 404:
+            already_gone = error.status == 400 and UNKNOWN_DELETE_WORDS in error.stitch_message.lower()
+            if already_gone or error.status == 404:
                 return False
             raise
         return True
 
-    def last_connection_check(self, destination_id: str) -> ConnectionCheck:
-        answer = self._call("GET", f"/v4/destinations/{destination_id}/last-connection-check") or {}
+    def last_connection_check(self, destination_id: str) -> ConnectionCheck | None:
+        """The destination's last connection check, or None where Stitch does not answer that.
+
+        Older copies of the reference list GET /v4/destinations/{id}/last-connection-check; the current
+        one comments it out. A 404 means it is not there: stop asking. Any other error is only this
+        look's loss; the report card stays the signal either way."""
+        if self._check_endpoint is False:
+            return None
+        try:
+            answer = self._call("GET", f"/v4/destinations/{destination_id}/last-connection-check", retries=0)
+        except StitchApiError as error:
+            if error.status == 404:
+                self._check_endpoint = False
+            log.info("no connection check from Stitch for destination %s (%s); watching the report card", destination_id, error.status)
+            return None
+        self._check_endpoint = True
+        if not isinstance(answer, dict):
+            return None
         return ConnectionCheck(status=str(answer.get("status") or "running"), error=self._check_error(answer), name=answer.get("name"))
 
-    def wait_for_connection_check(
-        self, destination_id: str, *, job_name: str | None, timeout: float, poll_seconds: float
-    ) -> ConnectionCheck:
-        """Poll until the check Stitch started for our change (job_name, from the create or update
-        answer) has finished, or until `timeout` seconds have passed. Right after an update the
-        last check can still be the previous one, whose verdict says nothing about the new settings."""
-        deadline = time.monotonic() + timeout
+    def snapshot(self, destination: dict[str, Any]) -> Snapshot:
+        """Record what Stitch shows before our PUT, so that no verdict older than it is taken for ours."""
+        check = self.last_connection_check(str(destination["id"]))
+        return Snapshot(destination.get("check_job_name") or None, check.name if check else None, check is not None)
+
+    def wait_for_verdict(
+        self, destination_id: str, *, before: Snapshot | None, answer: dict[str, Any], timeout: float, poll_seconds: float
+    ) -> Verdict:
+        """Poll GET /v4/destinations until the destination's report card says fully_configured about our
+        change, or until `timeout` seconds have passed. before: None for a destination we just created
+        (any verdict on it is about our properties), else the snapshot taken before our PUT.
+
+        The documented signal (create-configure-destination-connect-api.md, "Check the destination's
+        configuration status") is report_card.current_step_type. A verdict counts as ours when the
+        destination is new, when the card left fully_configured after our change, or when a check job
+        newer than the snapshot (check_job_name in the answers, or the check endpoint where it answers)
+        has finished."""
+        job = _newer(answer.get("check_job_name"), before)
+        fresh = before is None
+        started = time.monotonic()
         while True:
+            found = self.find_destination(destination_id)
+            if found is None:
+                return Verdict("failed", None, "the destination is no longer in GET /v4/destinations (deleted in Stitch meanwhile?)")
+            step = _step(found)
+            job = job or _newer(found.get("check_job_name"), before)
             check = self.last_connection_check(destination_id)
-            ours = job_name is None or check.name == job_name
-            if (ours and check.finished) or time.monotonic() + poll_seconds > deadline:
-                return check if ours else ConnectionCheck("running", None, job_name)
+            ours = check is not None and _is_ours(check, job, before)
+            if ours and check.status == "failed":
+                return Verdict("failed", step, check.error or "Stitch gave no message")
+            if step != FULLY_CONFIGURED:
+                fresh = True  # the card went back to the form for our change: what comes next is about it
+            elif (ours and check.status == "succeeded") or (fresh and not (ours and check.status == "running")):
+                return Verdict("succeeded", step)
+            waited = time.monotonic() - started
+            if step == FULLY_CONFIGURED and check is None and waited >= min(timeout, UNCONFIRMED_AFTER):
+                return Verdict("unconfirmed", step)
+            if waited + poll_seconds > timeout:
+                return Verdict("unconfirmed" if step == FULLY_CONFIGURED else "running", step)
             self._sleep(poll_seconds)
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -164,14 +277,15 @@ class StitchClient:
             text = text.replace(secret, REDACTED)
         return text
 
-    def _retry(self, repeatable: bool) -> Retry:
+    def _retry(self, repeatable: bool, retries: int) -> Retry:
         # A refused connection never reached Stitch, so it is safe to try again even for a POST;
-        # a lost answer (read) is not, since Stitch may have acted on it.
+        # a lost answer (read) is not, since Stitch may have acted on it. 429 and Retry-After are not
+        # in Stitch's docs; honouring them costs nothing if Stitch never sends them.
         return Retry(
-            total=self.retries,
-            connect=self.retries,
-            read=self.retries if repeatable else 0,
-            status=self.retries,
+            total=retries,
+            connect=retries,
+            read=retries if repeatable else 0,
+            status=retries,
             other=0,
             redirect=0,
             allowed_methods=None,
@@ -182,22 +296,29 @@ class StitchClient:
             raise_on_status=False,
         )
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, *, repeatable: bool = True) -> Any:
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, repeatable: bool = True, retries: int | None = None
+    ) -> Any:
         try:
             response = self._pool.request(
                 method,
                 self.base_url + path,
                 json=body,
                 timeout=self._timeout,
-                retries=self._retry(repeatable),
+                retries=self._retry(repeatable, self.retries if retries is None else retries),
                 redirect=False,
             )
         except TransportError as error:
             # urllib3's own message holds only the URL (no credentials in it), but say it our way.
             reason = type(getattr(error, "reason", None) or error).__name__
+            via = f" through the proxy {self.proxy.url}" if self.proxy else ""
             log.info("%s %s -> no answer (%s)", method, path, reason)
             raise StitchApiError(
-                method, path, None, f"could not reach {self.base_url} ({reason})", "check the network, or retry when Stitch is up"
+                method,
+                path,
+                None,
+                f"could not reach {self.base_url}{via} ({reason})",
+                "check the network and HTTPS_PROXY/NO_PROXY, or retry when Stitch is up",
             ) from None
         log.info("%s %s -> %s", method, path, response.status)
         if response.status >= 400:
@@ -213,25 +334,80 @@ class StitchClient:
             ) from None
 
     def _stitch_message(self, data: bytes) -> str:
-        """Stitch's own words from an error body ({"error": {"message"}}, {"message"} or text)."""
+        """Stitch's own words from an error body, whatever its shape (see message_in)."""
         text = data.decode("utf-8", "replace").strip()
         try:
-            parsed = json.loads(text)
+            parsed: Any = json.loads(text)
         except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            error = parsed.get("error")
-            found = error.get("message") if isinstance(error, dict) else error
-            text = str(found or parsed.get("message") or text)
-        return self.redact(" ".join(text.split())[:500]) or "(no message)"
+            parsed = text
+        return self.redact(" ".join(message_in(parsed, text).split())[:500]) or "(no message)"
 
     def _check_error(self, answer: dict[str, Any]) -> str | None:
-        # The object documents `error` as a flag and the messages per phase; take the first words.
-        for key in ("error_message", "target_error_message", "tap_error_message", "discovery_error_message", "error"):
+        # connection-check-object-v4.md documents `error` as a flag and one message per phase; a
+        # destination's check has no documented phase, so take the first message there is.
+        for key in ("error_message", "target_error_message", "tap_error_message", "discovery_error_message"):
             value = answer.get(key)
             if isinstance(value, str) and value.strip():
                 return self.redact(value.strip())
         return "Stitch gave no message" if answer.get("status") == "failed" else None
+
+
+@dataclass(frozen=True)
+class Proxy:
+    url: str
+    """The proxy's URL without credentials: safe to show."""
+    auth: str | None
+    """user:password from the proxy URL, sent as Proxy-Authorization; secret."""
+
+
+def proxy_for(base_url: str) -> Proxy | None:
+    """The proxy for base_url from HTTPS_PROXY/HTTP_PROXY, unless NO_PROXY exempts its host; None for none.
+
+    urllib.request reads these variables the way curl does (either case, NO_PROXY suffixes and "*");
+    urllib3's PoolManager ignores them, so the client picks a ProxyManager itself."""
+    parts = urlsplit(base_url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(parts.netloc):
+        return None
+    parsed = parse_url(proxy if "://" in proxy else f"http://{proxy}")
+    return Proxy(parsed._replace(auth=None).url, parsed.auth)
+
+
+def message_in(parsed: Any, text: str = "") -> str:
+    """Stitch's message from any of its documented error shapes: a plain string (destinations.yml),
+    {"error": "X", "data": {"message", "bad_properties"}} (sources.yml), {"code", "message"}
+    (general-codes.yml), and {"error": {"type", "message"}}."""
+    if isinstance(parsed, str):
+        return parsed
+    if not isinstance(parsed, dict):
+        return text
+    error, data = parsed.get("error"), parsed.get("data")
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or text)
+    if isinstance(data, dict) and data.get("message"):
+        bad = data.get("bad_properties")
+        detail = f" ({', '.join(map(str, bad))})" if isinstance(bad, list) and bad else ""
+        return f"{error}: {data['message']}{detail}" if error else f"{data['message']}{detail}"
+    if parsed.get("message"):
+        return f"{parsed['code']}: {parsed['message']}" if parsed.get("code") else str(parsed["message"])
+    return str(error) if error else text
+
+
+def _newer(job: Any, before: Snapshot | None) -> str | None:
+    """A check job name that is not the one from before our change, or None."""
+    return job if job and (before is None or job != before.check_job_name) else None
+
+
+def _is_ours(check: ConnectionCheck, job: str | None, before: Snapshot | None) -> bool:
+    if job is not None:
+        return check.name == job
+    if before is None:
+        return True  # a new destination has had no other check
+    return before.check_seen and check.name is not None and check.name != before.check_name
+
+
+def _step(destination: dict[str, Any]) -> str | None:
+    return (destination.get("report_card") or {}).get("current_step_type")
 
 
 def _reason(status: int) -> str:
@@ -242,17 +418,17 @@ def _reason(status: int) -> str:
 
 
 def _fix_for(status: int, stitch_message: str) -> str:
+    words = stitch_message.lower()
     if status == 401:
         return TOKEN_FIX
-    if status == 403:
-        return "the token's account may not use the Connect API: it needs Stitch Advanced or Premium, or the trial"
+    if status == 403 or (status == 400 and ("accessdenied" in words or "do not have access" in words)):
+        return PLAN_FIX
+    if status == 400 and any(limit in words for limit in LIMIT_WORDS):
+        return LIMIT_FIX
+    if status == 400 and UNKNOWN_PUT_WORDS in words:
+        return "the destination is not in this Stitch account (deleted in its UI?): run pulumi refresh, then pulumi up creates it again"
     if status == 404:
         return "the destination is not in this Stitch account: check stitch_destination_id, or run pulumi refresh"
-    if status == 400 and "limit" in stitch_message.lower():
-        return (
-            "the Stitch account is at its destination limit (Standard plans allow one): adopt the existing destination "
-            "with pulumi config set stitch_destination_id <id>, remove it in Stitch first, or upgrade the plan"
-        )
     if status in RETRY_STATUSES:
         return (
             "Stitch is busy or failing; the call was retried with backoff. Run pulumi up again later, or see https://status.stitchdata.com"

@@ -1,45 +1,74 @@
 """A Stitch Connect API (v4) on loopback, for the destination endpoints, as Stitch documents them.
 
-It keeps destinations in memory, records every request it receives, and can be told to fail:
-an injected status for the next calls to a path, an account at its destination limit, or a
+Every behaviour names its source in the stitchdata/docs repository. It keeps destinations and
+sources in memory, records every request, and can be told to fail: an injected status (and body)
+for the next calls to a path, an account at its destination limit, a plan without access, or a
 connection check that fails. Its connection check is a function of the destination's properties,
 so a test can make it connect to the real PostgreSQL server as Stitch would.
+
+Where the docs disagree with each other, it accepts both shapes and has a switch for the answer.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 
-REQUIRED = ("host", "port", "username", "password", "database", "ssl", "encryption_type")
-OPTIONAL = ("sslrootcert", "encryption_host", "encryption_port", "encryption_username")
+# The postgres form, from GET /v4/destination-types/postgres in create-configure-destination-connect-api.md.
+FORM: dict[str, dict[str, Any]] = {
+    "database": {"type": "string"},
+    "encryption_host": {"type": "string"},
+    "encryption_port": {"type": "string", "pattern": r"^\d+$"},
+    "encryption_type": {"type": "string", "pattern": r"^(ssh|none)$"},
+    "encryption_username": {"type": "string"},
+    "host": {"type": "string"},
+    "password": {"type": "string"},
+    "port": {"type": "string", "pattern": r"^\d+$"},
+    "ssl": {"type": "boolean"},
+    "sslrootcert": {"type": "string"},
+    "username": {"type": "string"},
+}
+REQUIRED = ("database", "encryption_type", "host", "password", "port", "ssl", "username")
 CREDENTIALS = ("password",)
-LIMIT_MESSAGE = "You are at your destination limit. Upgrade your plan or delete a destination to add another."
+# The two ways the reference writes the ssl property's schema: create-a-destination-v4.md and the guide.
+SSL_SCHEMAS = {"boolean": {"type": "boolean"}, "string": {"type": "string", "pattern": "^(true|false)$"}}
+# _data/connect/response-codes/destinations.yml: the destination limit, in its newer and older wording.
+LIMIT_MESSAGE = "you are at your destination limit"
+ONE_DESTINATION_MESSAGE = "an account can have at most one destination"
+# create-a-destination-v4.md lists type, properties and ignore_unmapped_sources; name and description
+# are what Stitch's destination objects carry and the issue's reading of the reference allows.
+POST_KEYS = frozenset({"type", "name", "description", "properties", "ignore_unmapped_sources"})
+CLIENT_ID = 116078
 
 Outcome = tuple[str, str | None]
+Answer = tuple[int, dict[str, str], Any]
 
 
-def always_succeeds(_properties: dict[str, str]) -> Outcome:
+def always_succeeds(_properties: dict[str, Any]) -> Outcome:
     return "succeeded", None
 
 
-def connects_for_real(properties: dict[str, str]) -> Outcome:
-    """What Stitch's check does: connect with SSL using the destination's properties."""
+def connects_for_real(properties: dict[str, Any]) -> Outcome:
+    """What Stitch's check does: connect with the destination's properties (ssl as sent: bool or string)."""
     try:
         with psycopg.connect(
             host=properties["host"],
-            port=properties["port"],
+            port=str(properties["port"]),
             user=properties["username"],
             password=properties["password"],
             dbname=properties["database"],
-            sslmode="require" if properties.get("ssl") == "true" else "disable",
+            sslmode="require" if str(properties.get("ssl")).lower() == "true" else "disable",
             connect_timeout=5,
         ):
             return "succeeded", None
@@ -60,22 +89,42 @@ class Failure:
     method: str
     path: str
     status: int
-    message: str
+    body: Any
     times: int
     retry_after: str | None
     after_effect: bool
     """Do the work, then answer with the failure: Stitch acted but the answer was lost."""
+    after: int = 0
+    """Let this many matching calls through first."""
 
 
 @dataclass
 class FakeStitch:
     token: str = "stitch-token-s3cr3t"
     limit: int | None = None
-    check_outcome: Callable[[dict[str, str]], Outcome] = always_succeeds
+    limit_message: str = LIMIT_MESSAGE
+    access: bool = True
+    """details.access of the postgres destination type: whether the account's plan may create one."""
+    ssl_schema: str = "boolean"
+    """How the type's form describes ssl: "boolean" or "string" (the reference shows both)."""
+    check_outcome: Callable[[dict[str, Any]], Outcome] = always_succeeds
     running_polls: int = 1
-    """How many looks at a new check still see it running."""
+    """How many looks at GET /v4/destinations still see a new check running."""
+    check_endpoint: bool = False
+    """Answer GET /v4/destinations/{id}/last-connection-check: older copies of the reference list it,
+    connection-check-object-v4.md comments it out; off by default, so 404 as for any unknown URI."""
+    job_names: bool = True
+    """Name the check job in check_job_name (the guide and update-a-destination-v4.md do; an older
+    create example has null there)."""
+    card_resets_on_update: bool = True
+    """Whether a PUT's check takes the report card back to the form step until it passes (undocumented)."""
+    string_properties: bool = True
+    """Answer properties as strings plus "status": "1" (create-a-destination-v4.md), else as sent
+    (the older list-destinations example shows numbers and booleans)."""
     report_card_required: tuple[str, ...] = REQUIRED
     destinations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[int, int | None] = field(default_factory=dict)
+    """Source id -> the destination it loads into, or None when unmapped."""
     requests: list[Recorded] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     next_id: int = 110397
@@ -91,122 +140,204 @@ class FakeStitch:
         status: int,
         message: str = "Internal server error",
         *,
+        body: Any = None,
         times: int = 1,
         retry_after: str | None = None,
         after_effect: bool = False,
+        after: int = 0,
     ) -> None:
-        self.failures.append(Failure(method, path, status, message, times, retry_after, after_effect))
+        """Answer `times` calls (after the first `after`) with this status. body: any JSON value, or
+        bytes sent as they are; by default {"error": {"type", "message"}}."""
+        answer = body if body is not None else {"error": {"type": "bad_request" if status < 500 else "server_error", "message": message}}
+        self.failures.append(Failure(method, path, status, answer, times, retry_after, after_effect, after))
 
-    def add_destination(self, name: str, properties: dict[str, str], type_: str = "postgres") -> int:
+    def add_destination(self, name: str, properties: dict[str, Any], type_: str = "postgres") -> int:
         """A destination made by hand in Stitch's UI, its check passed."""
         with self._lock:
-            return self._store(name, type_, dict(properties), outcome=("succeeded", None))["id"]
+            return self._store(name, type_, dict(properties), resets=True, outcome=("succeeded", None), polls=0)["id"]
+
+    def fail_check_now(self, destination_id: int, message: str) -> None:
+        """A later check fails (the password changed under Stitch): the card goes back to the form."""
+        with self._lock:
+            self._start_check(self.destinations[destination_id], resets=True, outcome=("failed", message), polls=0)
+
+    def mapped_to(self, destination_id: int) -> list[int]:
+        return sorted(s for s, d in self.sources.items() if d == destination_id)
 
     def calls(self, method: str | None = None) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.requests if method in (None, r.method)]
 
     # -- the API ------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, authorization: str | None, body: Any) -> tuple[int, dict[str, str], Any]:
+    def handle(self, method: str, target: str, authorization: str | None, body: Any) -> Answer:
+        path, _, query = target.partition("?")
         with self._lock:
-            self.requests.append(Recorded(method, path, authorization, body))
+            self.requests.append(Recorded(method, target, authorization, body))
             if authorization != f"Bearer {self.token}":
+                # general-codes.yml: 401 "The request doesn't have a valid API access token".
                 return 401, {}, {"error": {"type": "unauthorized", "message": "Not authorized: invalid or expired access token"}}
             failure = self._take_failure(method, path)
             if failure and not failure.after_effect:
                 return self._failure_answer(failure)
-            answer = self._route(method, path, body)
+            answer = self._route(method, path, query, body)
             return self._failure_answer(failure) if failure else answer
 
     def _take_failure(self, method: str, path: str) -> Failure | None:
         for failure in self.failures:
             if failure.method == method and failure.path == path and failure.times > 0:
+                if failure.after > 0:
+                    failure.after -= 1
+                    return None
                 failure.times -= 1
                 return failure
         return None
 
     @staticmethod
-    def _failure_answer(failure: Failure) -> tuple[int, dict[str, str], Any]:
+    def _failure_answer(failure: Failure) -> Answer:
         headers = {"Retry-After": failure.retry_after} if failure.retry_after is not None else {}
-        kind = "bad_request" if failure.status < 500 else "server_error"
-        return failure.status, headers, {"error": {"type": kind, "message": failure.message}}
+        return failure.status, headers, failure.body
 
-    def _route(self, method: str, path: str, body: Any) -> tuple[int, dict[str, str], Any]:
+    def _route(self, method: str, path: str, query: str, body: Any) -> Answer:
         if (method, path) == ("GET", "/v4/destination-types/postgres"):
-            return 200, {}, self._report_card_of_type()
+            return 200, {}, self._destination_type()
         if (method, path) == ("GET", "/v4/destinations"):
+            if query and not all(p.split("=")[0] in ("source_id", "destination_id") for p in query.split("&")):
+                # destinations.yml: 400 for query parameters other than source_id and destination_id.
+                return 400, {}, "GET may only include the params: source_id and/or destination_id"
+            for destination in self.destinations.values():
+                self._look(destination)
             return 200, {}, [self._public(d) for d in self.destinations.values()]
         if (method, path) == ("POST", "/v4/destinations"):
             return self._create(body)
-        match = re.fullmatch(r"/v4/destinations/(\d+)(/last-connection-check)?", path)
-        if match:
-            destination = self.destinations.get(int(match.group(1)))
-            if destination is None:
-                return 404, {}, {"error": {"type": "not_found", "message": f"Destination {match.group(1)} not found"}}
-            if match.group(2) and method == "GET":
-                return 200, {}, self._look_at_check(destination)
-            if not match.group(2) and method == "PUT":
-                return self._update(destination, body)
-            if not match.group(2) and method == "DELETE":
-                del self.destinations[destination["id"]]
-                return 200, {}, self._public(destination)
-        return 404, {}, {"error": {"type": "not_found", "message": f"No route {method} {path}"}}
+        match = re.fullmatch(r"/v4/destinations/([^/]*)(/last-connection-check)?", path)
+        if match and method == "DELETE" and not match.group(2):
+            return self._delete(match.group(1))
+        if match and method == "PUT" and not match.group(2):
+            destination = self.destinations.get(int(match.group(1))) if match.group(1).isdigit() else None
+            # destinations.yml: an unknown id on PUT is a 400 "invalid connection id".
+            return self._update(destination, body) if destination else (400, {}, "invalid connection id")
+        if match and method == "GET" and match.group(2) and self.check_endpoint:
+            destination = self.destinations.get(int(match.group(1))) if match.group(1).isdigit() else None
+            if destination is not None:
+                return 200, {}, self._check_object(destination)
+        # general-codes.yml: 404 when "the URI requested is invalid" or the resource does not exist.
+        return 404, {}, f"No route {method} {path}"
 
-    def _create(self, body: Any) -> tuple[int, dict[str, str], Any]:
-        problem = self._invalid(body, creating=True)
-        if problem:
-            return 400, {}, {"error": {"type": "bad_request", "message": problem}}
+    def _create(self, body: Any) -> Answer:
+        if not isinstance(body, dict) or set(body) - POST_KEYS or not isinstance(body.get("properties"), dict) or "type" not in body:
+            # destinations.yml (v4): "POST body may only include a type and map of properties".
+            return 400, {}, "POST body may only include a type and map of properties"
+        if body["type"] != "postgres":
+            # The InvalidType shape of sources.yml; destinations.yml documents no message for it.
+            return 400, {}, {"error": "InvalidType", "data": {"message": f"invalid destination type ({body['type']})"}}
+        if not self.access:
+            # sources.yml's AccessDenied, for a type the plan does not include (details.access false).
+            return 400, {}, {"error": "AccessDenied", "data": {"message": "you do not have access to destination type (postgres)"}}
+        bad = self._bad_properties(body["properties"], creating=True)
+        if bad:
+            return 400, {}, {"error": "InvalidProperties", "data": {"message": "properties do not match schema", "bad_properties": bad}}
         if self.limit is not None and len(self.destinations) >= self.limit:
-            return 400, {}, {"error": {"type": "bad_request", "message": LIMIT_MESSAGE}}
-        return 200, {}, self._public(self._store(body["name"], body["type"], dict(body["properties"])))
-
-    def _update(self, destination: dict[str, Any], body: Any) -> tuple[int, dict[str, str], Any]:
-        problem = self._invalid(body, creating=False)
-        if problem:
-            return 400, {}, {"error": {"type": "bad_request", "message": problem}}
-        destination["properties"].update(body["properties"])
-        destination["name"] = body.get("name", destination["name"])
-        self._start_check(destination)
+            return 400, {}, self.limit_message
+        destination = self._store(body.get("name") or "Default Warehouse", "postgres", dict(body["properties"]), resets=True)
+        if not body.get("ignore_unmapped_sources", False):
+            # create-a-destination-v4.md: leaving it out or false maps all unmapped sources to the destination.
+            for source, mapped in self.sources.items():
+                if mapped is None:
+                    self.sources[source] = destination["id"]
         return 200, {}, self._public(destination)
 
-    def _invalid(self, body: Any, *, creating: bool) -> str | None:
+    def _update(self, destination: dict[str, Any], body: Any) -> Answer:
         if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
-            return "Request body must be a JSON object with properties"
-        if creating and body.get("type") != "postgres":
-            return f"Unknown destination type {body.get('type')!r}"
-        if not creating and "type" in body:
-            return "A destination's type cannot be changed"
-        properties = body["properties"]
-        unknown = sorted(set(properties) - set(REQUIRED) - set(OPTIONAL))
-        if unknown:
-            return f"Unknown properties: {', '.join(unknown)}"
-        not_strings = sorted(k for k, v in properties.items() if not isinstance(v, str))
-        if not_strings:
-            return f"Properties must be strings: {', '.join(not_strings)}"
-        missing = sorted(set(REQUIRED) - set(properties)) if creating else []
-        return f"Missing required properties: {', '.join(missing)}" if missing else None
+            return 400, {}, "PUT body must include a map of properties"
+        if body.get("type", destination["type"]) != destination["type"]:
+            return 400, {}, "this API endpoint does not support modifying destination type"
+        bad = self._bad_properties(body["properties"], creating=False)
+        if bad:
+            return 400, {}, {"error": "InvalidProperties", "data": {"message": "properties do not match schema", "bad_properties": bad}}
+        # update-a-destination-v4.md: properties is the only argument, and a partial update (the example
+        # sends just a username). Anything else in the body is not documented and changes nothing.
+        destination["properties"].update(body["properties"])
+        destination["updated_at"] = "2026-11-25T12:05:00Z"
+        self._start_check(destination, resets=self.card_resets_on_update)
+        return 200, {}, self._public(destination)
 
-    def _store(self, name: str, type_: str, properties: dict[str, str], outcome: Outcome | None = None) -> dict[str, Any]:
-        destination = {"id": self.next_id, "name": name, "type": type_, "properties": properties, "created_at": "2026-11-25T12:00:00Z"}
+    def _delete(self, raw_id: str) -> Answer:
+        if not raw_id.isdigit():
+            # destinations.yml: a missing or non-numeric id on DELETE is a 502.
+            return 502, {}, "Bad Gateway"
+        destination = self.destinations.pop(int(raw_id), None)
+        if destination is None:
+            # destinations.yml: also when "the destination has already been deleted".
+            return 400, {}, f"Unable to locate dest ({raw_id}) for client ({CLIENT_ID}) to delete"
+        for source, mapped in self.sources.items():
+            if mapped == destination["id"]:
+                self.sources[source] = None
+        return 200, {}, {}  # delete-a-destination-v4.md: the response is {}
+
+    def _bad_properties(self, properties: dict[str, Any], *, creating: bool) -> list[str]:
+        """The names whose values break the form's schema; sources.yml: also an empty string."""
+        schemas = self._form()
+        bad = {key for key in properties if key not in schemas}
+        for key, value in properties.items():
+            schema = schemas.get(key)
+            if schema is not None and not _fits(value, schema, lenient=key in ("ssl", "port")):
+                bad.add(key)
+        if creating:
+            bad |= set(self.report_card_required) - set(properties)
+        return sorted(bad)
+
+    def _store(
+        self, name: str, type_: str, properties: dict[str, Any], *, resets: bool, outcome: Outcome | None = None, polls: int | None = None
+    ) -> dict[str, Any]:
+        destination = {
+            "id": self.next_id,
+            "name": name,
+            "type": type_,
+            "properties": properties,
+            "created_at": "2026-11-25T12:00:00Z",
+            "updated_at": "2026-11-25T12:00:00Z",
+            "configured": False,
+        }
         self.next_id += 1
         self.destinations[destination["id"]] = destination
-        self._start_check(destination, outcome)
+        self._start_check(destination, resets=resets, outcome=outcome, polls=polls)
         return destination
 
-    def _start_check(self, destination: dict[str, Any], outcome: Outcome | None = None) -> None:
-        count = destination.get("checks", 0) + 1
-        destination["checks"] = count
+    def _start_check(self, destination: dict[str, Any], *, resets: bool, outcome: Outcome | None = None, polls: int | None = None) -> None:
+        """Stitch checks the connection after every create and update (the destination guide); the
+        report card reaches fully_configured when the check passes."""
+        if resets:
+            destination["configured"] = False
         destination["check"] = {
-            "name": f"{destination['id']}.{count}.check.5ee35614",
-            "polls_left": 0 if outcome else self.running_polls,
+            "name": f"{CLIENT_ID}.{destination['id']}.check.{uuid.uuid4()}",
+            "polls_left": self.running_polls if polls is None else polls,
+            "finished": False,
             "outcome": outcome or self.check_outcome(dict(destination["properties"])),
         }
+        if destination["check"]["polls_left"] == 0:
+            self._finish(destination)
 
-    def _look_at_check(self, destination: dict[str, Any]) -> dict[str, Any]:
+    def _look(self, destination: dict[str, Any]) -> None:
+        """One look at the destination: a running check counts down, then finishes and sets the card."""
         check = destination["check"]
-        answer: dict[str, Any] = {"name": check["name"], "mode": "check", "start_time": "2026-11-25T12:00:01Z"}
+        if check["finished"]:
+            return
         if check["polls_left"] > 0:
             check["polls_left"] -= 1
+        else:
+            self._finish(destination)
+
+    @staticmethod
+    def _finish(destination: dict[str, Any]) -> None:
+        destination["check"]["finished"] = True
+        destination["configured"] = destination["check"]["outcome"][0] == "succeeded"
+
+    def _check_object(self, destination: dict[str, Any]) -> dict[str, Any]:
+        """connection-check-object-v4.md; a destination's check has no tap, so its message goes in
+        target_error_message (documented as always null for sources)."""
+        check = destination["check"]
+        answer: dict[str, Any] = {"name": check["name"], "mode": "check", "start_time": "2026-11-25T12:00:01Z"}
+        if not check["finished"]:
             return answer | {"status": "running", "error": False, "check_exit_status": None, "completion_time": None}
         status, message = check["outcome"]
         failed = status == "failed"
@@ -215,38 +346,84 @@ class FakeStitch:
             "error": failed,
             "check_exit_status": 1 if failed else 0,
             "completion_time": "2026-11-25T12:00:04Z",
+            "discovery_exit_status": None,
+            "discovery_error_message": None,
+            "tap_exit_status": None,
+            "tap_error_message": None,
             "target_exit_status": 1 if failed else 0,
             "target_error_message": message,
         }
 
-    def _report_card_of_type(self) -> dict[str, Any]:
-        names = sorted(set(REQUIRED) | set(OPTIONAL) | set(self.report_card_required))
-        properties = [
-            {
-                "name": name,
-                "is_required": name in self.report_card_required,
-                "is_credential": name in CREDENTIALS,
-                "system_provided": False,
-                "property_type": "user_provided",
-                "json_schema": {"type": "string"},
-                "provided": False,
-            }
-            for name in names
-        ]
-        return {"type": "postgres", "current_step": 1, "current_step_type": "form", "steps": [{"type": "form", "properties": properties}]}
+    def _form(self) -> dict[str, dict[str, Any]]:
+        return FORM | {"ssl": SSL_SCHEMAS[self.ssl_schema]}
+
+    def _form_step(self, provided: dict[str, Any] | None) -> dict[str, Any]:
+        names = sorted(set(self._form()) | set(self.report_card_required))
+        return {
+            "type": "form",
+            "properties": [
+                {
+                    "name": name,
+                    "is_required": name in self.report_card_required,
+                    "is_credential": name in CREDENTIALS,
+                    "system_provided": False,
+                    "property_type": "user_provided",
+                    "json_schema": self._form().get(name, {"type": "string"}),
+                    "provided": provided is not None and name in provided,
+                }
+                for name in names
+            ],
+        }
+
+    def _destination_type(self) -> dict[str, Any]:
+        """get-a-destination-type.md and details-object.md."""
+        return {
+            "type": "postgres",
+            "current_step": 1,
+            "current_step_type": "form",
+            "steps": [self._form_step(None), {"type": "fully_configured", "properties": []}],
+            "details": {"pricing_tier": "standard", "pipeline_state": "released", "protocol": "postgres", "access": self.access},
+        }
 
     def _public(self, destination: dict[str, Any]) -> dict[str, Any]:
-        """The destination as the API shows it: credentials never come back."""
-        passed = destination["check"]["polls_left"] == 0 and destination["check"]["outcome"][0] == "succeeded"
+        """The destination object (destination-object-v4.md and the examples of create, update and list):
+        credentials never come back, optional properties only when given."""
+        shown = {k: v for k, v in destination["properties"].items() if k not in CREDENTIALS}
+        if self.string_properties:
+            shown = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in shown.items()} | {"status": "1"}
+        configured = destination["configured"]
         return {
             "id": destination["id"],
             "name": destination["name"],
             "type": destination["type"],
+            "display_name": None,
+            "stitch_client_id": CLIENT_ID,
             "created_at": destination["created_at"],
-            "properties": {k: v for k, v in destination["properties"].items() if k not in CREDENTIALS},
-            "check_job_name": destination["check"]["name"],
-            "report_card": {"type": destination["type"], "current_step_type": "fully_configured" if passed else "form"},
+            "updated_at": destination["updated_at"],
+            "deleted_at": None,
+            "paused_at": None,
+            "system_paused_at": None,
+            "check_job_name": destination["check"]["name"] if self.job_names else None,
+            "properties": shown,
+            "report_card": {
+                "type": destination["type"],
+                "current_step": 2 if configured else 1,
+                "current_step_type": "fully_configured" if configured else "form",
+                "steps": [self._form_step(destination["properties"]), {"type": "fully_configured", "properties": []}],
+            },
         }
+
+
+def _fits(value: Any, schema: dict[str, Any], *, lenient: bool) -> bool:
+    """Whether value fits the JSON schema of a form property. lenient: the docs send ssl and port both
+    as JSON values (false, 5432) and as strings ("false", "5432"), so either form passes."""
+    if lenient and isinstance(value, (bool, int)):
+        value = str(value).lower()
+    if schema.get("type") == "boolean":
+        return isinstance(value, bool) or (lenient and value in ("true", "false"))
+    if not isinstance(value, str) or not value:
+        return False
+    return re.search(schema["pattern"], value) is not None if "pattern" in schema else True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -259,8 +436,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        status, headers, answer = self.stitch.handle(self.command, self.path, self.headers.get("Authorization"), body)
-        data = json.dumps(answer).encode()
+        # A proxy that forwards (rather than tunnels) sends the absolute URI.
+        target = self.path if self.path.startswith("/") else urlsplit(self.path)._replace(scheme="", netloc="").geturl()
+        status, headers, answer = self.stitch.handle(self.command, target, self.headers.get("Authorization"), body)
+        data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -276,13 +455,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class StitchServer:
-    """Serves a FakeStitch on 127.0.0.1 in a thread, for a `with` block."""
+    """Serves a FakeStitch on 127.0.0.1 in a thread, for a `with` block; over TLS when given a certificate."""
 
-    def __init__(self, stitch: FakeStitch):
+    def __init__(self, stitch: FakeStitch, *, tls: tuple[Path, Path] | None = None):
         handler = type("Handler", (_Handler,), {"stitch": stitch})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        stitch.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        stitch.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self.stitch = stitch
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fake-stitch", daemon=True)
 
