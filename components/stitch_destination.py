@@ -1,8 +1,8 @@
 """The Stitch destination itself, registered and kept in sync through Stitch's Connect API.
 
 A Pulumi dynamic provider: create (or adopt) the postgres destination from the stack's own
-settings and wait for Stitch's connection check; PUT again when a setting changes (Heroku rotated
-the credentials); see edits and deletions made in Stitch's UI on `pulumi refresh`.
+settings and wait until its report card says fully_configured; PUT again when a setting changes
+(Heroku rotated the credentials); see edits and deletions made in Stitch's UI on `pulumi refresh`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 from components.checks import verify
 from components.connection import ConnectionSettings
-from components.stitch_api import DESTINATION_TYPE, FULLY_CONFIGURED, ConnectionCheck, StitchApiError, StitchClient
+from components.stitch_api import DESTINATION_TYPE, FULLY_CONFIGURED, PLAN_FIX, Snapshot, StitchApiError, StitchClient, Verdict
 
-# Inputs that Stitch holds: a change means a PUT and a new connection check.
-STITCH_SIDE = ("name", "properties")
+# Inputs that Stitch holds: a change means a PUT and a new wait for the report card.
+STITCH_SIDE = ("properties",)
 # Inputs that only we hold: a change is recorded in the state, with no call to Stitch.
-OUR_SIDE = ("access_token", "api_url", "keep_on_delete", "check_timeout", "poll_seconds", "connect_timeout")
+# map_unmapped_sources only counts when the destination is created.
+OUR_SIDE = ("access_token", "api_url", "keep_on_delete", "check_timeout", "poll_seconds", "connect_timeout", "map_unmapped_sources")
 SECRET_PROPS = ("access_token", "properties")
+# Verdicts after which nothing needs doing; anything else (seen on refresh) is worth a new PUT.
+SETTLED = (None, "succeeded", "unconfirmed")
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +39,13 @@ class StitchDestinationProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = client_for(props)
-        _require_what_stitch_asks_for(client, props["properties"])
+        properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""
+        before: Snapshot | None = None
         if adopt_id:
-            existing = client.find_destination(adopt_id)
-            if existing is None:
-                raise StitchDestinationError(
-                    f"stitch_destination_id {adopt_id}: this Stitch account has no such destination "
-                    f"(it has {_ids(client)}): set the right id, or pulumi config rm stitch_destination_id to create one"
-                )
-            if existing.get("type") != DESTINATION_TYPE:
-                raise StitchDestinationError(
-                    f"stitch_destination_id {adopt_id}: is a {existing.get('type')!r} destination, not {DESTINATION_TYPE!r}: "
-                    "Stitch cannot change a destination's type; adopt a PostgreSQL destination or create one"
-                )
-            answer = client.update_destination(adopt_id, props["name"], props["properties"])
+            existing = _adoptable(client, adopt_id, props["name"])
+            before = client.snapshot(existing)
+            answer = client.update_destination(adopt_id, properties)
             destination_id = adopt_id
         else:
             twin = client.find_destination_named(props["name"])
@@ -59,34 +54,48 @@ class StitchDestinationProvider(ResourceProvider):
                     f"Stitch already has a destination named {props['name']!r} (id {twin.get('id')}): adopt it with "
                     f"pulumi config set stitch_destination_id {twin.get('id')}, or set another stitch_destination_name"
                 )
-            answer = client.create_destination(props["name"], props["properties"])
+            answer = client.create_destination(
+                props["name"], properties, ignore_unmapped_sources=not props.get("map_unmapped_sources", False)
+            )
             destination_id = str(answer["id"])
         try:
-            outs = _settle(client, destination_id, answer, props)
+            outs = _settle(client, destination_id, answer, before, props)
         except (StitchDestinationError, StitchApiError) as error:
             raise StitchDestinationError(f"{error}\n{_undo_create(client, destination_id, adopted=bool(adopt_id))}") from None
         return CreateResult(id_=destination_id, outs=outs)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in (*STITCH_SIDE, *OUR_SIDE) if olds.get(key) != news.get(key)]
-        # A check that failed since (seen on refresh) is worth a new PUT and check, too.
-        if olds.get("connection_check") not in (None, "succeeded"):
-            changed.append("connection_check")
         replaces = []
         new_adopt = news.get("adopt_id") or ""
         if new_adopt != (olds.get("adopt_id") or "") and new_adopt != id_:
             # Another destination to manage: adopt it, then let go of this one.
             replaces.append("adopt_id")
+        if not replaces and olds.get("name") != news.get("name"):
+            # Errors before effects: the preview stops here, before anything is sent.
+            raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
+        changed = [key for key in (*STITCH_SIDE, *OUR_SIDE) if olds.get(key) != news.get(key)]
+        # A check that failed since (seen on refresh) is worth a new PUT and check, too.
+        if olds.get("connection_check") not in SETTLED:
+            changed.append("connection_check")
         return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=False)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if olds.get("name") != news.get("name"):
+            raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
         stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE)
-        if not stitch_side_changed and olds.get("connection_check") in (None, "succeeded"):
+        if not stitch_side_changed and olds.get("connection_check") in SETTLED:
             return UpdateResult(outs={**news, **_kept(olds)})
         client = client_for(news)
-        answer = client.update_destination(id_, news["name"], news["properties"])
+        properties = _for_the_form(_destination_type(client, news["properties"]), news["properties"])
+        existing = client.find_destination(id_)
+        if existing is None:
+            raise StitchDestinationError(
+                f"destination {id_} is no longer in Stitch (deleted in its UI?): run pulumi refresh, then pulumi up creates it again"
+            )
+        before = client.snapshot(existing)
+        answer = client.update_destination(id_, properties)
         try:
-            outs = _settle(client, id_, answer, news)
+            outs = _settle(client, id_, answer, before, news)
         except StitchDestinationError as error:
             raise StitchDestinationError(
                 f"{error}\nDestination {id_} has the new settings; the stack keeps the old state, so the next pulumi up tries again."
@@ -102,20 +111,24 @@ class StitchDestinationProvider(ResourceProvider):
             log.info("destination %s is gone from Stitch", id_)
             return ReadResult(id_="", outs={})
         ours = dict(props.get("properties") or {})
+        # Stitch answers with strings plus a "status": "1" of its own (create-a-destination-v4.md), and
+        # an older example with numbers and booleans: compare our keys only, as strings.
         seen = found.get("properties") or {}
         properties = {key: _as_property(seen[key]) if key in seen and key != "password" else value for key, value in ours.items()}
-        check = client.last_connection_check(id_)
+        step = _step(found)
         outs = {
             **props,
             "name": found.get("name", props.get("name")),
             "properties": properties,
             "destination_id": str(id_),
-            "connection_check": check.status,
-            "report_card_step": _step(found),
+            "connection_check": _status_on_read(client, id_, step),
+            "report_card_step": step,
         }
         return ReadResult(id_=id_, outs=outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        # keep_on_delete is the value saved by the last `up`: `pulumi destroy` does not run the program,
+        # so a changed stitch_keep_destination counts only after an `up` (see the README).
         if props.get("keep_on_delete"):
             log.info("destination %s stays in Stitch (stitch_keep_destination)", id_)
             return
@@ -127,6 +140,92 @@ def client_for(props: dict[str, Any]) -> StitchClient:
     """A client that also keeps the database password out of any message."""
     password = (props.get("properties") or {}).get("password", "")
     return StitchClient(props["access_token"], base_url=props["api_url"], secrets=[password])
+
+
+def _destination_type(client: StitchClient, properties: dict[str, str]) -> dict[str, Any]:
+    """The postgres destination type, once it is clear this account may create one and we set all it asks for.
+
+    create-configure-destination-connect-api.md: `details.access` must be true to create the destination,
+    and the required fields are those with `is_required` and `property_type: user_provided`."""
+    card = client.destination_type(DESTINATION_TYPE)
+    details = card.get("details") or {}
+    if details.get("access") is not True:
+        deprecated = details.get("pipeline_state") == "deprecated"
+        why = "Stitch has deprecated this destination type" if deprecated else PLAN_FIX
+        raise StitchDestinationError(
+            f"Stitch will not let this account create a {DESTINATION_TYPE} destination (GET /v4/destination-types/{DESTINATION_TYPE} "
+            f"says details.access is {details.get('access')!r}, pricing_tier {details.get('pricing_tier')!r}, "
+            f"pipeline_state {details.get('pipeline_state')!r}): {why}; or register the destination by hand"
+        )
+    required = {prop["name"] for prop in _form_properties(card) if prop.get("is_required") and _user_provided(prop)}
+    missing = sorted(required - properties.keys())
+    if missing:
+        raise StitchDestinationError(
+            f"Stitch's {DESTINATION_TYPE} destination now requires {', '.join(missing)}, which stitch-heroku does not set: "
+            "upgrade stitch-heroku, or register the destination by hand for now"
+        )
+    return card
+
+
+def _form_properties(card: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = card.get("steps") or []
+    return [prop for step in steps for prop in step.get("properties") or [] if isinstance(prop, dict) and prop.get("name")]
+
+
+def _user_provided(prop: dict[str, Any]) -> bool:
+    # Older copies of the reference have no property_type; system_provided said the same then.
+    kind = prop.get("property_type")
+    return kind == "user_provided" if kind is not None else not prop.get("system_provided")
+
+
+def _for_the_form(card: dict[str, Any], properties: dict[str, str]) -> dict[str, Any]:
+    """Our string properties as the form's JSON schema asks for them. The reference shows `ssl` both as
+    {"type": "boolean"} (create-a-destination-v4.md) and as a "^(true|false)$" string (the destination
+    guide): send a boolean only where the schema says boolean."""
+    schemas = {prop["name"]: prop.get("json_schema") or {} for prop in _form_properties(card)}
+    sent: dict[str, Any] = {}
+    for key, value in properties.items():
+        kind = schemas.get(key, {}).get("type")
+        if kind == "boolean" and value in ("true", "false"):
+            sent[key] = value == "true"
+        elif kind == "integer" and value.isdigit():
+            sent[key] = int(value)
+        else:
+            sent[key] = value
+    return sent
+
+
+def _adoptable(client: StitchClient, adopt_id: str, name: str) -> dict[str, Any]:
+    """The destination to adopt, once it is clear that taking it over changes nothing but its properties."""
+    destinations = client.list_destinations()
+    existing = next((d for d in destinations if str(d.get("id")) == adopt_id), None)
+    if existing is None:
+        ids = ", ".join(str(d.get("id")) for d in destinations)
+        where = f"it has destinations {ids}" if ids else "it has no destinations"
+        raise StitchDestinationError(
+            f"stitch_destination_id {adopt_id}: this Stitch account has no such destination "
+            f"({where}): set the right id, or pulumi config rm stitch_destination_id to create one"
+        )
+    if existing.get("type") != DESTINATION_TYPE:
+        raise StitchDestinationError(
+            f"stitch_destination_id {adopt_id}: is a {existing.get('type')!r} destination, not {DESTINATION_TYPE!r}: "
+            "Stitch cannot change a destination's type; adopt a PostgreSQL destination or create one"
+        )
+    if existing.get("name") != name:
+        raise StitchDestinationError(
+            f"stitch_destination_id {adopt_id}: is named {existing.get('name')!r} in Stitch, and stitch_destination_name is {name!r}; "
+            f"the Connect API cannot rename a destination: pulumi config set stitch_destination_name {existing.get('name')!r}, "
+            "or rename it in Stitch first"
+        )
+    return existing
+
+
+def _cannot_rename(id_: str, old: Any, new: Any) -> str:
+    return (
+        f"stitch_destination_name: destination {id_} is named {old!r} in Stitch (or in the last state), and the stack now says {new!r}; "
+        "Stitch's Connect API cannot rename a destination (its PUT takes only properties), and replacing it would unmap its sources: "
+        f"rename it in Stitch's UI to {new!r} and run pulumi refresh, or set stitch_destination_name back to {old!r}"
+    )
 
 
 def _undo_create(client: StitchClient, destination_id: str, *, adopted: bool) -> str:
@@ -145,35 +244,34 @@ def _undo_create(client: StitchClient, destination_id: str, *, adopted: bool) ->
     return f"Destination {destination_id} was removed again; fix the cause and run pulumi up."
 
 
-def _settle(client: StitchClient, destination_id: str, answer: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """Wait for Stitch's connection check of this change; the outputs when it passed."""
-    check = client.wait_for_connection_check(
-        destination_id,
-        job_name=answer.get("check_job_name"),
-        timeout=float(props["check_timeout"]),
-        poll_seconds=float(props["poll_seconds"]),
+def _settle(
+    client: StitchClient, destination_id: str, answer: dict[str, Any], before: Snapshot | None, props: dict[str, Any]
+) -> dict[str, Any]:
+    """Wait until Stitch's report card shows the destination fully configured after our change; the outputs then."""
+    verdict = client.wait_for_verdict(
+        destination_id, before=before, answer=answer, timeout=float(props["check_timeout"]), poll_seconds=float(props["poll_seconds"])
     )
-    if check.status != "succeeded":
-        raise StitchDestinationError(_check_failed(destination_id, check, props))
-    found = client.find_destination(destination_id) or answer
-    step = _step(found)
-    if step != FULLY_CONFIGURED:
-        raise StitchDestinationError(
-            f"Stitch's connection check of destination {destination_id} passed, but its report card is at step {step!r}, "
-            f"not {FULLY_CONFIGURED!r}: open the destination in Stitch to finish that step"
+    if not verdict.usable:
+        raise StitchDestinationError(_check_failed(destination_id, verdict, props))
+    if verdict.status == "unconfirmed":
+        log.warning(
+            "destination %s is %s, but Stitch showed no connection check newer than our change; our own checks passed",
+            destination_id,
+            FULLY_CONFIGURED,
         )
-    return {**props, "destination_id": destination_id, "connection_check": check.status, "report_card_step": step}
+    return {**props, "destination_id": destination_id, "connection_check": verdict.status, "report_card_step": verdict.step}
 
 
-def _check_failed(destination_id: str, check: ConnectionCheck, props: dict[str, Any]) -> str:
+def _check_failed(destination_id: str, verdict: Verdict, props: dict[str, Any]) -> str:
     """Stitch's verdict and our own checks of the same settings, side by side."""
-    if check.status == "running":
+    if verdict.status == "running":
         head = (
-            f"Stitch's connection check of destination {destination_id} was still running after {float(props['check_timeout']):g} s: "
+            f"Stitch's report card for destination {destination_id} is at step {verdict.step!r}, not {FULLY_CONFIGURED!r}, "
+            f"after {float(props['check_timeout']):g} s: its connection check has not passed (failed, or still running); "
             "raise stitch_check_timeout, or look at the destination in Stitch"
         )
     else:
-        head = f"Stitch's connection check of destination {destination_id} failed: {check.error}"
+        head = f"Stitch's connection check of destination {destination_id} failed: {verdict.error}"
     settings = ConnectionSettings.from_stitch_properties(props["properties"])
     report = verify(settings, connect_timeout=int(props["connect_timeout"]))
     where = "Our own checks of the same settings, from where pulumi runs"
@@ -183,20 +281,12 @@ def _check_failed(destination_id: str, check: ConnectionCheck, props: dict[str, 
     return f"{head}\n{where}:\n{report.render()}{hint}"
 
 
-def _require_what_stitch_asks_for(client: StitchClient, properties: dict[str, str]) -> None:
-    card = client.destination_type(DESTINATION_TYPE)
-    required = {
-        prop["name"]
-        for step in card.get("steps") or []
-        for prop in step.get("properties") or []
-        if prop.get("is_required") and not prop.get("system_provided")
-    }
-    missing = sorted(required - properties.keys())
-    if missing:
-        raise StitchDestinationError(
-            f"Stitch's {DESTINATION_TYPE} destination now requires {', '.join(missing)}, which stitch-heroku does not set: "
-            "upgrade stitch-heroku, or register the destination by hand for now"
-        )
+def _status_on_read(client: StitchClient, destination_id: str, step: str | None) -> str:
+    """The report card decides; the check endpoint, where it answers, says why a card is not there."""
+    if step == FULLY_CONFIGURED:
+        return "succeeded"
+    check = client.last_connection_check(destination_id)
+    return check.status if check is not None and check.status in ("failed", "running") else "pending"
 
 
 def _kept(olds: dict[str, Any]) -> dict[str, Any]:
@@ -212,17 +302,12 @@ def _as_property(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _ids(client: StitchClient) -> str:
-    ids = [str(d.get("id")) for d in client.list_destinations()]
-    return "destinations " + ", ".join(ids) if ids else "no destinations"
-
-
 @dataclass
 class StitchDestinationArgs:
     access_token: pulumi.Input[str]
     """The Connect API token; secret."""
     name: str
-    """The destination's name in Stitch."""
+    """The destination's name in Stitch; set at create, and never renamed (the API cannot)."""
     properties: pulumi.Input[dict[str, str]]
     """The postgres form's fields, as ConnectionSettings.stitch_destination() gives them; secret."""
     adopt_id: str | None
@@ -230,17 +315,19 @@ class StitchDestinationArgs:
     keep_on_delete: bool
     """Leave the destination in Stitch when the stack lets go of it."""
     check_timeout: int
-    """Seconds to wait for Stitch's connection check."""
+    """Seconds to wait for the report card to reach fully_configured."""
     connect_timeout: int
     """Seconds one of our own connection attempts may take, for the report on failure."""
     api_url: str
     """Base URL of the Connect API."""
+    map_unmapped_sources: bool = False
+    """Let Stitch map every unmapped source of the account to a new destination (ignore_unmapped_sources false)."""
     poll_seconds: float = 5.0
-    """Seconds between two looks at the connection check."""
+    """Seconds between two looks at the destination."""
 
 
 class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destination"):
-    """The PostgreSQL destination in Stitch, with the stack's settings and a passed connection check."""
+    """The PostgreSQL destination in Stitch, with the stack's settings and a fully configured report card."""
 
     destination_id: pulumi.Output[str]
     connection_check: pulumi.Output[str]
@@ -253,6 +340,7 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "properties": pulumi.Output.secret(args.properties),
             "adopt_id": args.adopt_id or "",
             "keep_on_delete": args.keep_on_delete,
+            "map_unmapped_sources": args.map_unmapped_sources,
             "check_timeout": args.check_timeout,
             "poll_seconds": args.poll_seconds,
             "connect_timeout": args.connect_timeout,

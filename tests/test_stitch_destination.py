@@ -12,6 +12,8 @@ from components.connection import parse_database_url
 from components.stitch_destination import StitchDestinationError, StitchDestinationProvider
 from tests.fake_stitch import LIMIT_MESSAGE, connects_for_real
 
+CHECK_PATH = "/v4/destinations/110397/last-connection-check"
+
 
 def props(stitch, url: str, **overrides):
     """The provider's inputs, as the program builds them from a database URL."""
@@ -22,6 +24,7 @@ def props(stitch, url: str, **overrides):
         "properties": parse_database_url(url).stitch_destination()["properties"],
         "adopt_id": "",
         "keep_on_delete": False,
+        "map_unmapped_sources": False,
         "check_timeout": 10,
         "poll_seconds": 0.01,
         "connect_timeout": 5,
@@ -31,13 +34,22 @@ def props(stitch, url: str, **overrides):
     } | overrides
 
 
+@pytest.fixture(autouse=True)
+def no_proxy_from_the_machine(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def stitch(stitch_api):
     stitch_api.check_outcome = connects_for_real
     return stitch_api
 
 
-def test_create_registers_the_destination_and_waits_for_its_check(stitch, ssl_server):
+# -- create -----------------------------------------------------------------------------------
+
+
+def test_create_registers_the_destination_and_waits_for_its_report_card(stitch, ssl_server):
     result = StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
     assert result.id == "110397"
     assert (result.outs["destination_id"], result.outs["connection_check"], result.outs["report_card_step"]) == (
@@ -46,12 +58,37 @@ def test_create_registers_the_destination_and_waits_for_its_check(stitch, ssl_se
         "fully_configured",
     )
     stored = stitch.destinations[110397]
-    assert stored["properties"]["username"] == "granted_loader" and stored["properties"]["ssl"] == "true"
-    assert stitch.calls()[:3] == ["GET /v4/destination-types/postgres", "GET /v4/destinations", "POST /v4/destinations"]
-    assert "GET /v4/destinations/110397/last-connection-check" in stitch.calls()
+    assert stored["properties"]["username"] == "granted_loader" and stored["properties"]["ssl"] is True
+    assert result.outs["properties"]["ssl"] == "true", "the state keeps our strings; the form's boolean is only sent"
+    calls = stitch.calls()
+    assert calls[:3] == ["GET /v4/destination-types/postgres", "GET /v4/destinations", "POST /v4/destinations"]
+    assert calls.count(f"GET {CHECK_PATH}") == 1, "the unpublished check endpoint is asked once, and its 404 is no verdict"
+    assert stitch.calls("DELETE") == [], "a 404 from the check endpoint never deletes the new destination"
+    assert calls[-1] == "GET /v4/destinations" and stitch.destinations[110397]["configured"]
+
+
+def test_the_post_leaves_the_accounts_other_sources_alone(stitch, ssl_server):
+    stitch.sources = {501: None, 502: 777}
+    StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
+    post = next(r for r in stitch.requests if r.method == "POST")
+    assert set(post.body) == {"type", "name", "properties", "ignore_unmapped_sources"}
+    assert post.body["ignore_unmapped_sources"] is True and stitch.mapped_to(110397) == []
+
+
+def test_the_rare_user_who_wants_the_mapping_gets_it(stitch, ssl_server):
+    stitch.sources = {501: None, 502: 777}
+    StitchDestinationProvider().create(props(stitch, ssl_server.granted_url, map_unmapped_sources=True))
+    assert stitch.mapped_to(110397) == [501], "only the unmapped source; 502 stays with its destination"
+
+
+def test_ssl_goes_as_the_string_the_form_asks_for_when_it_asks_for_one(stitch, ssl_server):
+    stitch.ssl_schema = "string"
+    StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
+    assert next(r for r in stitch.requests if r.method == "POST").body["properties"]["ssl"] == "true"
 
 
 def test_a_failed_check_shows_stitchs_error_and_our_report_and_leaves_nothing_behind(stitch, ssl_server):
+    stitch.check_endpoint = True
     wrong = ssl_server.granted_url.replace("granted-pw", "not-the-pw")
     with pytest.raises(StitchDestinationError) as raised:
         StitchDestinationProvider().create(props(stitch, wrong))
@@ -64,11 +101,24 @@ def test_a_failed_check_shows_stitchs_error_and_our_report_and_leaves_nothing_be
     assert "not-the-pw" not in message
 
 
-def test_a_check_still_running_at_the_bound_fails_and_cleans_up(stitch_api, ssl_server):
-    stitch_api.running_polls = 10**6
-    with pytest.raises(StitchDestinationError, match=r"was still running after 0.1 s: raise stitch_check_timeout"):
-        StitchDestinationProvider().create(props(stitch_api, ssl_server.granted_url, check_timeout=0.1))
-    assert not stitch_api.destinations
+def test_without_the_check_endpoint_a_card_stuck_at_the_form_fails_and_cleans_up(stitch, ssl_server):
+    wrong = ssl_server.granted_url.replace("granted-pw", "not-the-pw")
+    with pytest.raises(StitchDestinationError) as raised:
+        StitchDestinationProvider().create(props(stitch, wrong, check_timeout=0.3))
+    message = str(raised.value)
+    assert "report card for destination 110397 is at step 'form', not 'fully_configured', after 0.3 s" in message
+    assert "raise stitch_check_timeout" in message and "NOT READY" in message and "was removed again" in message
+    assert not stitch.destinations
+
+
+def test_a_plan_without_access_stops_before_anything_is_created(stitch, ssl_server):
+    stitch.access = False
+    with pytest.raises(StitchDestinationError) as raised:
+        StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
+    message = str(raised.value)
+    assert "Stitch will not let this account create a postgres destination" in message and "details.access is False" in message
+    assert "free trial and the Advanced and Premium plans (Standard has none)" in message
+    assert stitch.calls() == ["GET /v4/destination-types/postgres"]
 
 
 def test_a_destination_of_the_same_name_is_adopted_by_id_not_duplicated(stitch, ssl_server):
@@ -83,17 +133,36 @@ def test_the_destination_limit_names_the_way_out(stitch, ssl_server):
     stitch.add_destination("made-by-hand", props(stitch, ssl_server.owner_url)["properties"])
     with pytest.raises(Exception, match=LIMIT_MESSAGE) as raised:
         StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
-    assert "pulumi config set stitch_destination_id <id>" in str(raised.value)
+    assert "pulumi config set stitch_destination_id <id>" in str(raised.value) and "5 on Premium" in str(raised.value)
     assert list(stitch.destinations) == [110397]
 
 
-def test_adopting_by_id_puts_our_settings_on_the_existing_destination(stitch, ssl_server):
-    existing = stitch.add_destination("made-by-hand", props(stitch, ssl_server.owner_url)["properties"])
+def test_a_form_field_stitch_now_requires_stops_before_anything_is_created(stitch, ssl_server):
+    stitch.report_card_required = (*stitch.report_card_required, "sslrootcert")
+    with pytest.raises(StitchDestinationError, match="now requires sslrootcert, which stitch-heroku does not set"):
+        StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
+    assert stitch.calls("POST") == []
+
+
+# -- adopt ------------------------------------------------------------------------------------
+
+
+def test_adopting_by_id_puts_our_properties_on_the_existing_destination(stitch, ssl_server):
+    existing = stitch.add_destination("stitch-heroku-dev", props(stitch, ssl_server.owner_url)["properties"])
     result = StitchDestinationProvider().create(props(stitch, ssl_server.granted_url, adopt_id=str(existing)))
     assert result.id == str(existing) and result.outs["connection_check"] == "succeeded"
     assert stitch.calls("POST") == [] and stitch.calls("PUT") == [f"PUT /v4/destinations/{existing}"]
+    assert set(next(r for r in stitch.requests if r.method == "PUT").body) == {"properties"}
     assert stitch.destinations[existing]["properties"]["username"] == "granted_loader"
-    assert stitch.destinations[existing]["name"] == "stitch-heroku-dev"
+
+
+def test_adopting_a_destination_of_another_name_asks_for_that_name_first(stitch, ssl_server):
+    existing = stitch.add_destination("Default Warehouse", props(stitch, ssl_server.owner_url)["properties"])
+    with pytest.raises(StitchDestinationError) as raised:
+        StitchDestinationProvider().create(props(stitch, ssl_server.granted_url, adopt_id=str(existing)))
+    assert "is named 'Default Warehouse' in Stitch" in str(raised.value)
+    assert "pulumi config set stitch_destination_name 'Default Warehouse'" in str(raised.value)
+    assert stitch.calls("PUT") == []
 
 
 def test_adopting_an_unknown_id_lists_the_ids_there_are(stitch, ssl_server):
@@ -109,11 +178,14 @@ def test_adopting_another_type_of_destination_is_refused(stitch, ssl_server):
     assert stitch.calls("PUT") == []
 
 
-def test_a_form_field_stitch_now_requires_stops_before_anything_is_created(stitch, ssl_server):
-    stitch.report_card_required = (*stitch.report_card_required, "sslrootcert")
-    with pytest.raises(StitchDestinationError, match="now requires sslrootcert, which stitch-heroku does not set"):
-        StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
-    assert stitch.calls("POST") == []
+def test_adopting_another_id_replaces_but_adopting_our_own_does_not(stitch, ssl_server):
+    provider = StitchDestinationProvider()
+    olds = provider.create(props(stitch, ssl_server.granted_url)).outs
+    assert provider.diff("110397", olds, props(stitch, ssl_server.granted_url, adopt_id="110397")).replaces == []
+    assert provider.diff("110397", olds, props(stitch, ssl_server.granted_url, adopt_id="555")).replaces == ["adopt_id"]
+
+
+# -- update -----------------------------------------------------------------------------------
 
 
 def test_rotated_credentials_reach_stitch_on_the_next_up(stitch, ssl_server):
@@ -133,8 +205,20 @@ def test_rotated_credentials_reach_stitch_on_the_next_up(stitch, ssl_server):
     assert diff.changes is True and diff.replaces == [], "a new password is an update in place, never a new destination"
     outs = provider.update("110397", olds, after).outs
     assert stitch.calls("PUT") == ["PUT /v4/destinations/110397"] and stitch.calls("POST") == ["POST /v4/destinations"]
+    put = next(r for r in stitch.requests if r.method == "PUT")
+    assert set(put.body) == {"properties"} and put.body["properties"]["password"] == "after-rotation"
     assert stitch.destinations[110397]["properties"]["password"] == "after-rotation"
     assert outs["connection_check"] == "succeeded" and outs["destination_id"] == "110397"
+
+
+def test_a_put_whose_card_never_moves_is_unconfirmed_not_succeeded(stitch, ssl_server):
+    stitch.card_resets_on_update = False
+    provider = StitchDestinationProvider()
+    olds = provider.create(props(stitch, ssl_server.granted_url)).outs
+    news = props(stitch, ssl_server.owner_url, check_timeout=0.3)
+    outs = provider.update("110397", olds, news).outs
+    assert (outs["connection_check"], outs["report_card_step"]) == ("unconfirmed", "fully_configured")
+    assert provider.diff("110397", outs, news).changes is False, "unconfirmed is not worth another PUT"
 
 
 def test_nothing_changed_means_no_change_and_no_call(stitch, ssl_server):
@@ -142,24 +226,71 @@ def test_nothing_changed_means_no_change_and_no_call(stitch, ssl_server):
     olds = provider.create(props(stitch, ssl_server.granted_url)).outs
     assert provider.diff("110397", olds, props(stitch, ssl_server.granted_url)).changes is False
     calls = len(stitch.requests)
-    outs = provider.update("110397", olds, props(stitch, ssl_server.granted_url, check_timeout=60)).outs
+    outs = provider.update("110397", olds, props(stitch, ssl_server.granted_url, check_timeout=60, map_unmapped_sources=True)).outs
     assert len(stitch.requests) == calls, "a setting only we hold changes the state, not Stitch"
     assert outs["check_timeout"] == 60 and outs["destination_id"] == "110397"
+
+
+def test_a_new_name_is_refused_in_the_preview_with_the_way_out(stitch, ssl_server):
+    provider = StitchDestinationProvider()
+    olds = provider.create(props(stitch, ssl_server.granted_url)).outs
+    calls = len(stitch.requests)
+    renamed = props(stitch, ssl_server.granted_url, name="stitch-heroku-renamed")
+    for step in (lambda: provider.diff("110397", olds, renamed), lambda: provider.update("110397", olds, renamed)):
+        with pytest.raises(StitchDestinationError) as raised:
+            step()
+        message = str(raised.value)
+        assert "Stitch's Connect API cannot rename a destination" in message
+        assert "rename it in Stitch's UI to 'stitch-heroku-renamed' and run pulumi refresh" in message
+        assert "set stitch_destination_name back to 'stitch-heroku-dev'" in message
+    assert len(stitch.requests) == calls, "nothing was sent"
+
+
+def test_a_put_to_a_destination_deleted_in_stitch_says_refresh(stitch, ssl_server):
+    provider = StitchDestinationProvider()
+    olds = provider.create(props(stitch, ssl_server.granted_url)).outs
+    del stitch.destinations[110397]
+    rotated = props(stitch, ssl_server.granted_url.replace("granted-pw", "rotated"))
+    with pytest.raises(StitchDestinationError, match=r"no longer in Stitch .* run pulumi refresh, then pulumi up creates it again"):
+        provider.update("110397", olds, rotated)
+    assert stitch.calls("PUT") == []
+
+
+def test_a_failed_update_keeps_the_old_state_so_the_next_up_tries_again(stitch, ssl_server):
+    provider = StitchDestinationProvider()
+    olds = provider.create(props(stitch, ssl_server.granted_url)).outs
+    wrong = props(stitch, ssl_server.granted_url.replace("granted-pw", "stale"), check_timeout=0.3)
+    with pytest.raises(StitchDestinationError, match="the stack keeps the old state, so the next pulumi up tries again"):
+        provider.update("110397", olds, wrong)
+
+
+# -- refresh ----------------------------------------------------------------------------------
 
 
 def test_refresh_sees_an_edit_made_in_stitchs_ui_and_up_puts_it_back(stitch, ssl_server):
     provider = StitchDestinationProvider()
     wanted = props(stitch, ssl_server.granted_url)
     olds = provider.create(wanted).outs
+    stitch.string_properties = False  # the older list example: numbers and booleans
     stitch.destinations[110397]["properties"] |= {"host": "typo.example.com", "port": 6543}
 
     read = provider.read("110397", olds)
     assert read.id == "110397"
     assert read.outs["properties"]["host"] == "typo.example.com" and read.outs["properties"]["port"] == "6543"
+    assert read.outs["properties"]["ssl"] == "true", "a boolean ssl reads as our string"
+    assert "status" not in read.outs["properties"], "Stitch's own status property is not ours"
     assert read.outs["properties"]["password"] == "granted-pw", "Stitch never shows the password; the state keeps ours"
     assert provider.diff("110397", read.outs, wanted).changes is True
     provider.update("110397", read.outs, wanted)
     assert stitch.destinations[110397]["properties"]["host"] == "127.0.0.1"
+
+
+def test_refresh_with_stitchs_strings_and_status_sees_no_drift(stitch, ssl_server):
+    provider = StitchDestinationProvider()
+    wanted = props(stitch, ssl_server.granted_url)
+    read = provider.read("110397", provider.create(wanted).outs)
+    assert read.outs["properties"] == wanted["properties"] and read.outs["connection_check"] == "succeeded"
+    assert provider.diff("110397", read.outs, wanted).changes is False
 
 
 def test_refresh_sees_a_destination_deleted_in_stitch(stitch, ssl_server):
@@ -169,24 +300,21 @@ def test_refresh_sees_a_destination_deleted_in_stitch(stitch, ssl_server):
     assert provider.read("110397", olds).id == "", "an empty id tells Pulumi the resource is gone"
 
 
-def test_refresh_sees_a_check_that_failed_since_and_up_tries_again(stitch, ssl_server):
+@pytest.mark.parametrize(("endpoint", "seen"), [(False, "pending"), (True, "failed")])
+def test_refresh_sees_a_check_that_failed_since_and_up_tries_again(stitch, ssl_server, endpoint, seen):
     provider = StitchDestinationProvider()
     wanted = props(stitch, ssl_server.granted_url)
     olds = provider.create(wanted).outs
-    stitch.destinations[110397]["check"]["outcome"] = ("failed", "could not connect to server")
+    stitch.check_endpoint = endpoint
+    stitch.fail_check_now(110397, "could not connect to server")
     read = provider.read("110397", olds)
-    assert read.outs["connection_check"] == "failed"
+    assert (read.outs["connection_check"], read.outs["report_card_step"]) == (seen, "form")
     assert provider.diff("110397", read.outs, wanted).changes is True
     assert provider.update("110397", read.outs, wanted).outs["connection_check"] == "succeeded"
     assert stitch.calls("PUT") == ["PUT /v4/destinations/110397"]
 
 
-def test_a_failed_update_keeps_the_old_state_so_the_next_up_tries_again(stitch, ssl_server):
-    provider = StitchDestinationProvider()
-    olds = provider.create(props(stitch, ssl_server.granted_url)).outs
-    wrong = props(stitch, ssl_server.granted_url.replace("granted-pw", "stale"))
-    with pytest.raises(StitchDestinationError, match="the stack keeps the old state, so the next pulumi up tries again"):
-        provider.update("110397", olds, wrong)
+# -- delete -----------------------------------------------------------------------------------
 
 
 def test_delete_removes_the_destination_unless_kept(stitch, ssl_server):
@@ -196,44 +324,50 @@ def test_delete_removes_the_destination_unless_kept(stitch, ssl_server):
     assert 110397 in stitch.destinations and stitch.calls("DELETE") == []
     provider.delete("110397", outs)
     assert not stitch.destinations
-    provider.delete("110397", outs)  # gone already: nothing to do, no error
 
 
-def test_adopting_another_id_replaces_but_adopting_our_own_does_not(stitch, ssl_server):
+def test_destroying_a_destination_deleted_in_stitchs_ui_succeeds(stitch, ssl_server):
     provider = StitchDestinationProvider()
-    olds = provider.create(props(stitch, ssl_server.granted_url)).outs
-    assert provider.diff("110397", olds, props(stitch, ssl_server.granted_url, adopt_id="110397")).replaces == []
-    assert provider.diff("110397", olds, props(stitch, ssl_server.granted_url, adopt_id="555")).replaces == ["adopt_id"]
+    outs = provider.create(props(stitch, ssl_server.granted_url)).outs
+    del stitch.destinations[110397]
+    provider.delete("110397", outs)  # Stitch's 400 "Unable to locate dest (110397) ..." means already gone
+    assert stitch.calls("DELETE") == ["DELETE /v4/destinations/110397"]
+
+
+# -- errors and secrets -----------------------------------------------------------------------
 
 
 def test_no_token_or_password_in_logs_or_errors_through_a_whole_life(stitch, ssl_server, caplog):
     caplog.set_level(logging.DEBUG)
+    stitch.check_endpoint = True
     provider = StitchDestinationProvider()
     outs = provider.create(props(stitch, ssl_server.granted_url)).outs
     provider.read("110397", outs)
     errors = []
     for broken in (
         props(stitch, ssl_server.granted_url.replace("granted-pw", "stale-pw")),
-        props(stitch, ssl_server.granted_url, access_token="bad-tok"),
+        props(stitch, ssl_server.granted_url.replace("granted-pw", "other-pw"), access_token="bad-tok"),
+        props(stitch, ssl_server.granted_url.replace("granted-pw", "renamed-pw"), name="renamed"),
     ):
         with pytest.raises(Exception) as raised:
-            provider.update("110397", outs, broken | {"name": "renamed"})
+            provider.update("110397", outs, broken)
         errors.append(str(raised.value))
     provider.delete("110397", outs)
     assert "PUT /v4/destinations/110397 -> 200" in caplog.text
-    for secret in ("granted-pw", "stale-pw", stitch.token, "bad-tok"):
+    assert "got 401 Unauthorized" in errors[1] and "cannot rename" in errors[2]
+    for secret in ("granted-pw", "stale-pw", "other-pw", "renamed-pw", stitch.token, "bad-tok"):
         assert secret not in caplog.text, f"{secret!r} reached a log line"
         assert all(secret not in error for error in errors), f"{secret!r} reached an error"
 
 
 def test_an_api_error_while_waiting_removes_the_new_destination_or_says_where_it_is(stitch, ssl_server):
-    check_path = "/v4/destinations/110397/last-connection-check"
-    stitch.fail("GET", check_path, 403, "Forbidden")
+    # The wait's first look at GET /v4/destinations fails (after the look for a twin has passed).
+    stitch.fail("GET", "/v4/destinations", 403, "Forbidden", after=1)
     with pytest.raises(StitchDestinationError, match=r"got 403 Forbidden: Forbidden(.|\n)*Destination 110397 was removed again"):
         StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
     assert not stitch.destinations
 
-    stitch.fail("GET", "/v4/destinations/110398/last-connection-check", 403, "Forbidden")
+    stitch.fail("GET", "/v4/destinations", 403, "Forbidden", after=1)
     stitch.fail("DELETE", "/v4/destinations/110398", 403, "Forbidden")
     with pytest.raises(StitchDestinationError, match="adopt it with pulumi config set stitch_destination_id 110398"):
         StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
