@@ -1,0 +1,270 @@
+"""`python -m devtools.pulumi_toolchain`: the Pulumi CLI and plugins, built from the Go module proxy.
+
+The Pulumi CLI, its Python shims and the provider plugins are Go programs published as Go modules.
+This machine reaches registries only, so we build them from the Go proxy (never from release
+binaries) into a cache outside the repo, keyed by what was built, and reuse it on every later run.
+The last line on stdout is the directory to put first on PATH; progress goes to stderr.
+
+Each Go program is built from a small wrapper module of ours in devtools/toolchain/<name>/ (a go.mod
+with the exact served versions and the `replace` lines the upstream modules need, and a go.sum that
+pins every byte): `go install module@version` refuses modules whose go.mod has replace directives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WRAPPERS = Path(__file__).resolve().parent / "toolchain"
+CACHE_ENV = "STITCH_HEROKU_CACHE"
+NO_GO_HINT = (
+    "Go is not installed, so the Pulumi toolchain cannot be built here. Either install Go 1.26 or newer "
+    "(https://go.dev/doc/install) and run `python -m devtools.pulumi_toolchain` again, or install the Pulumi CLI "
+    "(https://www.pulumi.com/docs/install/), which fetches its plugins itself on a machine with internet access."
+)
+# `python -m pulumi.dynamic` etc. read nothing else from the SDK module; these are the files the CLI runs.
+SDK_MODULE = "github.com/pulumi/pulumi/sdk/v3"
+PYTHON_SHIMS = {
+    "python/dist/pulumi-resource-pulumi-python": "pulumi-resource-pulumi-python",
+    "python/cmd/pulumi-language-python-exec": "pulumi-language-python-exec",
+}
+
+
+class ToolchainError(Exception):
+    """A build step failed; the message names the program, the module and what to do."""
+
+
+@dataclass(frozen=True)
+class GoProgram:
+    """One binary built from one wrapper module in devtools/toolchain/<wrapper>/."""
+
+    binary: str
+    """The file name the CLI looks for on PATH (pulumi, pulumi-resource-<name>, pulumi-language-python)."""
+    wrapper: str
+    """The folder under devtools/toolchain/ holding go.mod, go.sum and any main package."""
+    package: str
+    """The Go package to build, as seen from the wrapper module."""
+    version: str
+    """The version the binary reports; for plugins, exactly what the Python SDK package asks for."""
+    version_symbol: str
+    """The linker symbol set with -X to that version (Go programs learn their version at link time)."""
+    extra_files: dict[str, str] = field(default_factory=dict)
+    """Files copied from the wrapper's module dependencies next to the binary: module-relative path -> name."""
+
+    @property
+    def wrapper_dir(self) -> Path:
+        return WRAPPERS / self.wrapper
+
+    def fingerprint(self) -> str:
+        """What decides the build's bytes: the wrapper's files, the version and the Go release."""
+        digest = hashlib.sha256(f"{self.binary}\0{self.package}\0{self.version}\0{self.version_symbol}".encode())
+        for path in sorted(self.wrapper_dir.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(self.wrapper_dir).as_posix().encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def pinned_versions(requirements: Path = ROOT / "requirements.txt") -> dict[str, str]:
+    """The exact `name==version` pins of requirements.txt: the plugins must match the SDK packages."""
+    pins: dict[str, str] = {}
+    for raw in requirements.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[name.split("[", 1)[0].strip().lower()] = version.strip()
+    return pins
+
+
+def wrapper_requirement(wrapper: str, module: str) -> str:
+    """The version of `module` that the wrapper's go.mod requires (the single source of that pin)."""
+    for line in (WRAPPERS / wrapper / "go.mod").read_text().splitlines():
+        parts = line.strip().split()
+        if len(parts) >= 2 and parts[0] in (module, "require") and module in parts:
+            return parts[parts.index(module) + 1]
+    raise ToolchainError(f"devtools/toolchain/{wrapper}/go.mod does not require {module}")
+
+
+def programs() -> list[GoProgram]:
+    """Everything `pulumi up` of this project runs, in build order. A wrapper folder that is absent
+    (a plugin the Go proxy does not serve) is left out, and `main` says so."""
+    pins = pinned_versions()
+    cli_version = wrapper_requirement("cli", "github.com/pulumi/pulumi/pkg/v3")
+    candidates = [
+        GoProgram(
+            binary="pulumi",
+            wrapper="cli",
+            package="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+            version=cli_version,
+            version_symbol="github.com/pulumi/pulumi/sdk/v3/go/common/version.Version",
+            extra_files=dict(PYTHON_SHIMS),
+        ),
+        GoProgram(
+            binary="pulumi-language-python",
+            wrapper="language-python",
+            package="github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3",
+            version=cli_version,
+            version_symbol="github.com/pulumi/pulumi/sdk/v3/go/common/version.Version",
+        ),
+        GoProgram(
+            binary="pulumi-resource-postgresql",
+            wrapper="postgresql",
+            package="stitchheroku.local/pulumi-resource-postgresql",
+            version="v" + pins["pulumi-postgresql"],
+            version_symbol="github.com/pulumi/pulumi-postgresql/provider/v3/pkg/version.Version",
+        ),
+        GoProgram(
+            binary="pulumi-resource-heroku",
+            wrapper="heroku",
+            package="stitchheroku.local/pulumi-resource-heroku",
+            version="v" + pins["pulumiverse-heroku"],
+            version_symbol="github.com/pulumiverse/pulumi-heroku/provider/pkg/version.Version",
+        ),
+    ]
+    return [program for program in candidates if (program.wrapper_dir / "go.mod").is_file()]
+
+
+def cache_root() -> Path:
+    """Outside the repo, so a clean clone reuses it: $STITCH_HEROKU_CACHE, else XDG's cache folder."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "stitch-heroku" / "pulumi-toolchain"
+
+
+def go_version(go: str) -> str:
+    return subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def toolchain_dir(programs_: list[GoProgram], go_release: str) -> Path:
+    """One folder per combination of programs and Go release: a changed pin builds afresh beside the old."""
+    digest = hashlib.sha256(go_release.encode())
+    for program in programs_:
+        digest.update(program.fingerprint().encode())
+    return cache_root() / digest.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Two test runs or shells building at once wait for each other instead of racing on one folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def say(message: str) -> None:
+    print(f"pulumi-toolchain: {message}", file=sys.stderr, flush=True)
+
+
+def build(program: GoProgram, go: str, bin_dir: Path) -> None:
+    """Build one program from a scratch copy of its wrapper (go.mod and go.sum stay as committed)."""
+    with tempfile.TemporaryDirectory(prefix=f"build-{program.binary}-") as scratch:
+        work = Path(scratch) / "module"
+        shutil.copytree(program.wrapper_dir, work)
+        env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
+        out = Path(scratch) / program.binary
+        command = [
+            go, "build", "-trimpath", "-o", str(out),
+            "-ldflags", f"-s -w -X {program.version_symbol}={program.version}",
+            program.package,
+        ]  # fmt: skip
+        started = time.monotonic()
+        result = subprocess.run(command, check=False, cwd=work, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ToolchainError(
+                f"building {program.binary} {program.version} from devtools/toolchain/{program.wrapper} failed "
+                f"(go build {program.package}):\n{result.stderr.strip()[-4000:]}"
+            )
+        for module_path, name in program.extra_files.items():
+            source = module_dir(go, work, env, SDK_MODULE) / module_path
+            target = Path(scratch) / name
+            # Module-cache files are read-only and not executable: copy, then mark executable.
+            shutil.copyfile(source, target)
+            target.chmod(0o755)
+            os.replace(target, bin_dir / name)
+        os.replace(out, bin_dir / program.binary)
+        say(f"built {program.binary} {program.version} in {time.monotonic() - started:.0f} s")
+
+
+def module_dir(go: str, work: Path, env: dict[str, str], module: str) -> Path:
+    result = subprocess.run([go, "list", "-m", "-json", module], check=False, cwd=work, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ToolchainError(f"go list -m {module} failed: {result.stderr.strip()}")
+    return Path(json.loads(result.stdout)["Dir"])
+
+
+def ensure(*, go: str | None = None) -> Path:
+    """Build what is missing and return the bin folder (cached builds are reused as they are)."""
+    go = go or shutil.which("go")
+    if go is None:
+        raise ToolchainError(NO_GO_HINT)
+    wanted = programs()
+    target = toolchain_dir(wanted, go_version(go))
+    bin_dir = target / "bin"
+    with locked(target.with_suffix(".lock")):
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        manifest_path = target / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        for step, program in enumerate(wanted, start=1):
+            label = f"[{step}/{len(wanted)}] {program.binary} {program.version}"
+            if manifest.get(program.binary) == program.fingerprint() and (bin_dir / program.binary).exists():
+                say(f"{label}: cached")
+                continue
+            say(f"{label}: building from the Go module proxy (a few minutes the first time)")
+            build(program, go, bin_dir)
+            manifest[program.binary] = program.fingerprint()
+            manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return bin_dir
+
+
+def engine_env(bin_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every Pulumi command of ours runs with: our builds first on PATH, and never a
+    download (the CLI would otherwise try get.pulumi.com or GitHub for a plugin it does not find)."""
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
+    env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
+    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.pulumi_toolchain", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--print-dir", action="store_true", help="print the cache folder that would be used, build nothing")
+    args = parser.parse_args(argv)
+    if args.print_dir:
+        go = shutil.which("go")
+        if go is None:
+            print(NO_GO_HINT, file=sys.stderr)
+            return 1
+        print(toolchain_dir(programs(), go_version(go)) / "bin")
+        return 0
+    missing = [name for name in ("language-python", "postgresql", "heroku") if not (WRAPPERS / name / "go.mod").is_file()]
+    for name in missing:
+        say(f"no wrapper for {name} in devtools/toolchain/: not built (see the README's toolchain section)")
+    try:
+        bin_dir = ensure()
+    except ToolchainError as error:
+        print(f"pulumi-toolchain: {error}", file=sys.stderr)
+        return 1
+    print(bin_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Drive this project with the real Pulumi engine through the Automation API, as a user's `pulumi up` would.
+
+Each scenario gets its own copy of the project (the program, `components/`, Pulumi.yaml), its own file
+state backend, PULUMI_HOME and passphrase in a temp dir, and the toolchain built from the Go module
+proxy first on PATH. When the toolchain has the Python language host, the CLI runs `__main__.py` the
+way `pulumi up` does; without it, the Automation API's inline mode runs the same `__main__.py` in this
+process as the language runtime. Either way the engine, the providers (the postgresql plugin, or its
+stand-in where the Go proxy does not serve it: devtools/postgresql_standin.py, and our
+dynamic providers in `pulumi-resource-pulumi-python`) and the state are real.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+from devtools import postgresql_standin, pulumi_toolchain
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "stitch-heroku"
+PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "requirements.txt", "components")
+PASSPHRASE = "real-engine-tests"
+
+
+def toolchain_bin() -> Path:
+    """Build (first time) or reuse the toolchain; ToolchainError says why it cannot be had."""
+    return pulumi_toolchain.ensure()
+
+
+def has_language_host(bin_dir: Path) -> bool:
+    return (bin_dir / "pulumi-language-python").exists()
+
+
+@dataclass
+class Captured:
+    """Everything the engine printed in one operation, kept so tests can search it for secrets."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class RealStack:
+    """One stack of a private copy of the project, with its own backend, on the real engine."""
+
+    stack: auto.Stack
+    workspace_dir: Path
+    state_dir: Path
+    printed: list[Captured] = field(default_factory=list)
+
+    def _capture(self) -> Captured:
+        captured = Captured()
+        self.printed.append(captured)
+        return captured
+
+    def set_config(self, values: dict[str, str], secrets: dict[str, str] | None = None) -> None:
+        config = {key: auto.ConfigValue(value) for key, value in values.items()}
+        config |= {key: auto.ConfigValue(value, secret=True) for key, value in (secrets or {}).items()}
+        self.stack.set_all_config(config)
+
+    def remove_config(self, *keys: str) -> None:
+        self.stack.remove_all_config(list(keys))
+
+    def up(self, **kwargs: Any) -> auto.UpResult:
+        return self.stack.up(on_output=self._capture(), color="never", **kwargs)
+
+    def preview(self, **kwargs: Any) -> auto.PreviewResult:
+        return self.stack.preview(on_output=self._capture(), color="never", **kwargs)
+
+    def refresh(self, **kwargs: Any) -> auto.RefreshResult:
+        return self.stack.refresh(on_output=self._capture(), color="never", **kwargs)
+
+    def destroy(self, **kwargs: Any) -> auto.DestroyResult:
+        return self.stack.destroy(on_output=self._capture(), color="never", **kwargs)
+
+    def outputs(self) -> dict[str, auto.OutputValue]:
+        return self.stack.outputs()
+
+    def state_text(self) -> str:
+        """The raw checkpoint file, as anyone with access to the backend could read it."""
+        files = list((self.state_dir / ".pulumi" / "stacks").rglob("*.json"))
+        return "\n".join(path.read_text() for path in files)
+
+    def all_printed(self) -> str:
+        return "\n".join(captured.text for captured in self.printed)
+
+
+def copy_project(target: Path) -> Path:
+    """The program as a user has it; Pulumi.<stack>.yaml files the tests write stay out of the repo."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    # Pulumi.yaml names `.venv`: the language host and the dynamic-provider shim use this interpreter.
+    (target / ".venv").symlink_to(Path(sys.prefix))
+    return target
+
+
+def plugin_dirs(bin_dir: Path, base_dir: Path) -> list[Path]:
+    """The toolchain, and the postgresql stand-in where the toolchain has no real postgresql plugin."""
+    if (bin_dir / postgresql_standin.PLUGIN_NAME).exists():
+        return [bin_dir]
+    standin = base_dir / "standin-bin"
+    postgresql_standin.install(standin)
+    return [bin_dir, standin]
+
+
+def engine_env(bin_dir: Path, base_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Only what the engine needs, nothing of the user's own Pulumi setup (no ~/.pulumi, no login)."""
+    path = [*plugin_dirs(bin_dir, base_dir), Path(sys.prefix) / "bin"]
+    env = {
+        "PATH": os.pathsep.join([*map(str, path), os.environ.get("PATH", "")]),
+        "HOME": os.environ.get("HOME", str(base_dir)),
+        "PULUMI_HOME": str(base_dir / "pulumi-home"),
+        "PULUMI_BACKEND_URL": f"file://{base_dir / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        # The dynamic-provider shim runs this venv's python (the language host would set it from Pulumi.yaml).
+        "PULUMI_RUNTIME_VIRTUALENV": sys.prefix,
+    }
+    return env | (extra or {})
+
+
+@contextmanager
+def real_stack(base_dir: Path, stack_name: str, *, env: dict[str, str] | None = None) -> Iterator[RealStack]:
+    """A fresh stack of a project copy; removed with its state afterwards, whatever happened."""
+    bin_dir = toolchain_bin()
+    project_dir = copy_project(base_dir / "project")
+    (base_dir / "state").mkdir(exist_ok=True)
+    variables = engine_env(bin_dir, base_dir, env)
+    command = auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=True)
+    options = auto.LocalWorkspaceOptions(work_dir=str(project_dir), env_vars=variables, pulumi_command=command)
+    # The CLI's own processes see `variables`; this process runs the inline program and needs the same view.
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        if has_language_host(bin_dir):
+            stack = auto.create_or_select_stack(stack_name, work_dir=str(project_dir), opts=options)
+        else:
+            main_file = project_dir / "__main__.py"
+            stack = auto.create_or_select_stack(
+                stack_name, project_name=PROJECT, program=lambda: runpy.run_path(str(main_file), run_name="__main__"), opts=options
+            )
+        yield RealStack(stack, project_dir, base_dir / "state")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,0 +1,190 @@
+"""`pulumi up` of this program end to end with the real engine, the real postgresql provider plugin and
+our dynamic providers in the real provider host, against a Heroku-shaped PostgreSQL with SSL.
+
+`source: url` with a separate `stitch_url`, as `python -m devtools.try_local` runs it: an owner
+credential and a Stitch credential without CREATE, which the program must grant.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from psycopg import sql
+from pulumi import automation as auto
+
+from devtools import pulumi_toolchain
+from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
+from tests.fake_stitch import FakeStitch, StitchServer
+from tests.real_engine import RealStack, real_stack
+
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def toolchain() -> Path:
+    """The toolchain, built on first use. Without Go it cannot be had: skipped with the reason, but
+    never under CI=true, where a missing toolchain is a failure."""
+    try:
+        return pulumi_toolchain.ensure()
+    except pulumi_toolchain.ToolchainError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"the real-engine tests need the Pulumi toolchain: {error}")
+
+
+@pytest.fixture
+def database(ssl_server) -> tuple[Cluster, StitchDatabase, str]:
+    """A fresh Heroku-shaped database per test on the session's SSL server: owner, and a Stitch role without CREATE."""
+    n = next(_names)
+    cluster = ssl_server.cluster
+    db = provision_stitch_database(cluster, database=f"e2e_{n}", owner=f"e2e_owner_{n}", stitch_role=f"e2e_loader_{n}")
+    return cluster, db, f"e2e_loader_{n}"
+
+
+@pytest.fixture
+def stack(toolchain, tmp_path):
+    with real_stack(tmp_path, "e2e") as real:
+        yield real
+        # Whatever the test did, leave nothing behind in the backend.
+        try:
+            real.destroy()
+        finally:
+            real.stack.workspace.remove_stack("e2e", force=True)
+
+
+def has_create(cluster: Cluster, role: str, database: str) -> bool:
+    with cluster.superuser(database) as conn:
+        row = conn.execute("SELECT has_database_privilege(%s, current_database(), 'CREATE')", (role,)).fetchone()
+    return bool(row and row[0])
+
+
+def passwords_of(*urls: str) -> list[str]:
+    return [psycopg.conninfo.conninfo_to_dict(url)["password"] for url in urls]
+
+
+def configure(stack: RealStack, db: StitchDatabase, stitch_url: str | None = None) -> None:
+    stack.set_config(
+        {"stitch-heroku:source": "url", "stitch-heroku:verify_timeout": "20"},
+        secrets={"stitch-heroku:database_url": db.owner_url, "stitch-heroku:stitch_url": stitch_url or db.stitch_url},
+    )
+
+
+def assert_no_secret_anywhere(stack: RealStack, *secrets: str) -> None:
+    state, printed = stack.state_text(), stack.all_printed()
+    for secret in secrets:
+        assert secret not in state, "a password is in plain text in the state file"
+        assert quote(secret, safe="") not in state, "a percent-encoded password is in plain text in the state file"
+        assert secret not in printed, "a password is in what the engine printed"
+
+
+def test_up_grants_create_and_exports_the_stitch_form(stack, database):
+    cluster, db, loader = database
+    configure(stack, db)
+    assert not has_create(cluster, loader, stack_db(db))
+
+    preview = stack.preview()
+    assert preview.change_summary.get("create", 0) >= 5, preview.change_summary  # unknown values on a fresh stack
+    result = stack.up()
+
+    assert result.summary.result == "succeeded"
+    assert has_create(cluster, loader, stack_db(db)), "the Stitch role did not get CREATE on the database"
+    outputs = stack.outputs()
+    info = psycopg.conninfo.conninfo_to_dict(db.stitch_url)
+    assert outputs["host"].value == "127.0.0.1"
+    assert outputs["port"].value == int(info["port"])
+    assert outputs["username"].value == loader
+    assert outputs["database"].value == stack_db(db)
+    assert outputs["ssl"].value is True
+    assert outputs["password"].secret and outputs["password"].value == info["password"]
+    assert outputs["database_url"].secret and outputs["stitch_destination"].secret
+    assert not outputs["verification"].secret and outputs["verification"].value["ready"] is True
+    assert_no_secret_anywhere(stack, *passwords_of(db.owner_url, db.stitch_url))
+
+
+def test_the_dynamic_providers_ran_in_the_real_provider_host(stack, database):
+    _, db, _ = database
+    configure(stack, db)
+    stack.up()
+    deployment = stack.stack.export_stack().deployment
+    resources = deployment["resources"]
+    verification = next(r for r in resources if r["urn"].endswith("::verification"))
+    assert verification["type"] == "pulumi-python:dynamic/stitch:Verification"
+    assert "::pulumi:providers:pulumi-python::" in verification["provider"]
+    assert verification["outputs"]["report"]["ready"] is True
+    grant = next(r for r in resources if r["type"] == "postgresql:index/grant:Grant")
+    assert "pulumi:providers:postgresql::owner::" in grant["provider"]
+
+
+def test_second_up_preview_and_refresh_change_nothing(stack, database):
+    _, db, _ = database
+    configure(stack, db)
+    stack.up()
+
+    preview = stack.preview()
+    assert set(preview.change_summary) == {"same"}, preview.change_summary
+    again = stack.up()
+    assert set(again.summary.resource_changes or {}) == {"same"}, again.summary.resource_changes
+    refreshed = stack.refresh()
+    assert set(refreshed.summary.resource_changes or {}) == {"same"}, refreshed.summary.resource_changes
+
+
+def test_a_database_stitch_cannot_use_fails_with_the_checklist_then_converges(stack, database):
+    _, db, _ = database
+    wrong = db.stitch_url.replace(passwords_of(db.stitch_url)[0], "not-the-password")
+    configure(stack, db, stitch_url=wrong)
+
+    with pytest.raises(auto.CommandError) as failed:
+        stack.up()
+    message = str(failed.value)
+    assert "[FAIL] connect" in message and "NOT READY" in message, message[-2000:]
+    assert "not-the-password" not in message
+
+    configure(stack, db)
+    result = stack.up()
+    assert result.summary.result == "succeeded"
+    assert stack.outputs()["verification"].value["ready"] is True
+
+
+def test_rotation_reaches_the_verification_and_stitch(stack, database, tmp_path):
+    cluster, db, loader = database
+    with StitchServer(FakeStitch()) as stitch:
+        configure(stack, db)
+        stack.set_config(
+            {"stitch-heroku:stitch_api_url": stitch.url, "stitch-heroku:stitch_check_timeout": "30"},
+            secrets={"stitch:accessToken": stitch.token},
+        )
+        stack.up()
+        first = list(stitch.destinations.values())
+        assert len(first) == 1
+
+        new_password = os.urandom(12).hex()
+        with cluster.superuser() as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(loader), sql.Literal(new_password)))
+        rotated = db.stitch_url.replace(passwords_of(db.stitch_url)[0], new_password)
+        configure(stack, db, stitch_url=rotated)
+        result = stack.up()
+
+        assert result.summary.resource_changes.get("update", 0) >= 1, result.summary.resource_changes
+        assert stack.outputs()["password"].value == new_password
+        assert stack.outputs()["verification"].value["ready"] is True
+        (destination,) = list(stitch.destinations.values())
+        assert destination["properties"]["password"] == new_password, "Stitch did not receive the new password"
+        assert_no_secret_anywhere(stack, new_password, stitch.token)
+
+
+def test_destroy_succeeds_and_leaves_the_grant(stack, database):
+    cluster, db, loader = database
+    configure(stack, db)
+    stack.up()
+    result = stack.destroy()
+    assert result.summary.result == "succeeded"
+    assert has_create(cluster, loader, stack_db(db)), "destroy revoked CREATE from the Stitch role"
+
+
+def stack_db(db: StitchDatabase) -> str:
+    return psycopg.conninfo.conninfo_to_dict(db.owner_url)["dbname"]
