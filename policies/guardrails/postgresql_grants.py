@@ -1,0 +1,128 @@
+"""postgresql Grants on a database: the REVOKE ALL trap (mandatory) and the revoke on delete (advisory).
+
+What the provider does, from cyrilgdn/terraform-provider-postgresql resource_postgresql_grant.go,
+replayed on a real server in tests/test_grant_sql.py: create and update run, in one transaction,
+REVOKE ALL PRIVILEGES ON DATABASE <db> FROM <role> and then GRANT <privileges>; delete runs the
+REVOKE ALL alone. A Grant is therefore the role's whole set of database privileges, not an addition.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
+
+from .resource_view import config_strings, label, read, reveal, shown, strings_schema
+
+GRANT_TYPE = "postgresql:index/grant:Grant"
+
+# Every privilege PostgreSQL has on a database, in the order the fix lists them.
+DATABASE_PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
+
+# Spellings PostgreSQL accepts for the same privileges.
+_SYNONYMS = {"TEMP": ("TEMPORARY",), "ALL": DATABASE_PRIVILEGES, "ALL PRIVILEGES": DATABASE_PRIVILEGES}
+
+
+def database_privileges(args: ResourceValidationArgs) -> list[str] | None:
+    """The privileges a Grant gives on a database, upper-case with synonyms expanded; None for any
+    other resource, including Grants on schemas, tables and the rest."""
+    if args.resource_type != GRANT_TYPE:
+        return None
+    object_type = read(args.props, "objectType", "object_type")
+    if not isinstance(object_type, str) or object_type.strip().lower() != "database":
+        return None
+    privileges: list[str] = []
+    for item in read(args.props, "privileges") or []:
+        name = " ".join(str(reveal(item)).upper().split())
+        for privilege in _SYNONYMS.get(name, (name,)):
+            if privilege not in privileges:
+                privileges.append(privilege)
+    return privileges
+
+
+def _target(props: Mapping[str, Any]) -> str:
+    """'on database "x" to role "y"', with whatever of the two is known and not secret."""
+    database, role = shown(props, "database"), shown(props, "role")
+    text = f'on database "{database}"' if database else "on its database"
+    return f'{text} to role "{role}"' if role else text
+
+
+def validate_keeps_connect_and_temporary(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    privileges = database_privileges(args)
+    if privileges is None or "CREATE" not in privileges:
+        return
+    missing = [privilege for privilege in ("CONNECT", "TEMPORARY") if privilege not in privileges]
+    if not missing:
+        return
+    fixed = [privilege for privilege in DATABASE_PRIVILEGES if privilege in privileges or privilege in missing]
+    fixed += [privilege for privilege in privileges if privilege not in fixed]
+    report_violation(
+        f"{label('postgresql.Grant', args.name)} grants CREATE {_target(args.props)} without {' and '.join(missing)}. "
+        "Why: the postgresql provider runs REVOKE ALL PRIVILEGES ON DATABASE for the role before every GRANT "
+        "(and again when the Grant is deleted), so the role loses every database privilege this list leaves out; "
+        "Heroku's default credential owns its database, and a CREATE-only Grant to it strips its own CONNECT and TEMPORARY. "
+        f"Fix: privileges={json.dumps(fixed)}.",
+        None,
+    )
+
+
+def validate_retained_on_delete(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if database_privileges(args) is None:
+        return
+    if {args.name, args.urn} & set(config_strings(args.get_config(), "retainedGrants", [])):
+        return
+    report_violation(
+        f"{label('postgresql.Grant', args.name)} {_target(args.props)}: check that it is declared with retain_on_delete. "
+        "This policy cannot see that option: Pulumi's analyzer protocol gives policies protect, ignore_changes, "
+        "delete_before_replace, aliases, custom_timeouts, additional_secret_outputs and parent, not retain_on_delete. "
+        "Why: deleting a database Grant (pulumi destroy, removing it from the program, or a replacement) runs "
+        "REVOKE ALL PRIVILEGES ON DATABASE for its role: a loader loses CREATE and Stitch's loads fail; an owner also loses "
+        "CONNECT and TEMPORARY. "
+        "Fix: opts=pulumi.ResourceOptions(retain_on_delete=True), then add "
+        f'"{args.name}" to this policy\'s retainedGrants config to record that it is set.',
+        None,
+    )
+
+
+keeps_connect_and_temporary = ResourceValidationPolicy(
+    name="postgresql-database-grant-keeps-connect-temporary",
+    description=(
+        "A postgresql Grant on a database that lists CREATE must also list CONNECT and TEMPORARY: "
+        "the provider revokes every database privilege of the role before it grants."
+    ),
+    validate=validate_keeps_connect_and_temporary,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    remediation_steps='List every database privilege the role keeps: privileges=["CONNECT", "CREATE", "TEMPORARY"].',
+)
+
+RETAINED_GRANTS_KEY = "retainedGrants"
+
+retained_on_delete = ResourceValidationPolicy(
+    name="postgresql-database-grant-retain-on-delete",
+    description=(
+        "A postgresql Grant on a database should be declared with retain_on_delete: deleting it revokes every "
+        "database privilege of its role. Policies cannot see retain_on_delete, so this is a reminder until the "
+        "Grant is listed in retainedGrants."
+    ),
+    validate=validate_retained_on_delete,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    config_schema=PolicyConfigSchema(
+        properties={
+            RETAINED_GRANTS_KEY: strings_schema(
+                "Names (or URNs) of database Grants you have checked are declared with retain_on_delete.", []
+            )
+        }
+    ),
+    remediation_steps="Declare the Grant with opts=pulumi.ResourceOptions(retain_on_delete=True), then list it in retainedGrants.",
+)
