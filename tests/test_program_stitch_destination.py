@@ -43,6 +43,12 @@ def test_the_destination_gets_the_stacks_own_settings(dev):
     assert inputs["name"] == "stitch-heroku-dev"
     assert inputs["api_url"] == "https://api.stitchdata.com"
     assert (inputs["adopt_id"], inputs["keep_on_delete"], inputs["check_timeout"]) == ("", False, 300)
+    assert inputs["map_unmapped_sources"] is False, "other sources of the account are not mapped here unless asked"
+
+
+def test_mapping_the_accounts_unmapped_sources_is_asked_for_by_config():
+    run = run_program("dev", WITH_TOKEN | {"stitch_map_unmapped_sources": "true"}, secret=SECRETS)
+    assert run.one(DESTINATION).inputs["map_unmapped_sources"] is True
 
 
 def test_the_token_and_the_properties_are_secret_in_the_state(dev):
