@@ -68,6 +68,7 @@ if cfg.stitch:
             check_timeout=cfg.stitch.check_timeout,
             connect_timeout=cfg.connect_timeout,
             api_url=cfg.stitch.api_url,
+            map_unmapped_sources=cfg.stitch.map_unmapped_sources,
         ),
         pulumi.ResourceOptions(depends_on=[grant, verification]),
     )
