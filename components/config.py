@@ -1,50 +1,49 @@
-"""The stack's configuration, read once and validated before any resource is declared.
+"""The stack's configuration as one table, validated before any resource is declared.
 
-Every problem is collected and reported together, each naming the key, the bad value and a good
-example, so one `pulumi up` tells the whole story. Secrets are never echoed.
+Each setting is one row of SETTINGS: its key, the sources it belongs to, its parser, its default,
+whether it holds a secret or needs the Stitch token, and its help. Validation, the error messages
+and the README's config table (`python -m components.config`) all come from the table, so a new
+key is one row plus its field on StackConfig or StitchConfig. Every problem is reported at once,
+each naming the key, the bad value and the fix; secrets are never echoed.
 """
 
 from __future__ import annotations
 
+import netrc
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from components.connection import ConnectionSettings, InvalidDatabaseUrl, other_database, parse_database_url
+from components.connection import InvalidDatabaseUrl, other_database, parse_database_url
 from components.stitch_api import DEFAULT_API_URL, TOKEN_FIX
 
 Source = Literal["heroku", "heroku-existing", "url"]
 SOURCES: tuple[Source, ...] = ("heroku", "heroku-existing", "url")
+HEROKU_SOURCES: tuple[Source, ...] = ("heroku", "heroku-existing")
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{2,29}$")
-CURRENT_PLAN = re.compile(r"^(essential|standard|premium|private|shield)-\d+$")
-CURRENT_TIERS = "essential-0/1/2, standard-0..., premium-0..., private-0..., shield-0..."
+CURRENT_PLAN = re.compile(r"^(essential|standard|premium)-\d+$")
+PRIVATE_PLAN = re.compile(r"^(private|shield)-\d+$")
+CURRENT_TIERS = "essential-0/1/2, standard-0..., premium-0..."
 RETIRED_PLANS = ("hobby-dev", "hobby-basic", "mini", "basic")
 PLAN_PREFIX = "heroku-postgresql:"
 CONFIG_VAR = re.compile(r"^[A-Z][A-Z0-9_]*_URL$")
+POOL_CONFIG_VAR = re.compile(r"_CONNECTION_POOL_URL$")
 REGIONS = ("us", "eu")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
-# Which keys belong to which source; a key set for another source is an error, not a silent no-op.
-SOURCE_KEYS: dict[str, tuple[Source, ...]] = {
-    "app_name": ("heroku", "heroku-existing"),
-    "region": ("heroku",),
-    "plan": ("heroku",),
-    "team": ("heroku",),
-    "postgres_version": ("heroku",),
-    "protect": ("heroku",),
-    "database_config_var": ("heroku-existing",),
-    "database_url": ("url",),
-}
-SECRET_KEYS = ("database_url", "stitch_url")
-# Settings of the Stitch destination; they need a Connect API token (stitch:accessToken).
-STITCH_KEYS = ("stitch_destination_name", "stitch_destination_id", "stitch_keep_destination", "stitch_check_timeout", "stitch_api_url")
-ALL_KEYS = (*SOURCE_KEYS, "source", "stitch_url", "verify_timeout", "verify_on_every_up", "connect_timeout", *STITCH_KEYS)
+HEROKU_KEY = "heroku:apiKey"
+HEROKU_KEY_ENV = "HEROKU_API_KEY"
+HEROKU_URL_KEY = "heroku:url"
+HEROKU_URL_ENV = "HEROKU_API_URL"
+DEFAULT_HEROKU_API = "https://api.heroku.com"
 STITCH_TOKEN_KEY = "stitch:accessToken"
 STITCH_TOKEN_ENV = "STITCH_ACCESS_TOKEN"
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class ConfigError(Exception):
@@ -54,6 +53,10 @@ class ConfigError(Exception):
         self.problems = problems
         count = f"{len(problems)} configuration problem{'s' if len(problems) != 1 else ''}"
         super().__init__(f"stack {stack!r} has {count}; nothing was changed:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class Invalid(ValueError):
+    """A value a parser refuses; the message names the value (never a secret one) and the fix."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class StitchConfig:
     keep_on_delete: bool
     check_timeout: int
     api_url: str
+    map_unmapped_sources: bool = False
+    """Stitch's ignore_unmapped_sources=false: every unmapped source of the account loads here."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class StackConfig:
     verify_timeout: int
     verify_on_every_up: bool
     connect_timeout: int
+    stitch_config_var: str | None = None
+    """An app config var holding the Stitch credential's URL, read live; Heroku rotates it."""
     stitch: StitchConfig | None = None
     """None when no Stitch token is configured: the destination stays a manual step."""
 
@@ -99,6 +106,220 @@ def default_protect(stack: str) -> bool:
     return not stack.startswith("dev")
 
 
+# The parsers: each takes the raw text and returns the value, or raises Invalid with the fix.
+
+
+def parse_source(text: str) -> str:
+    if text not in SOURCES:
+        raise Invalid(f'"{text}" is not a source; use one of heroku, heroku-existing, url (e.g. "heroku")')
+    return text
+
+
+def parse_app_name(text: str) -> str:
+    if not APP_NAME.match(text):
+        raise Invalid(
+            f'"{text}" is not a valid Heroku app name: use 3 to 30 lowercase letters, digits and dashes, '
+            'starting with a letter, e.g. "acme-stitch-dev"'
+        )
+    return text
+
+
+def parse_region(text: str) -> str:
+    if text not in REGIONS:
+        raise Invalid(f'"{text}" is not a Heroku Postgres region for this program; use "us" or "eu"')
+    return text
+
+
+def parse_plan(text: str) -> str:
+    plan = text.removeprefix(PLAN_PREFIX)
+    if plan in RETIRED_PLANS:
+        raise Invalid(f'"{plan}" is a retired Heroku Postgres plan; use a current one ({CURRENT_TIERS}), e.g. "essential-0"')
+    if PRIVATE_PLAN.match(plan):
+        raise Invalid(
+            f'"{plan}" needs a Heroku Private Space, which this program does not create, and Stitch would then reach '
+            "the database only from IP ranges allowed in the space; use an essential, standard or premium plan, e.g. "
+            '"standard-0", or for a database already in a Private Space use source heroku-existing '
+            "(pulumi config set source heroku-existing) and allow Stitch's IP ranges in the space"
+        )
+    if not CURRENT_PLAN.match(plan):
+        raise Invalid(f'"{plan}" is not a Heroku Postgres plan; use a current one ({CURRENT_TIERS}), e.g. "essential-0"')
+    return plan
+
+
+def parse_postgres_version(text: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]", text):
+        raise Invalid(f'"{text}" is not a PostgreSQL major version; use a number such as "16"')
+    return text
+
+
+def parse_bool(text: str) -> bool:
+    parsed = {"true": True, "false": False}.get(text.strip().lower())
+    if parsed is None:
+        raise Invalid(f'"{text}" is not true or false; e.g. "true"')
+    return parsed
+
+
+def _seconds(low: int, high: int, example: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise Invalid(f'"{text}" is not a number of seconds between {low} and {high}; e.g. "{example}"')
+        return int(text)
+
+    return parse
+
+
+def _config_var(example: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not CONFIG_VAR.match(text):
+            raise Invalid(
+                f'"{text}" is not a Heroku database config var; use DATABASE_URL or HEROKU_POSTGRESQL_<COLOR>_URL '
+                f'or an attachment\'s <NAME>_URL, e.g. "{example}"'
+            )
+        if POOL_CONFIG_VAR.search(text):
+            raise Invalid(
+                f'"{text}" is the connection pooler (PgBouncer in transaction mode), which breaks the temporary '
+                f'tables and session state a Stitch load needs; name the database\'s own var, e.g. "{example}"'
+            )
+        return text
+
+    return parse
+
+
+def parse_database_url_text(text: str) -> str:
+    try:
+        parse_database_url(text, name="the URL")
+    except InvalidDatabaseUrl as error:
+        raise Invalid(str(error)) from None
+    return text
+
+
+def parse_destination_name(text: str) -> str:
+    if len(text) > 100:
+        raise Invalid(f'"{text[:40]}..." is too long; use at most 100 characters, e.g. "stitch-heroku-prod"')
+    return text
+
+
+def parse_destination_id(text: str) -> str:
+    if not text.isdigit():
+        raise Invalid(
+            f'"{text}" is not a Stitch destination id; use the number from the destination\'s URL in Stitch or from '
+            'GET /v4/destinations, e.g. "110397"'
+        )
+    return text
+
+
+def parse_api_url(text: str) -> str:
+    api_url = text.rstrip("/")
+    try:
+        parts = urlsplit(api_url)
+        host = parts.hostname
+    except ValueError:  # urlsplit refuses some text, e.g. an unclosed "[" it takes for an IPv6 host
+        parts, host = None, None
+    if parts is None or not host or not (parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS)):
+        raise Invalid(f'"{api_url}" is not an https:// URL (the token would travel in clear text); use "{DEFAULT_API_URL}"')
+    return api_url
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a default may depend on: the stack, the project and the values read before it."""
+
+    stack: str
+    project: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config key: where it applies, how it is read, its default, and what it means."""
+
+    key: str
+    help: str
+    parse: Callable[[str], Any] = str
+    default: Any = None
+    """A value, or a function of the Context (e.g. protect depends on the stack's name)."""
+    default_doc: str = "none"
+    sources: tuple[Source, ...] = SOURCES
+    secret: bool = False
+    """It holds a password or token: it must be set with `pulumi config set --secret`."""
+    needs_token: bool = False
+    """A setting of the Stitch destination: it needs the Stitch token."""
+    required: bool = False
+    """Required in each of its sources."""
+    example: str = ""
+    attr: str | None = None
+    """The field on StackConfig (or StitchConfig, for needs_token) when it differs from the key."""
+    credential: bool = False
+    """A provider's credential (namespaced key with an environment fallback), read by load()."""
+
+    def default_for(self, context: Context) -> Any:
+        return self.default(context) if callable(self.default) else self.default
+
+    @property
+    def field_name(self) -> str:
+        return self.attr or self.key
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("source", "`heroku` creates the app and database; `heroku-existing` adopts one; `url` uses any PostgreSQL",
+            parse_source, "heroku", "`heroku`"),
+    Setting("app_name", "Heroku app: 3-30 lowercase letters, digits, dashes, starting with a letter",
+            parse_app_name, sources=HEROKU_SOURCES, required=True, default_doc="(required)", example="acme-stitch-dev"),
+    Setting(HEROKU_KEY, "Heroku API key, set with `--secret`; or `export HEROKU_API_KEY`, or `heroku login` (its netrc: "
+            "`~/.netrc`, `$NETRC/.netrc` or the file `$NETRC_PATH`), as the heroku provider reads them",
+            sources=HEROKU_SOURCES, secret=True, credential=True, default_doc="`HEROKU_API_KEY`, else the netrc"),
+    Setting("region", "`us` or `eu`", parse_region, "us", "`us`", sources=("heroku",)),
+    Setting("plan", f"a current Heroku Postgres plan ({CURRENT_TIERS}); retired `hobby-dev`, `hobby-basic`, `mini`, `basic` "
+            "are refused, and so are `private-*` and `shield-*` (they need a Private Space this program does not create)",
+            parse_plan, "essential-0", "`essential-0`", sources=("heroku",)),
+    Setting("team", "Heroku team that owns the app", sources=("heroku",)),
+    Setting("postgres_version", "PostgreSQL major version, e.g. `16` (the add-on's `version` option)",
+            parse_postgres_version, default_doc="Heroku's default", sources=("heroku",)),
+    Setting("protect", "protects the app and database from `pulumi destroy` and from replacement",
+            parse_bool, lambda c: default_protect(c.stack), "`true` unless the stack name starts with `dev`", sources=("heroku",)),
+    Setting("database_config_var", "the app's config var holding the database URL, e.g. `HEROKU_POSTGRESQL_AMBER_URL` "
+            "(never a `*_CONNECTION_POOL_URL`)",
+            _config_var("HEROKU_POSTGRESQL_AMBER_URL"), "DATABASE_URL", "`DATABASE_URL`", sources=("heroku-existing",)),
+    Setting("database_url", "the database's URL", parse_database_url_text, sources=("url",), secret=True, required=True,
+            default_doc="(required)", example="postgres://user:password@host:5432/dbname"),
+    Setting("stitch_url", "a separate credential for Stitch (same host and database), as a fixed URL",
+            parse_database_url_text, secret=True),
+    Setting("stitch_config_var", "a separate Stitch credential that Heroku rotates: the app config var holding its URL, "
+            "e.g. `STITCH_DATABASE_URL` (made by `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE`), "
+            "read on every `up`; instead of `stitch_url`",
+            _config_var("STITCH_DATABASE_URL"), sources=HEROKU_SOURCES),
+    Setting("verify_timeout", "seconds (0-3600) the verification keeps looking while a new database starts",
+            _seconds(0, 3600, 300), 300, "`300`"),
+    Setting("verify_on_every_up", "run the verification on every `pulumi up`, not only when the settings change",
+            parse_bool, False, "`false`"),
+    Setting("connect_timeout", "seconds (1-3600) one connection attempt may take (verification and the postgresql provider)",
+            _seconds(1, 3600, 10), 10, "`10`"),
+    Setting(STITCH_TOKEN_KEY, "Stitch Connect API token, set with `--secret` (or `export STITCH_ACCESS_TOKEN`); without it "
+            "the destination stays a manual step and the `stitch_*` keys below are refused",
+            secret=True, credential=True, default_doc="`STITCH_ACCESS_TOKEN`, else none"),
+    Setting("stitch_destination_name", "the destination's name in Stitch", parse_destination_name,
+            lambda c: f"{c.project}-{c.stack}", "`stitch-heroku-<stack>`", needs_token=True, attr="destination_name"),
+    Setting("stitch_destination_id", "adopt this existing destination (its id) instead of creating one",
+            parse_destination_id, needs_token=True, attr="adopt_id"),
+    # An adopted destination was made by hand and may have history behind it, and a protected stack
+    # keeps what it made: both leave the destination in Stitch unless told otherwise.
+    Setting("stitch_keep_destination", "leave the destination in Stitch when the stack lets go of it (`pulumi destroy`)",
+            parse_bool, lambda c: c.values["stitch_destination_id"] is not None or c.values["protect"],
+            "`true` for adopted destinations and protected stacks, else `false`", needs_token=True, attr="keep_on_delete"),
+    Setting("stitch_check_timeout", "seconds (10-3600) to wait for Stitch's connection check", _seconds(10, 3600, 300), 300, "`300`",
+            needs_token=True, attr="check_timeout"),
+    Setting("stitch_api_url", "the Connect API; must be `https://` (plain `http://` only for a loopback test server)",
+            parse_api_url, DEFAULT_API_URL, f"`{DEFAULT_API_URL}`", needs_token=True, attr="api_url"),
+    Setting("stitch_map_unmapped_sources", "map every unmapped source of the Stitch account to this destination (Stitch's "
+            "ignore_unmapped_sources=false); off by default so other teams' data never lands here",
+            parse_bool, False, "`false`", needs_token=True, attr="map_unmapped_sources"),
+)  # fmt: skip
+
+PROJECT_SETTINGS = tuple(s for s in SETTINGS if not s.credential)
+PROJECT_KEYS = tuple(s.key for s in PROJECT_SETTINGS)
+SECRET_KEYS = tuple(s.key for s in PROJECT_SETTINGS if s.secret)
+
+
 def validate(
     stack: str,
     raw: Mapping[str, str | None],
@@ -108,186 +329,177 @@ def validate(
     stitch_token: tuple[str, str] | None = None,
     stitch_namespace: Mapping[str, str] | None = None,
     project: str = "stitch-heroku",
+    heroku_key_note: str | None = None,
 ) -> StackConfig:
-    """Check every value; raise one ConfigError listing all the problems.
+    """Check every value against the table; raise one ConfigError listing all the problems.
 
-    heroku_key: "secret" or "plain" when `heroku:apiKey` is set in the stack, "env" when
-    HEROKU_API_KEY is set, None when neither. stitch_token: (how, token) with how "secret",
-    "plain" or "env", None when no Stitch token is set. stitch_namespace: the stack's other
-    `stitch:` keys, which are mistakes since stitch:accessToken is the only one.
+    raw: the project's keys without the project prefix. heroku_key: "secret" or "plain" when
+    `heroku:apiKey` is set in the stack, "env" for HEROKU_API_KEY, "netrc" for a netrc login, None
+    when none of them (heroku_key_note then says where the netrc was looked for). stitch_token:
+    (how, token) with how "secret", "plain" or "env", None when no Stitch token is set.
+    stitch_namespace: the stack's `stitch:` keys, where only accessToken belongs.
     """
     problems: list[str] = []
+    given = {key: value for key, value in raw.items() if value not in (None, "")}
+    for key in given:
+        if key not in PROJECT_KEYS:
+            problems.append(f"{key}: unknown key; the keys are {', '.join(sorted(PROJECT_KEYS))}")
 
-    def given(key: str) -> str | None:
-        value = raw.get(key)
-        return value if value not in (None, "") else None
-
-    for key in raw:
-        if key not in ALL_KEYS and given(key) is not None:
-            problems.append(f"{key}: unknown key; the keys are {', '.join(sorted(ALL_KEYS))}")
-
-    source = given("source") or "heroku"
-    if source not in SOURCES:
-        problems.append(f'source: "{source}" is not a source; use one of heroku, heroku-existing, url (e.g. "heroku")')
-        source = "heroku"
-
-    for key, sources in SOURCE_KEYS.items():
-        if given(key) is not None and source not in sources:
-            problems.append(
-                f"{key}: belongs to source {' or '.join(sources)}, not {source}: "
-                f"remove it (pulumi config rm {key}) or set source to {sources[0]}"
-            )
-
-    app_name = given("app_name")
-    if source in ("heroku", "heroku-existing"):
-        if app_name is None:
-            problems.append("app_name: required: set a Heroku app name, e.g. pulumi config set app_name acme-stitch-dev")
-        elif not APP_NAME.match(app_name):
-            problems.append(
-                f'app_name: "{app_name}" is not a valid Heroku app name: use 3 to 30 lowercase letters, digits and '
-                'dashes, starting with a letter, e.g. "acme-stitch-dev"'
-            )
-        if heroku_key is None:
-            problems.append(
-                "heroku:apiKey: no Heroku API key: run pulumi config set --secret heroku:apiKey <key>, or export HEROKU_API_KEY"
-            )
-        elif heroku_key == "plain":
-            problems.append("heroku:apiKey: stored in plain text: set it again with pulumi config set --secret heroku:apiKey <key>")
-
-    region = given("region") or "us"
-    if region not in REGIONS:
-        problems.append(f'region: "{region}" is not a Heroku Postgres region for this program; use "us" or "eu"')
-
-    plan = given("plan") or "essential-0"
-    plan = plan.removeprefix(PLAN_PREFIX)
-    if plan in RETIRED_PLANS:
-        problems.append(f'plan: "{plan}" is a retired Heroku Postgres plan; use a current one ({CURRENT_TIERS}), e.g. "essential-0"')
-    elif not CURRENT_PLAN.match(plan):
-        problems.append(f'plan: "{plan}" is not a Heroku Postgres plan; use a current one ({CURRENT_TIERS}), e.g. "essential-0"')
-
-    postgres_version = given("postgres_version")
-    if postgres_version is not None and not re.fullmatch(r"[1-9][0-9]", postgres_version):
-        problems.append(f'postgres_version: "{postgres_version}" is not a PostgreSQL major version; use a number such as "16"')
-
-    def boolean(key: str, default: bool) -> bool:
-        text = given(key)
-        if text is None:
-            return default
-        parsed = {"true": True, "false": False}.get(text.strip().lower())
-        if parsed is None:
-            problems.append(f'{key}: "{text}" is not true or false; e.g. pulumi config set {key} true')
-            return default
-        return parsed
-
-    protect = boolean("protect", default_protect(stack))
-
-    database_config_var = given("database_config_var") or "DATABASE_URL"
-    if not CONFIG_VAR.match(database_config_var):
-        problems.append(
-            f'database_config_var: "{database_config_var}" is not a Heroku database config var; '
-            'use DATABASE_URL or HEROKU_POSTGRESQL_<COLOR>_URL, e.g. "HEROKU_POSTGRESQL_AMBER_URL"'
-        )
-
-    urls: dict[str, ConnectionSettings] = {}
-    for key in SECRET_KEYS:
-        value = given(key)
-        if value is None:
-            if key == "database_url" and source == "url":
-                problems.append(
-                    "database_url: required for source url: pulumi config set --secret database_url postgres://user:password@host:5432/dbname"
-                )
+    values: dict[str, Any] = {}
+    context = Context(stack, project, values)
+    source: Source = "heroku"
+    for setting in SETTINGS:
+        if setting.credential:
+            problems += _credential_problems(setting.key, source, heroku_key, heroku_key_note, stitch_token, stitch_namespace)
             continue
-        if key not in secret_keys:
-            problems.append(f"{key}: stored in plain text (it holds a password): set it again with pulumi config set --secret {key} <url>")
+        text = given.get(setting.key)
+        values[setting.key] = setting.default_for(context)
+        if text is None:
+            if setting.required and source in setting.sources:
+                how = f"--secret {setting.key} (it asks for the value)" if setting.secret else f"{setting.key} {setting.example}"
+                problems.append(f"{setting.key}: required for source {source}: pulumi config set {how}")
+            continue
+        if source not in setting.sources:
+            problems.append(
+                f"{setting.key}: belongs to source {' or '.join(setting.sources)}, not {source}: "
+                f"remove it (pulumi config rm {setting.key}) or set source to {setting.sources[0]}"
+            )
+            continue
+        if setting.needs_token and stitch_token is None:
+            problems.append(f"{setting.key}: needs a Stitch Connect API token: {TOKEN_FIX}; or remove it (pulumi config rm {setting.key})")
+            continue
+        if setting.secret and setting.key not in secret_keys:
+            problems.append(
+                f"{setting.key}: stored in plain text (it holds a password): set it again with pulumi config set --secret {setting.key}"
+            )
         try:
-            urls[key] = parse_database_url(value, name=key)
-        except InvalidDatabaseUrl as error:
-            problems.append(str(error))
+            values[setting.key] = setting.parse(text)
+        except Invalid as error:
+            problems.append(f"{setting.key}: {error}")
+        if setting.key == "source":
+            source = values["source"]
 
-    if "stitch_url" in urls and "database_url" in urls:
-        mismatch = other_database(urls["stitch_url"], urls["database_url"], name="stitch_url")
-        if mismatch:
-            problems.append(mismatch)
-
-    integers = {"verify_timeout": 300, "connect_timeout": 10}
-    for key, default in list(integers.items()):
-        text = given(key)
-        if text is None:
-            continue
-        if not text.isdigit() or not (1 if key == "connect_timeout" else 0) <= int(text) <= 3600:
-            problems.append(
-                f'{key}: "{text}" is not a number of seconds between {1 if key == "connect_timeout" else 0} and 3600; e.g. "{default}"'
-            )
-        else:
-            integers[key] = int(text)
-
-    verify_on_every_up = boolean("verify_on_every_up", False)
-
-    for key in stitch_namespace or {}:
-        if key != STITCH_TOKEN_KEY.removeprefix("stitch:"):
-            problems.append(
-                f"stitch:{key}: unknown key; {STITCH_TOKEN_KEY} is the only stitch: key (the destination settings are stitch_*)"
-            )
-    stitch = None
-    if stitch_token is None:
-        for key in STITCH_KEYS:
-            if given(key) is not None:
-                problems.append(f"{key}: needs a Stitch Connect API token: {TOKEN_FIX}; or remove it (pulumi config rm {key})")
-    else:
-        how, token = stitch_token
-        if how == "plain":
-            problems.append(
-                f"{STITCH_TOKEN_KEY}: stored in plain text: set it again with pulumi config set --secret {STITCH_TOKEN_KEY} <token>"
-            )
-        name = given("stitch_destination_name") or f"{project}-{stack}"
-        if len(name) > 100:
-            problems.append(f'stitch_destination_name: "{name[:40]}..." is too long; use at most 100 characters, e.g. "{project}-{stack}"')
-        adopt_id = given("stitch_destination_id")
-        if adopt_id is not None and not adopt_id.isdigit():
-            problems.append(
-                f'stitch_destination_id: "{adopt_id}" is not a Stitch destination id; use the number from the destination\'s '
-                'URL in Stitch or from GET /v4/destinations, e.g. "110397"'
-            )
-        check_timeout = given("stitch_check_timeout") or "300"
-        if not check_timeout.isdigit() or not 10 <= int(check_timeout) <= 3600:
-            problems.append(f'stitch_check_timeout: "{check_timeout}" is not a number of seconds between 10 and 3600; e.g. "300"')
-            check_timeout = "300"
-        api_url = (given("stitch_api_url") or DEFAULT_API_URL).rstrip("/")
-        parts = urlsplit(api_url)
-        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
-            problems.append(
-                f'stitch_api_url: "{api_url}" is not an https:// URL (the token would travel in clear text); use "{DEFAULT_API_URL}"'
-            )
-        stitch = StitchConfig(
-            access_token=token,
-            destination_name=name,
-            adopt_id=adopt_id,
-            # An adopted destination was made by hand and may have history behind it, and a protected
-            # stack keeps what it made: both leave the destination in Stitch unless told otherwise.
-            keep_on_delete=boolean("stitch_keep_destination", adopt_id is not None or protect),
-            check_timeout=int(check_timeout),
-            api_url=api_url,
-        )
-
+    problems += _cross_problems(values)
     if problems:
         raise ConfigError(stack, problems)
-    return StackConfig(
-        stack=stack,
-        source=source,  # type: ignore[arg-type]  # checked against SOURCES above
-        app_name=app_name,
-        region=region,
-        plan=plan,
-        team=given("team"),
-        postgres_version=postgres_version,
-        protect=protect,
-        database_config_var=database_config_var,
-        database_url=given("database_url"),
-        stitch_url=given("stitch_url"),
-        verify_timeout=integers["verify_timeout"],
-        verify_on_every_up=verify_on_every_up,
-        connect_timeout=integers["connect_timeout"],
-        stitch=stitch,
-    )
+    fields = {s.field_name: values[s.key] for s in PROJECT_SETTINGS if not s.needs_token}
+    stitch = None
+    if stitch_token is not None:
+        stitch = StitchConfig(access_token=stitch_token[1], **{s.field_name: values[s.key] for s in PROJECT_SETTINGS if s.needs_token})
+    return StackConfig(stack=stack, stitch=stitch, **fields)
+
+
+def _credential_problems(
+    key: str,
+    source: Source,
+    heroku_key: str | None,
+    heroku_key_note: str | None,
+    stitch_token: tuple[str, str] | None,
+    stitch_namespace: Mapping[str, str] | None,
+) -> list[str]:
+    """The problems of a provider credential: missing where needed, or stored in plain text."""
+    if key == HEROKU_KEY:
+        if source not in HEROKU_SOURCES:
+            return []
+        if heroku_key == "plain":
+            return [f"{HEROKU_KEY}: stored in plain text: set it again with pulumi config set --secret {HEROKU_KEY} (it asks for the key)"]
+        if heroku_key is None:
+            looked = f" ({heroku_key_note})" if heroku_key_note else ""
+            return [
+                f"{HEROKU_KEY}: no Heroku credentials{looked}; any one of these works, as for the heroku provider: "
+                f"run `heroku login` (it writes ~/.netrc), or pulumi config set --secret {HEROKU_KEY} (it asks for the key), "
+                f"or export {HEROKU_KEY_ENV}=<key>, or point NETRC_PATH at a netrc file (or NETRC at the folder holding "
+                ".netrc) with a `machine api.heroku.com` entry"
+            ]
+        return []
+    problems = []
+    for name in stitch_namespace or {}:
+        if f"stitch:{name}" != STITCH_TOKEN_KEY:
+            problems.append(
+                f"stitch:{name}: unknown key; {STITCH_TOKEN_KEY} is the only stitch: key (the destination settings are stitch_*)"
+            )
+    if stitch_token is not None and stitch_token[0] == "plain":
+        problems.append(
+            f"{STITCH_TOKEN_KEY}: stored in plain text: set it again with pulumi config set --secret {STITCH_TOKEN_KEY} "
+            "(it asks for the token)"
+        )
+    return problems
+
+
+def _cross_problems(values: Mapping[str, Any]) -> list[str]:
+    """Rules between keys: one source of the Stitch credential, and it points at the same database."""
+    problems = []
+    if values["stitch_url"] is not None and values["stitch_config_var"] is not None:
+        problems.append(
+            "stitch_config_var: set together with stitch_url, but the Stitch credential comes from one of them: keep "
+            "stitch_config_var (Heroku rotates that credential and up reads it live) and run pulumi config rm stitch_url, "
+            "or keep the fixed URL and run pulumi config rm stitch_config_var"
+        )
+    if values["stitch_url"] is not None and values["database_url"] is not None:
+        try:
+            stitch, database = parse_database_url(values["stitch_url"]), parse_database_url(values["database_url"])
+        except InvalidDatabaseUrl:
+            return problems  # already reported by its parser
+        mismatch = other_database(stitch, database, name="stitch_url")
+        if mismatch:
+            problems.append(mismatch)
+    return problems
+
+
+# Reading the stack: Pulumi's config, the provider credentials from the environment and the netrc.
+
+
+@dataclass(frozen=True)
+class HerokuLogin:
+    """How the heroku provider will authenticate, found as the provider itself looks."""
+
+    how: Literal["secret", "plain", "env", "netrc"] | None
+    note: str | None = None
+    """Where the netrc was looked for, and why it did not serve (never its contents)."""
+
+
+def netrc_path(environ: Mapping[str, str]) -> Path:
+    """The netrc file terraform-provider-heroku v5 reads (heroku/config.go, applyNetrcFile).
+
+    $NETRC_PATH names the file; else $NETRC names the folder holding `.netrc` (GNU's meaning of
+    NETRC); else ~/.netrc, which `heroku login` writes. A leading ~ is the home folder, as Go's
+    homedir.Expand reads it from $HOME.
+    """
+    text = environ.get("NETRC_PATH") or str(Path(environ.get("NETRC") or "~") / ".netrc")
+    if text == "~" or text.startswith("~/"):
+        text = (environ.get("HOME") or str(Path.home())) + text[1:]
+    return Path(text)
+
+
+def heroku_api_host(config: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    """The netrc machine the provider looks up: the host (and port) of its API URL."""
+    url = config.get(HEROKU_URL_KEY) or environ.get(HEROKU_URL_ENV) or DEFAULT_HEROKU_API
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2]
+    except ValueError:
+        return url
+
+
+def heroku_login(config: Mapping[str, str], is_secret: Callable[[str], bool], environ: Mapping[str, str]) -> HerokuLogin:
+    """heroku:apiKey, else HEROKU_API_KEY, else the netrc: the provider's own order of precedence."""
+    if config.get(HEROKU_KEY):
+        return HerokuLogin("secret" if is_secret(HEROKU_KEY) else "plain")
+    if environ.get(HEROKU_KEY_ENV):
+        return HerokuLogin("env")
+    path, host = netrc_path(environ), heroku_api_host(config, environ)
+    where = f"looked for machine {host} in {path}"
+    if not path.is_file():
+        return HerokuLogin(None, f"{where}: no such file")
+    try:
+        # An explicit path skips the module's permission check, as the provider has none.
+        entry = netrc.netrc(str(path)).authenticators(host)
+    except netrc.NetrcParseError as error:  # its message may quote a token of the file: only the line is shown
+        return HerokuLogin(None, f"{where}: line {error.lineno} cannot be parsed, and the heroku provider would fail on it too")
+    except OSError as error:
+        return HerokuLogin(None, f"{where}: it cannot be read ({error.strerror})")
+    if entry is None or not entry[2]:
+        return HerokuLogin(None, f"{where}: no entry for it with a password")
+    return HerokuLogin("netrc")
 
 
 def load(
@@ -304,24 +516,78 @@ def load(
     """
     prefix = f"{project}:"
     raw = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
-    heroku_key = None
-    if config.get("heroku:apiKey"):
-        heroku_key = "secret" if is_secret("heroku:apiKey") else "plain"
-    elif environ.get("HEROKU_API_KEY"):
-        heroku_key = "env"
-    secret = {key for key in SECRET_KEYS if is_secret(prefix + key)}
+    login = heroku_login(config, is_secret, environ)
     stitch_token = None
     if config.get(STITCH_TOKEN_KEY):
         stitch_token = ("secret" if is_secret(STITCH_TOKEN_KEY) else "plain", config[STITCH_TOKEN_KEY])
     elif environ.get(STITCH_TOKEN_ENV):
         stitch_token = ("env", environ[STITCH_TOKEN_ENV])
-    stitch_namespace = {key.removeprefix("stitch:"): value for key, value in config.items() if key.startswith("stitch:")}
     return validate(
         stack,
         raw,
-        secret_keys=secret,
-        heroku_key=heroku_key,
+        secret_keys={key for key in SECRET_KEYS if is_secret(prefix + key)},
+        heroku_key=login.how,
+        heroku_key_note=login.note,
         stitch_token=stitch_token,
-        stitch_namespace=stitch_namespace,
+        stitch_namespace={key.removeprefix("stitch:"): value for key, value in config.items() if key.startswith("stitch:")},
         project=project,
     )
+
+
+def stack_settings() -> dict[str, str]:
+    """Every key of the running stack's config with its value, as `pulumi up` hands them over.
+
+    pulumi.Config reads a key we name; to catch keys that belong to no setting we must list them
+    all, and only the SDK's internal `pulumi.runtime.config.CONFIG` can. This is the one place that
+    touches it (tests/test_config.py fails loudly if the SDK changes it); values are read through
+    pulumi.Config, the public way.
+    """
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    store = getattr(runtime_config, "CONFIG", None)
+    keys = store.get() if store is not None and callable(getattr(store, "get", None)) else None
+    if not isinstance(keys, Mapping):
+        raise RuntimeError(
+            "pulumi.runtime.config.CONFIG no longer lists the stack's config in this pulumi SDK: "
+            "install the pulumi version pinned in requirements.txt"
+        )
+    settings = {}
+    for key, value in keys.items():
+        namespace, _, name = key.partition(":")
+        settings[key] = pulumi.Config(namespace).get(name) if namespace and name else value
+    return settings
+
+
+def load_stack() -> StackConfig:
+    """The running stack's validated config (inside `pulumi up`/`preview`)."""
+    import pulumi
+
+    return load(pulumi.get_project(), pulumi.get_stack(), stack_settings(), pulumi.runtime.is_config_secret)
+
+
+# The README's config table, generated from SETTINGS.
+
+
+def _sources_doc(setting: Setting) -> str:
+    if setting.needs_token:
+        return "with a Stitch token"
+    if setting.sources == SOURCES:
+        return "all"
+    return ", ".join(f"`{source}`" for source in setting.sources)
+
+
+def markdown_table() -> str:
+    """The README's config table: one row a setting, in the table's order."""
+    rows = ["| config key | sources | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        meaning = setting.help
+        if setting.secret and "--secret" not in meaning:
+            meaning += "; set with `--secret`"
+        rows.append(f"| `{setting.key}` | {_sources_doc(setting)} | {setting.default_doc} | {meaning} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    # `python -m components.config` prints the table for the README.
+    sys.stdout.write(markdown_table() + "\n")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
 import pytest
 
-from components.config import ConfigError, load, validate
+from components.config import SETTINGS, ConfigError, StackConfig, StitchConfig, load, markdown_table, stack_settings, validate
 
+ROOT = Path(__file__).resolve().parent.parent
 OK_URL = "postgres://owner:pw@db.example.com:5432/stitchdb"
 
 
@@ -35,9 +41,16 @@ def test_plan_may_carry_the_addon_prefix():
     assert check({"app_name": "acme-stitch", "plan": "heroku-postgresql:standard-2"}).plan == "standard-2"
 
 
-@pytest.mark.parametrize("plan", ["essential-0", "essential-2", "standard-0", "premium-4", "private-7", "shield-9"])
+@pytest.mark.parametrize("plan", ["essential-0", "essential-2", "standard-0", "premium-4"])
 def test_current_plans_are_accepted(plan):
     assert check({"app_name": "acme-stitch", "plan": plan}).plan == plan
+
+
+@pytest.mark.parametrize("plan", ["private-7", "shield-9", "heroku-postgresql:private-0"])
+def test_private_space_plans_are_refused_up_front_with_the_reason(plan):
+    (message,) = problems({"app_name": "acme-stitch", "plan": plan})
+    assert message.startswith(f'plan: "{plan.removeprefix("heroku-postgresql:")}" needs a Heroku Private Space'), message
+    assert "does not create" in message and "IP ranges" in message and "source heroku-existing" in message
 
 
 @pytest.mark.parametrize(
@@ -73,7 +86,7 @@ def test_each_bad_value_is_named_with_its_fix(raw, key, fragment):
 
 def test_retired_plan_message_names_the_current_tiers():
     (message,) = problems({"app_name": "acme-stitch", "plan": "hobby-dev"})
-    for tier in ("essential", "standard", "premium", "private", "shield"):
+    for tier in ("essential", "standard", "premium"):
         assert tier in message
 
 
@@ -91,6 +104,7 @@ def test_error_message_lists_every_problem_and_promises_no_change():
 def test_missing_heroku_api_key_says_how_to_set_it():
     (message,) = problems({"app_name": "acme-stitch"}, heroku_key=None)
     assert "pulumi config set --secret heroku:apiKey" in message and "HEROKU_API_KEY" in message
+    assert "heroku login" in message and "NETRC_PATH" in message and "NETRC" in message
 
 
 def test_heroku_api_key_from_environment_is_enough():
@@ -229,3 +243,205 @@ def test_load_reads_the_token_from_config_or_the_environment():
         "from-env"
     )
     assert load("stitch-heroku", "dev", config, lambda key: True, environ={}).stitch is None
+
+
+def test_a_required_secret_is_never_shown_set_on_the_command_line():
+    (message,) = problems({"source": "url"}, heroku_key=None)
+    assert "pulumi config set --secret database_url (it asks for the value)" in message
+    assert "postgres://" not in message
+
+
+# URLs that libpq accepts but urllib does not: never a crash, always a message.
+
+
+def test_a_password_with_a_bracket_is_accepted():
+    url = "postgres://owner:p[ss@db.example.com:5432/stitchdb"
+    assert check({"source": "url", "database_url": url}, heroku_key=None).database_url == url
+
+
+@pytest.mark.parametrize("api_url", ["https://[api.stitchdata.com", "https://", "ftp://api.stitchdata.com"])
+def test_a_broken_api_url_is_a_problem_not_a_crash(api_url):
+    (message,) = problems({"app_name": "acme-stitch", "stitch_api_url": api_url}, stitch_token=TOKEN)
+    assert message.startswith("stitch_api_url: ") and "is not an https:// URL" in message
+
+
+def test_a_database_url_libpq_cannot_parse_is_named_without_echo():
+    (message,) = problems({"source": "url", "database_url": "postgres://owner:hunter2@[::1/db"}, heroku_key=None)
+    assert message.startswith("database_url: the URL cannot be parsed") and "hunter2" not in message
+
+
+# The Stitch credential from an app config var that Heroku rotates.
+
+
+def test_stitch_config_var_is_read_for_heroku_sources():
+    cfg = check({"source": "heroku-existing", "app_name": "acme-web", "stitch_config_var": "STITCH_DATABASE_URL"})
+    assert cfg.stitch_config_var == "STITCH_DATABASE_URL" and cfg.stitch_url is None
+    assert check({"app_name": "acme-stitch"}).stitch_config_var is None
+
+
+def test_stitch_config_var_does_not_belong_to_the_url_source():
+    (message,) = problems({"source": "url", "database_url": OK_URL, "stitch_config_var": "STITCH_DATABASE_URL"}, heroku_key=None)
+    assert message.startswith("stitch_config_var: belongs to source heroku or heroku-existing, not url")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("stitch_config_var", "stitch_database_url", "is not a Heroku database config var"),
+        ("stitch_config_var", "STITCH_DATABASE", "is not a Heroku database config var"),
+        ("stitch_config_var", "DATABASE_CONNECTION_POOL_URL", "is the connection pooler"),
+        ("database_config_var", "HEROKU_POSTGRESQL_AMBER_CONNECTION_POOL_URL", "is the connection pooler"),
+    ],
+)
+def test_config_vars_must_name_a_database_url_never_the_pooler(key, value, fragment):
+    (message,) = problems({"source": "heroku-existing", "app_name": "acme-web", key: value})
+    assert message.startswith(f'{key}: "{value}" {fragment}'), message
+
+
+def test_stitch_config_var_and_stitch_url_exclude_each_other():
+    stitch = "postgres://stitch:pw@db.example.com:5432/stitchdb"
+    (message,) = problems({"app_name": "acme-stitch", "stitch_url": stitch, "stitch_config_var": "STITCH_DATABASE_URL"})
+    assert message.startswith("stitch_config_var: set together with stitch_url")
+    assert "pulumi config rm stitch_url" in message and "pulumi config rm stitch_config_var" in message
+    assert "pw@" not in message
+
+
+# Mapping unmapped Stitch sources: off unless asked for.
+
+
+def test_unmapped_sources_are_not_mapped_by_default():
+    assert check({"app_name": "acme-stitch"}, stitch_token=TOKEN).stitch.map_unmapped_sources is False
+    cfg = check({"app_name": "acme-stitch", "stitch_map_unmapped_sources": "true"}, stitch_token=TOKEN)
+    assert cfg.stitch.map_unmapped_sources is True
+
+
+def test_mapping_unmapped_sources_needs_a_token_and_a_boolean():
+    (message,) = problems({"app_name": "acme-stitch", "stitch_map_unmapped_sources": "true"})
+    assert message.startswith("stitch_map_unmapped_sources: needs a Stitch Connect API token")
+    (message,) = problems({"app_name": "acme-stitch", "stitch_map_unmapped_sources": "all"}, stitch_token=TOKEN)
+    assert message.startswith('stitch_map_unmapped_sources: "all" is not true or false')
+
+
+# Heroku credentials, every way the heroku provider accepts them (terraform-provider-heroku v5,
+# heroku/config.go: heroku:apiKey or HEROKU_API_KEY, else the netrc at $NETRC_PATH, $NETRC/.netrc
+# or ~/.netrc, machine = the host of heroku:url / HEROKU_API_URL, default api.heroku.com).
+
+HEROKU_STACK = {"stitch-heroku:app_name": "acme-stitch"}
+NETRC_KEY = "hk-netrc-0123456789abcdef"
+
+
+def write_netrc(path, machine="api.heroku.com", password=NETRC_KEY):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"machine {machine}\n  login dev@example.com\n  password {password}\nmachine git.heroku.com\n  login dev@example.com\n"
+                    f"  password {password}\n")  # fmt: skip
+    return path
+
+
+def load_with(environ, config=None):
+    return load("stitch-heroku", "dev", HEROKU_STACK | (config or {}), lambda key: True, environ=environ)
+
+
+def load_problems(environ, config=None) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load_with(environ, config)
+    return raised.value.problems
+
+
+def test_heroku_login_netrc_in_the_home_folder_is_enough(tmp_path):
+    write_netrc(tmp_path / ".netrc")
+    assert load_with({"HOME": str(tmp_path)}).app_name == "acme-stitch"
+
+
+def test_netrc_names_the_folder_holding_dot_netrc(tmp_path):
+    write_netrc(tmp_path / "creds" / ".netrc")
+    assert load_with({"HOME": str(tmp_path / "empty"), "NETRC": str(tmp_path / "creds")}).app_name == "acme-stitch"
+
+
+def test_netrc_path_names_the_file_and_wins(tmp_path):
+    write_netrc(tmp_path / "heroku-netrc")
+    environ = {"HOME": str(tmp_path / "empty"), "NETRC": str(tmp_path / "nowhere"), "NETRC_PATH": str(tmp_path / "heroku-netrc")}
+    assert load_with(environ).app_name == "acme-stitch"
+
+
+def test_the_netrc_machine_is_the_host_of_the_heroku_api_url(tmp_path):
+    write_netrc(tmp_path / ".netrc", machine="127.0.0.1:8765")
+    environ = {"HOME": str(tmp_path)}
+    assert load_with(environ, {"heroku:url": "http://127.0.0.1:8765"}).app_name == "acme-stitch"
+    assert load_with(environ | {"HEROKU_API_URL": "http://127.0.0.1:8765"}).app_name == "acme-stitch"
+    (message,) = load_problems(environ)
+    assert "looked for machine api.heroku.com in" in message and "no entry for it with a password" in message
+
+
+def test_no_credentials_anywhere_lists_every_way_and_where_it_looked(tmp_path):
+    (message,) = load_problems({"HOME": str(tmp_path)})
+    looked = f"looked for machine api.heroku.com in {tmp_path}/.netrc: no such file"
+    assert message.startswith(f"heroku:apiKey: no Heroku credentials ({looked})")
+    for way in ("heroku login", "pulumi config set --secret heroku:apiKey", "HEROKU_API_KEY", "NETRC_PATH", "NETRC at the folder"):
+        assert way in message
+
+
+def test_an_unparsable_netrc_is_named_by_line_without_its_contents(tmp_path):
+    (tmp_path / ".netrc").write_text(f"machine api.heroku.com\n  login dev@example.com\n  password {NETRC_KEY}\n  method interactive\n")
+    (message,) = load_problems({"HOME": str(tmp_path)})
+    assert "cannot be parsed" in message and "line 4" in message, message
+    assert NETRC_KEY not in message
+
+
+def test_the_heroku_key_never_appears_in_any_message(tmp_path):
+    write_netrc(tmp_path / ".netrc", machine="elsewhere.example.com")
+    found = load_problems({"HOME": str(tmp_path), "STITCH_ACCESS_TOKEN": "t"}, {"stitch-heroku:plan": "gold-1"})
+    assert NETRC_KEY not in "\n".join(found)
+    with pytest.raises(ConfigError) as raised:
+        load("stitch-heroku", "dev", HEROKU_STACK | {"heroku:apiKey": "hk-plain-secret"}, lambda key: False, environ={})
+    assert "hk-plain-secret" not in str(raised.value) and "stored in plain text" in str(raised.value)
+
+
+def test_the_url_source_needs_no_heroku_credentials(tmp_path):
+    config = {"stitch-heroku:source": "url", "stitch-heroku:database_url": OK_URL}
+    assert load("stitch-heroku", "dev", config, lambda key: True, environ={"HOME": str(tmp_path)}).source == "url"
+
+
+# The table: one row a setting; the dataclasses, the README and the SDK helper agree with it.
+
+
+def test_every_setting_is_a_field_and_every_field_a_setting():
+    stack_fields = {f.name for f in fields(StackConfig)} - {"stack", "stitch"}
+    stitch_fields = {f.name for f in fields(StitchConfig)} - {"access_token"}
+    project = [s for s in SETTINGS if not s.credential]
+    assert {s.field_name for s in project if not s.needs_token} == stack_fields
+    assert {s.field_name for s in project if s.needs_token} == stitch_fields
+
+
+def test_every_setting_has_help_and_a_documented_default():
+    for setting in SETTINGS:
+        assert setting.help and setting.default_doc, setting.key
+        assert "|" not in setting.help + setting.default_doc, f"{setting.key}: a | would break the README table"
+
+
+def test_the_readme_config_table_is_the_generated_one():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    (marker,) = [i for i, line in enumerate(readme) if line.startswith("<!-- config table: generated")]
+    table = []
+    for line in readme[marker + 1 :]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    assert "\n".join(table) == markdown_table(), "regenerate it: python -m components.config"
+
+
+def test_the_module_prints_the_table():
+    done = subprocess.run([sys.executable, "-m", "components.config"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout == markdown_table() + "\n"
+
+
+def test_stack_settings_lists_every_key_pulumi_holds():
+    """Fails loudly if the pulumi SDK stops listing the stack's config in pulumi.runtime.config.CONFIG."""
+    import pulumi
+
+    assert hasattr(pulumi.runtime.config, "CONFIG"), "the pulumi SDK no longer has pulumi.runtime.config.CONFIG"
+    config = {"stitch-heroku:app_name": "acme-stitch", "stitch-heroku:colour": "blue", "heroku:apiKey": "hk"}
+    pulumi.runtime.set_all_config(config, ["heroku:apiKey"])
+    try:
+        assert stack_settings() == config
+    finally:
+        pulumi.runtime.set_all_config({}, [])
