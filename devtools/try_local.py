@@ -1,8 +1,13 @@
 """`python -m devtools.try_local`: the whole flow on this machine, without Heroku or the cloud.
 
-Starts the Heroku-shaped local PostgreSQL, points the `local` stack at it (secrets set with
---secret), runs `pulumi up` against a local state backend, and prints the verification, which
-passes because the program granted CREATE to the Stitch credential.
+Starts the Heroku-shaped local PostgreSQL, points the `local` stack at it (its URLs set as secrets
+through stdin), runs `pulumi up` through the Automation API against a local state backend while
+streaming the engine's progress, and prints the verification checklist, which passes because the
+program granted CREATE to the Stitch credential.
+
+The Pulumi CLI comes from, in this order: the toolchain this project builds from the Go module proxy
+(`python -m devtools.pulumi_toolchain`), a `pulumi` on PATH, a CLI that the Automation API installs
+into .pulumi-cli/ here, or, where that cannot download, the toolchain built now (needs Go).
 """
 
 from __future__ import annotations
@@ -10,57 +15,162 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import runpy
 import shutil
-import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from devtools import local_postgres
+from pulumi import automation as auto
+
+from components.checks import verify
+from components.connection import parse_database_url
+from devtools import local_postgres, postgresql_standin, pulumi_toolchain
+from devtools.secret_config import SecretConfigError, set_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".pulumi-local"
 DB_DIR = ROOT / ".local-postgres"
-INSTALL_HINT = (
-    "The Pulumi CLI is not installed. Install it (https://www.pulumi.com/docs/install/, e.g. "
-    "`curl -fsSL https://get.pulumi.com | sh`), then run this command again."
+CLI_DIR = ROOT / ".pulumi-cli"
+STANDIN_DIR = ROOT / ".pulumi-local" / "standin-bin"
+STACK = "local"
+NO_CLI = (
+    "No Pulumi CLI could be had: the Automation API could not download one ({error}), and Go, which builds "
+    "it from the Go module proxy, is not installed. Do one of these, then run this command again:\n"
+    "  - install Go 1.26+ (https://go.dev/doc/install): this command then builds the CLI itself\n"
+    "  - install the Pulumi CLI: https://www.pulumi.com/docs/install/ (e.g. `curl -fsSL https://get.pulumi.com | sh`)"
 )
 
 
-def pulumi_env() -> dict[str, str]:
+def say(message: str) -> None:
+    print(f"try_local: {message}", flush=True)
+
+
+@dataclass(frozen=True)
+class Cli:
+    """Which CLI runs, and whether plugins must come from this machine (no download possible)."""
+
+    bin_dir: Path
+    offline: bool
+    """The toolchain: nothing may be downloaded, plugins it lacks come from here."""
+
+    @property
+    def pulumi(self) -> Path:
+        return self.bin_dir / "pulumi"
+
+    @property
+    def has_language_host(self) -> bool:
+        return (self.bin_dir / "pulumi-language-python").exists() or not self.offline
+
+
+def find_cli() -> Cli:
+    built = _built_toolchain()
+    if built is not None:
+        say(f"using the Pulumi toolchain built from the Go module proxy ({built})")
+        return Cli(built, offline=True)
+    on_path = shutil.which("pulumi")
+    if on_path:
+        say(f"using the Pulumi CLI on PATH ({on_path})")
+        return Cli(Path(on_path).resolve().parent, offline=False)
+    say(f"no Pulumi CLI found: installing one into {CLI_DIR.relative_to(ROOT)}/ with the Automation API")
+    try:
+        command = auto.PulumiCommand.install(root=str(CLI_DIR))
+        return Cli(Path(command.command).parent, offline=False)
+    except Exception as error:  # the installer's own failure (no network here) is reported and we go on
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        if shutil.which("go") is None:
+            raise SystemExit(NO_CLI.format(error=reason)) from None
+        say(f"the download failed ({reason}); building the toolchain from the Go module proxy instead (minutes, once)")
+        try:
+            return Cli(pulumi_toolchain.ensure(), offline=True)
+        except pulumi_toolchain.ToolchainError as build_error:
+            raise SystemExit(f"try_local: {build_error}") from None
+
+
+def _built_toolchain() -> Path | None:
+    go = shutil.which("go")
+    if go is None:
+        return None
+    try:
+        bin_dir = pulumi_toolchain.toolchain_dir(pulumi_toolchain.programs(), pulumi_toolchain.go_version(go)) / "bin"
+    except (OSError, pulumi_toolchain.ToolchainError):
+        return None
+    return bin_dir if (bin_dir / "pulumi").exists() else None
+
+
+def engine_env(cli: Cli) -> dict[str, str]:
     """A local file backend and a fixed passphrase: nothing leaves this machine."""
     STATE_DIR.mkdir(exist_ok=True)
-    return {
+    env = {
         **os.environ,
         "PULUMI_BACKEND_URL": f"file://{STATE_DIR}",
         "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "local-try-out"),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_RUNTIME_VIRTUALENV": sys.prefix,
     }
+    path = [str(cli.bin_dir)]
+    if cli.offline:
+        env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
+        if not (cli.bin_dir / postgresql_standin.PLUGIN_NAME).exists():
+            say(
+                "the real postgresql plugin cannot be built here (the Go proxy does not serve it): "
+                "using the local stand-in, devtools/postgresql_standin.py, which runs the same SQL"
+            )
+            postgresql_standin.install(STANDIN_DIR)
+            path.append(str(STANDIN_DIR))
+    env["PATH"] = os.pathsep.join([*path, str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")])
+    return env
 
 
-def pulumi(*args: str, env: dict[str, str], secret_input: str | None = None) -> None:
-    """Run the Pulumi CLI; a secret goes through stdin, never on the command line."""
-    subprocess.run(["pulumi", *args], cwd=ROOT, env=env, input=secret_input, text=True, check=True)
+def open_stack(cli: Cli, env: dict[str, str]) -> auto.Stack:
+    """The project's own `local` stack; the program runs through the language host when the CLI has one,
+    else in this process through the Automation API's inline mode (same __main__.py, same engine)."""
+    command = auto.PulumiCommand(root=str(cli.bin_dir.parent), skip_version_check=True)
+    options = auto.LocalWorkspaceOptions(work_dir=str(ROOT), env_vars=env, pulumi_command=command)
+    os.environ.update({key: env[key] for key in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE")})
+    if cli.has_language_host:
+        return auto.create_or_select_stack(STACK, work_dir=str(ROOT), opts=options)
+    say("the toolchain has no Python language host (not served by the Go proxy): running __main__.py in this process")
+    return auto.create_or_select_stack(
+        STACK, project_name="stitch-heroku", program=lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"), opts=options
+    )
+
+
+def print_checklist(stitch_url: str) -> bool:
+    """The checklist as it stands now, from this machine: what Stitch would see."""
+    report = verify(parse_database_url(stitch_url, name="stitch_url"), connect_timeout=10, wait_seconds=0)
+    print(report.render(), flush=True)
+    return report.ready
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.try_local", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.try_local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--down", action="store_true", help="destroy the local stack and stop the local PostgreSQL")
     args = parser.parse_args(argv)
-    if shutil.which("pulumi") is None:
-        print(INSTALL_HINT, file=sys.stderr)
-        return 1
-    env = pulumi_env()
+    cli = find_cli()
+    env = engine_env(cli)
+    stack = open_stack(cli, env)
+    stream = {"on_output": lambda line: print(line, flush=True), "color": "never"}
     if args.down:
-        pulumi("destroy", "--stack", "local", "--yes", env=env)
+        stack.destroy(**stream)
         return local_postgres.main(["stop", "--dir", str(DB_DIR)])
     if not (DB_DIR / local_postgres.STATE_FILE).exists():
         local_postgres.main(["start", "--dir", str(DB_DIR)])
     urls = json.loads((DB_DIR / local_postgres.STATE_FILE).read_text())
-    pulumi("stack", "select", "--create", "local", env=env)
-    pulumi("config", "set", "--secret", "--stack", "local", "database_url", env=env, secret_input=urls["database_url"])
-    pulumi("config", "set", "--secret", "--stack", "local", "stitch_url", env=env, secret_input=urls["stitch_url"])
-    pulumi("up", "--stack", "local", "--yes", env=env)
-    pulumi("stack", "output", "verification", "--stack", "local", env=env)
-    return 0
+    try:
+        for key in ("database_url", "stitch_url"):
+            set_secret(cli.pulumi, stack=STACK, key=key, value=urls[key], cwd=ROOT, env=env)
+    except SecretConfigError as error:
+        print(f"try_local: {error}", file=sys.stderr)
+        return 1
+    say("pulumi up (stack local)")
+    try:
+        stack.up(**stream)
+    except auto.CommandError as error:
+        print(f"try_local: pulumi up failed; the engine's output is above.\n{str(error).strip().splitlines()[-1]}", file=sys.stderr)
+        return 1
+    say("the verification, run again now against the Stitch credential:")
+    return 0 if print_checklist(urls["stitch_url"]) else 1
 
 
 if __name__ == "__main__":

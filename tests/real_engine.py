@@ -24,6 +24,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from devtools import postgresql_standin, pulumi_toolchain
+from devtools.secret_config import set_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "stitch-heroku"
@@ -61,6 +62,8 @@ class RealStack:
     stack: auto.Stack
     workspace_dir: Path
     state_dir: Path
+    pulumi: Path
+    env: dict[str, str]
     printed: list[Captured] = field(default_factory=list)
 
     def _capture(self) -> Captured:
@@ -69,9 +72,10 @@ class RealStack:
         return captured
 
     def set_config(self, values: dict[str, str], secrets: dict[str, str] | None = None) -> None:
-        config = {key: auto.ConfigValue(value) for key, value in values.items()}
-        config |= {key: auto.ConfigValue(value, secret=True) for key, value in (secrets or {}).items()}
-        self.stack.set_all_config(config)
+        """Plain values through the Automation API; secrets through stdin, as a user's tools should."""
+        self.stack.set_all_config({key: auto.ConfigValue(value) for key, value in values.items()})
+        for key, value in (secrets or {}).items():
+            set_secret(self.pulumi, stack=self.stack.name, key=key, value=value, cwd=self.workspace_dir, env=self.env)
 
     def remove_config(self, *keys: str) -> None:
         self.stack.remove_all_config(list(keys))
@@ -160,7 +164,7 @@ def real_stack(base_dir: Path, stack_name: str, *, env: dict[str, str] | None = 
             stack = auto.create_or_select_stack(
                 stack_name, project_name=PROJECT, program=lambda: runpy.run_path(str(main_file), run_name="__main__"), opts=options
             )
-        yield RealStack(stack, project_dir, base_dir / "state")
+        yield RealStack(stack, project_dir, base_dir / "state", bin_dir / "pulumi", variables)
     finally:
         for key, value in saved.items():
             if value is None:
