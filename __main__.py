@@ -8,8 +8,9 @@ import pulumi
 from pulumi.runtime.config import CONFIG
 
 from components import config as stack_config
-from components.existing_database import heroku_app_database_url
+from components.heroku_config_vars import live_urls
 from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
+from components.source_guard import SourceGuard, SourceGuardArgs
 from components.stitch_destination import StitchDestination, StitchDestinationArgs
 from components.stitch_grant import StitchGrant, StitchGrantArgs
 from components.stitch_settings import stitch_settings
@@ -21,21 +22,31 @@ try:
 except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
+# Heroku URLs are read live on every run, so a plain `pulumi up` picks up rotated credentials.
 created: list[pulumi.Resource] = []
+guard = SourceGuardArgs(cfg.source)
+stitch_url: pulumi.Input[str] | None = cfg.stitch_url
 if cfg.source == "heroku":
     heroku = HerokuDatabase(
         "database",
-        HerokuDatabaseArgs(cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version),
+        HerokuDatabaseArgs(
+            cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version, cfg.stitch_config_var
+        ),
     )
-    owner_url, app_name = heroku.database_url, heroku.app_name
+    owner_url, app_name, stitch_url = heroku.database_url, heroku.app_name, heroku.stitch_url or stitch_url
     created = [heroku.addon]
+    guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
 elif cfg.source == "heroku-existing":
-    owner_url, app_name = heroku_app_database_url(cfg.app_name, cfg.database_config_var), cfg.app_name
+    live = live_urls(cfg.app_name, cfg.database_config_var, cfg.stitch_config_var, database_key="database_config_var")
+    owner_url, app_name, stitch_url = live.database_url, cfg.app_name, live.stitch_url or stitch_url
 else:
     owner_url, app_name = pulumi.Output.secret(cfg.database_url), None
+# A switch away from `heroku` would delete the database this stack made: the guard stops it first.
+SourceGuard("source-guard", guard)
 
 owner = stitch_settings(owner_url, name="the database URL")
-stitch = stitch_settings(cfg.stitch_url, name="stitch_url", same_database_as=owner_url) if cfg.stitch_url else owner
+stitch_key = "stitch_config_var" if cfg.stitch_config_var else "stitch_url"
+stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url) if stitch_url else owner
 grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created))
 verification = Verification(
     "verification",

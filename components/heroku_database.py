@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 from pulumiverse_heroku.addon import Addon
 from pulumiverse_heroku.app import App, AppOrganizationArgs
+
+from components.heroku_config_vars import database_config_var, live_urls
 
 
 @dataclass
@@ -24,14 +25,17 @@ class HerokuDatabaseArgs:
     """Heroku team that owns the app; personal account when None."""
     postgres_version: str | None = None
     """PostgreSQL major version, passed as the add-on's `version` option."""
+    stitch_config_var: str | None = None
+    """App config var of a separate Stitch credential (e.g. STITCH_DATABASE_URL), read live like the database's."""
 
 
 class HerokuDatabase(pulumi.ComponentResource):
-    """The app and its Postgres add-on; `database_url` is the add-on's own config var, secret."""
+    """The app and its Postgres add-on; `database_url` is the add-on's own config var as the app has it now, secret."""
 
     app_name: pulumi.Output[str]
     config_var: pulumi.Output[str]
     database_url: pulumi.Output[str]
+    stitch_url: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: HerokuDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:heroku:Database", name, None, opts)
@@ -53,31 +57,17 @@ class HerokuDatabase(pulumi.ComponentResource):
             opts=child,
         )
         self.app_name = self.app.name
+        # The add-on names its own var (an app that already had a database gets
+        # HEROKU_POSTGRESQL_<COLOR>_URL); the value is read live, so a rotated password is seen by `up`.
         self.config_var = self.addon.config_vars.apply(database_config_var)
-        # An app that already has a primary database gets HEROKU_POSTGRESQL_<COLOR>_URL, not
-        # DATABASE_URL: the add-on itself names its var. Marked secret here, whatever the provider did.
-        self.database_url = pulumi.Output.secret(
-            pulumi.Output.all(self.addon.config_vars, self.addon.config_var_values).apply(
-                lambda pair: database_url_from_addon(pair[0], pair[1])
-            )
+        urls = live_urls(
+            self.app.name,
+            self.config_var,
+            args.stitch_config_var,
+            database_key="addon",
+            depends_on=[self.addon],
+            parent=self,
         )
+        self.database_url = urls.database_url
+        self.stitch_url = urls.stitch_url
         self.register_outputs({"app_name": self.app_name, "config_var": self.config_var, "database_url": self.database_url})
-
-
-def database_config_var(config_vars: Sequence[str] | None) -> str:
-    """The add-on's URL config var: the first one Heroku lists that ends in _URL."""
-    for name in config_vars or ():
-        if name.endswith("_URL"):
-            return name
-    raise ValueError(
-        f"the Heroku Postgres add-on exposes no *_URL config var (it lists {list(config_vars or [])}): "
-        "check the add-on in the Heroku dashboard, then run `pulumi refresh`"
-    )
-
-
-def database_url_from_addon(config_vars: Sequence[str] | None, values: Mapping[str, str] | None) -> str:
-    name = database_config_var(config_vars)
-    value = (values or {}).get(name)
-    if not value:
-        raise ValueError(f"the Heroku Postgres add-on's config var {name} has no value yet: run `pulumi refresh`, then `pulumi up`")
-    return value

@@ -46,10 +46,17 @@ class Registration:
 class StitchMocks(pulumi.runtime.Mocks):
     """Answers as the providers would, for the types this program uses."""
 
-    def __init__(self, config_var: str = "DATABASE_URL", url: str = ADDON_URL, app_config_vars: dict[str, str] | None = None):
+    def __init__(
+        self,
+        config_var: str = "DATABASE_URL",
+        url: str = ADDON_URL,
+        app_config_vars: dict[str, str] | None = None,
+        addon_config_vars: list[str] | None = None,
+    ):
         self.config_var = config_var
         self.url = url
-        self.app_config_vars = app_config_vars if app_config_vars is not None else {"DATABASE_URL": url}
+        self.addon_config_vars = addon_config_vars if addon_config_vars is not None else [config_var]
+        self.app_config_vars = app_config_vars if app_config_vars is not None else {config_var: url}
         self.calls: list[pulumi.runtime.MockCallArgs] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -60,8 +67,9 @@ class StitchMocks(pulumi.runtime.Mocks):
         if args.typ == "heroku:addon/addon:Addon":
             outputs |= {
                 "name": "postgresql-curved-12345",
-                "configVars": [self.config_var],
-                "configVarValues": {self.config_var: self.url},
+                "configVars": self.addon_config_vars,
+                # What the state holds from the last read: tests give the app newer values than this.
+                "configVarValues": {name: self.url for name in self.addon_config_vars},
                 "providerId": "resource-abc",
             }
             return "addon-id", outputs
