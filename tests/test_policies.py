@@ -450,7 +450,7 @@ def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[analyzer_pb2_
     stderr_path = tmp_path_factory.mktemp("policy-pack") / "stderr"
     with stderr_path.open("wb") as stderr:
         # As the language host runs it: `python <pack dir> <engine address>`; the SDK prints its port first.
-        command = [sys.executable, "-u", str(ROOT / "policies"), "127.0.0.1:0"]
+        command = [sys.executable, str(ROOT / "policies"), "127.0.0.1:0"]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, cwd=ROOT)
     try:
         port = process.stdout.readline().decode().strip()
