@@ -60,7 +60,8 @@ def test_existing_heroku_app_is_looked_up_and_never_managed():
 
 def test_existing_app_without_the_config_var_is_a_clear_error():
     mocks = StitchMocks(app_config_vars={"HEROKU_POSTGRESQL_AMBER_URL": LOCAL_OWNER})
-    with pytest.raises(Exception, match=r"'acme-web' has no config var DATABASE_URL: its database URL config vars are HEROKU_POSTGRESQL_AMBER_URL"):
+    expected = r"'acme-web' has no config var DATABASE_URL: its database URL config vars are HEROKU_POSTGRESQL_AMBER_URL"
+    with pytest.raises(Exception, match=expected):
         run_program("prod", {"source": "heroku-existing", "app_name": "acme-web", "heroku:apiKey": "hk"}, mocks=mocks)
 
 
