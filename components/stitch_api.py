@@ -263,7 +263,7 @@ class StitchClient:
             elif (ours and check.status == "succeeded") or (fresh and not (ours and check.status == "running")):
                 return Verdict("succeeded", step)
             waited = time.monotonic() - started
-            if step == FULLY_CONFIGURED and check is None and waited >= min(timeout, UNCONFIRMED_AFTER):
+            if step == FULLY_CONFIGURED and not ours and waited >= min(timeout, UNCONFIRMED_AFTER):
                 return Verdict("unconfirmed", step)
             if waited + poll_seconds > timeout:
                 return Verdict("unconfirmed" if step == FULLY_CONFIGURED else "running", step)
