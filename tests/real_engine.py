@@ -15,7 +15,7 @@ import os
 import runpy
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,8 +145,13 @@ def engine_env(bin_dir: Path, base_dir: Path, extra: dict[str, str] | None = Non
 
 
 @contextmanager
-def real_stack(base_dir: Path, stack_name: str, *, env: dict[str, str] | None = None) -> Iterator[RealStack]:
-    """A fresh stack of a project copy; removed with its state afterwards, whatever happened."""
+def real_stack(
+    base_dir: Path, stack_name: str, *, env: dict[str, str] | None = None, program: Callable[[], None] | None = None
+) -> Iterator[RealStack]:
+    """A fresh stack of a project copy; removed with its state afterwards, whatever happened.
+
+    program: another program to run instead of the project's __main__.py (the benchmark's baseline).
+    """
     bin_dir = toolchain_bin()
     project_dir = copy_project(base_dir / "project")
     (base_dir / "state").mkdir(exist_ok=True)
@@ -157,7 +162,9 @@ def real_stack(base_dir: Path, stack_name: str, *, env: dict[str, str] | None = 
     saved = {key: os.environ.get(key) for key in variables}
     os.environ.update(variables)
     try:
-        if has_language_host(bin_dir):
+        if program is not None:
+            stack = auto.create_or_select_stack(stack_name, project_name=PROJECT, program=program, opts=options)
+        elif has_language_host(bin_dir):
             stack = auto.create_or_select_stack(stack_name, work_dir=str(project_dir), opts=options)
         else:
             main_file = project_dir / "__main__.py"

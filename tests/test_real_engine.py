@@ -177,6 +177,30 @@ def test_rotation_reaches_the_verification_and_stitch(stack, database, tmp_path)
         assert_no_secret_anywhere(stack, new_password, stitch.token)
 
 
+def test_refresh_after_a_rotation_needs_the_program(stack, database):
+    """The README's advice, proven: a plain refresh configures the postgresql provider from the state,
+    whose owner password is revoked; `refresh --run-program` (or simply `up`) uses the new settings."""
+    cluster, db, _ = database
+    configure(stack, db)
+    stack.up()
+    owner = psycopg.conninfo.conninfo_to_dict(db.owner_url)
+    new_password = os.urandom(12).hex()
+    with cluster.superuser() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(owner["user"]), sql.Literal(new_password)))
+    rotated = StitchDatabase(db.owner_url.replace(owner["password"], new_password), db.stitch_url)
+    configure(stack, rotated)
+
+    with pytest.raises(auto.CommandError) as stale:
+        stack.refresh()
+    assert "password authentication failed" in str(stale.value)
+    assert new_password not in str(stale.value) and owner["password"] not in str(stale.value)
+
+    refreshed = stack.refresh(run_program=True)
+    assert refreshed.summary.result == "succeeded"
+    assert stack.up().summary.result == "succeeded"
+    assert_no_secret_anywhere(stack, new_password, owner["password"])
+
+
 def test_destroy_succeeds_and_leaves_the_grant(stack, database):
     cluster, db, loader = database
     configure(stack, db)
