@@ -97,43 +97,32 @@ def wrapper_requirement(wrapper: str, module: str) -> str:
     raise ToolchainError(f"devtools/toolchain/{wrapper}/go.mod does not require {module}")
 
 
+NOT_SERVED = {
+    "the Python language host": "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3 (no tags; "
+    "every pseudo-version tried is refused): programs run through the Automation API's inline mode",
+    "the postgresql plugin": "github.com/pulumi/pulumi-postgresql/provider/v3 and "
+    "github.com/cyrilgdn/terraform-provider-postgresql: devtools/postgresql_standin.py stands in on this machine",
+    "the heroku plugin": "github.com/pulumiverse/pulumi-heroku/provider (bd91b6b19ec2) and "
+    "github.com/heroku/terraform-provider-heroku/v5@v5.2.10: devtools/heroku_standin.py stands in for the tests",
+}
+"""What the Go module proxy refused (403 "This module version is not available"), and what we do instead."""
+
+
 def programs() -> list[GoProgram]:
-    """Everything `pulumi up` of this project runs, in build order. A wrapper folder that is absent
-    (a plugin the Go proxy does not serve) is left out, and `main` says so."""
-    pins = pinned_versions()
-    cli_version = wrapper_requirement("cli", "github.com/pulumi/pulumi/pkg/v3")
-    candidates = [
+    """Everything we build, in build order: the CLI (its version is the one its wrapper's go.mod pins).
+
+    A program whose module the proxy serves is added here with a wrapper folder of its own.
+    """
+    return [
         GoProgram(
             binary="pulumi",
             wrapper="cli",
             package="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
-            version=cli_version,
+            version=wrapper_requirement("cli", "github.com/pulumi/pulumi/pkg/v3"),
             version_symbol="github.com/pulumi/pulumi/sdk/v3/go/common/version.Version",
             extra_files=dict(PYTHON_SHIMS),
-        ),
-        GoProgram(
-            binary="pulumi-language-python",
-            wrapper="language-python",
-            package="github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3",
-            version=cli_version,
-            version_symbol="github.com/pulumi/pulumi/sdk/v3/go/common/version.Version",
-        ),
-        GoProgram(
-            binary="pulumi-resource-postgresql",
-            wrapper="postgresql",
-            package="stitchheroku.local/pulumi-resource-postgresql",
-            version="v" + pins["pulumi-postgresql"],
-            version_symbol="github.com/pulumi/pulumi-postgresql/provider/v3/pkg/version.Version",
-        ),
-        GoProgram(
-            binary="pulumi-resource-heroku",
-            wrapper="heroku",
-            package="stitchheroku.local/pulumi-resource-heroku",
-            version="v" + pins["pulumiverse-heroku"],
-            version_symbol="github.com/pulumiverse/pulumi-heroku/provider/pkg/version.Version",
-        ),
+        )
     ]
-    return [program for program in candidates if (program.wrapper_dir / "go.mod").is_file()]
 
 
 def cache_root() -> Path:
@@ -254,9 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(toolchain_dir(programs(), go_version(go)) / "bin")
         return 0
-    missing = [name for name in ("language-python", "postgresql", "heroku") if not (WRAPPERS / name / "go.mod").is_file()]
-    for name in missing:
-        say(f"no wrapper for {name} in devtools/toolchain/: not built (see the README's toolchain section)")
+    sdk, cli = pinned_versions().get("pulumi"), programs()[0].version
+    if sdk and f"v{sdk}" != cli:
+        say(f"pulumi CLI {cli}: requirements.txt pins pulumi=={sdk}, which the Go proxy does not serve; {cli} is the nearest it does")
+    for what, why in NOT_SERVED.items():
+        say(f"not built, the Go module proxy does not serve {what}: {why}")
     try:
         bin_dir = ensure()
     except ToolchainError as error:
