@@ -5,7 +5,6 @@ Config (validated all at once) -> the database -> CREATE for Stitch's role -> ve
 """
 
 import pulumi
-from pulumi.runtime.config import CONFIG
 
 from components import config as stack_config
 from components.heroku_config_vars import live_urls
@@ -17,8 +16,8 @@ from components.stitch_settings import stitch_settings
 from components.verification import Verification, VerificationArgs
 
 try:
-    # CONFIG holds every key of the stack, so keys that belong to no setting are caught too.
-    cfg = stack_config.load(pulumi.get_project(), pulumi.get_stack(), CONFIG.get(), pulumi.runtime.is_config_secret)
+    # Every key of the stack is read, so keys that belong to no setting are caught too.
+    cfg = stack_config.load_stack()
 except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
@@ -50,7 +49,7 @@ stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url
 grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created))
 verification = Verification(
     "verification",
-    VerificationArgs(stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up),
+    VerificationArgs(stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source),
     pulumi.ResourceOptions(depends_on=[grant]),
 )
 

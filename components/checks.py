@@ -97,22 +97,24 @@ def verify(
     wait_seconds: float = 0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    source: str | None = None,
 ) -> Report:
     """Run every check; while the server does not answer, look again every POLL_SECONDS for wait_seconds.
 
     Only a server that does not answer is waited for: one that answers and refuses (no CREATE, bad
     password) will not change its mind by waiting. Between full attempts a bare TCP connect, bounded
     by the poll interval, tells whether anything listens yet, so an address that swallows packets
-    cannot hold a look for a whole connect_timeout. clock and sleep are replaceable for tests.
+    cannot hold a look for a whole connect_timeout. clock and sleep are replaceable for tests. source is
+    the stack's `source`, so that fix texts name the command for it (None from the CLI).
     """
     deadline = clock() + max(wait_seconds, 0)
-    report = verify_once(settings, connect_timeout)
+    report = verify_once(settings, connect_timeout, source)
     attempts = 1
     while _not_answering(report) and (now := clock()) < deadline:
         sleep(min(POLL_SECONDS, deadline - now))
         attempts += 1
         if _listening(settings.host, settings.port, timeout=POLL_SECONDS):
-            report = verify_once(settings, connect_timeout)
+            report = verify_once(settings, connect_timeout, source)
     report.attempts = attempts
     report.checked_at = utc_now()
     return report
@@ -137,7 +139,7 @@ def _listening(host: str, port: int, *, timeout: float) -> bool:
         return False
 
 
-def verify_once(settings: ConnectionSettings, connect_timeout: int) -> Report:
+def verify_once(settings: ConnectionSettings, connect_timeout: int, source: str | None = None) -> Report:
     """One attempt: connect, then run every check over that one connection."""
     report = Report(target=settings.describe())
     started = time.perf_counter()
@@ -154,7 +156,12 @@ def verify_once(settings: ConnectionSettings, connect_timeout: int) -> Report:
                 "fail",
                 f"could not connect to {settings.host}:{settings.port}: {message}",
                 pg.connect_error_fix(
-                    message, f"{settings.host}:{settings.port}", host=settings.host, role=settings.username, database=settings.database
+                    message,
+                    f"{settings.host}:{settings.port}",
+                    host=settings.host,
+                    role=settings.username,
+                    database=settings.database,
+                    source=source,
                 ),
             )
         )

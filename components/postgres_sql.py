@@ -151,8 +151,33 @@ def database_limit_fix(database: str, limit: int) -> str:
 SERVER_LIMIT_FIX = "Stitch needs a few connections while it loads: close idle clients or choose a larger plan."
 
 
-def connect_error_fix(message: str, target: str, *, host: str = "", role: str = "", database: str = "") -> str:
-    """Map libpq's connection error to what the user should do about it."""
+def credentials_fix(source: str | None) -> str:
+    """What to run when the password was refused: it depends on where the stack's URL comes from."""
+    if source in ("heroku", "heroku-existing"):
+        return (
+            "The username or password was refused. Heroku rotates credentials (maintenance, "
+            "`heroku pg:credentials:rotate`): run `pulumi up`, which reads the current URL from the app's config vars "
+            "and, with a Stitch token, gives Stitch the new password (a plain `pulumi refresh` would use the revoked one)."
+        )
+    if source == "url":
+        return (
+            "The username or password was refused. If the password changed, set the new URL, read from stdin: "
+            "`pulumi config set --secret database_url` (or `stitch_url` for Stitch's own credential), then `pulumi up`."
+        )
+    return (
+        "The username or password was refused. If Heroku rotated the credentials, take the current URL "
+        "(`heroku config:get DATABASE_URL -a <app>`); a stack with a Heroku source picks it up on `pulumi up`, "
+        "a stack with source url needs `pulumi config set --secret database_url` first."
+    )
+
+
+def connect_error_fix(
+    message: str, target: str, *, host: str = "", role: str = "", database: str = "", source: str | None = None
+) -> str:
+    """Map libpq's connection error to what the user should do about it.
+
+    source: the stack's `source` when a stack runs the check, for the credentials' fix; None from the CLI.
+    """
     text = message.lower()
     if "does not support ssl" in text or "ssl was required" in text:
         return (
@@ -160,10 +185,7 @@ def connect_error_fix(message: str, target: str, *, host: str = "", role: str = 
             'check the host, or turn on SSL on the server. In Stitch, keep "Connect using SSL" checked.'
         )
     if "password authentication failed" in text or "authentication failed" in text:
-        return (
-            "The username or password was refused. Heroku rotates credentials during maintenance: "
-            "run `pulumi refresh && pulumi up` to read the current ones, then paste them into Stitch."
-        )
+        return credentials_fix(source)
     if "no pg_hba.conf entry" in text and "no encryption" in text:
         return 'The server only accepts SSL connections: keep "Connect using SSL" checked in Stitch.'
     if TOO_MANY_FOR_ROLE in text:

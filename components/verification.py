@@ -32,6 +32,7 @@ def run_verification(inputs: dict[str, Any]) -> dict[str, Any]:
         settings,
         connect_timeout=int(inputs["connect_timeout"]),
         wait_seconds=float(inputs["wait_seconds"]),
+        source=inputs.get("source"),
     )
     if not report.ready:
         raise VerificationFailed(report.render())
@@ -65,6 +66,8 @@ class VerificationArgs:
     """How long to keep retrying while a new database does not answer yet."""
     every_up: bool = False
     """Check on every `pulumi up`, not only when the settings change."""
+    source: str | None = None
+    """The stack's `source`, so a refused password's fix names the right command."""
 
 
 class Verification(pulumi.dynamic.Resource, module="stitch", name="Verification"):
@@ -77,6 +80,7 @@ class Verification(pulumi.dynamic.Resource, module="stitch", name="Verification"
             "database_url": pulumi.Output.secret(args.database_url),
             "connect_timeout": args.connect_timeout,
             "wait_seconds": args.wait_seconds,
+            "source": args.source,
             # A new token on every run makes the diff see a change, so the checks run again.
             "run_token": uuid.uuid4().hex if args.every_up else "",
             "report": None,

@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.down:
         stack.destroy(**stream)
         return local_postgres.main(["stop", "--dir", str(DB_DIR)])
-    if not (DB_DIR / local_postgres.STATE_FILE).exists():
-        local_postgres.main(["start", "--dir", str(DB_DIR)])
+    if not (DB_DIR / local_postgres.STATE_FILE).exists() and local_postgres.main(["start", "--dir", str(DB_DIR)]) != 0:
+        return 1  # local_postgres said why
     urls = json.loads((DB_DIR / local_postgres.STATE_FILE).read_text())
     try:
         for key in ("database_url", "stitch_url"):

@@ -61,7 +61,7 @@ def test_wrong_password_fails_and_is_never_echoed(ssl_server):
     assert "password authentication failed" in report.checks[0].detail
     text = report.render() + str(report.to_dict())
     assert "Wr0ng-S3cret-pw" not in text
-    assert "pulumi refresh" in report.checks[0].fix
+    assert "heroku config:get DATABASE_URL" in report.checks[0].fix and "pulumi up" in report.checks[0].fix
 
 
 def test_nothing_listening_fails_with_the_wait_fix():

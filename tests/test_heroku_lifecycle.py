@@ -111,3 +111,25 @@ def test_switches_that_delete_nothing_pass(old, new):
     olds = {} if old is None else {"source": old}
     assert switch_refusal(olds, {"source": new}) is None
     assert SourceGuardProvider().check(olds, {"source": new}).failures == []
+
+
+@pytest.mark.parametrize(
+    ("source", "command"),
+    [
+        ("heroku", "run `pulumi up`, which reads the current URL from the app's config vars"),
+        ("heroku-existing", "run `pulumi up`, which reads the current URL from the app's config vars"),
+        ("url", "`pulumi config set --secret database_url` (or `stitch_url`"),
+        (None, "heroku config:get DATABASE_URL -a <app>"),
+    ],
+)
+def test_a_refused_password_names_the_command_for_the_stacks_source(source, command):
+    from components.postgres_sql import connect_error_fix
+
+    fix = connect_error_fix('FATAL:  password authentication failed for user "u9abc"', "h:5432", source=source)
+    assert command in fix
+    assert "pulumi refresh &&" not in fix
+
+
+def test_the_verification_resource_carries_the_source():
+    run = run_program("dev", HEROKU_STACK)
+    assert run.one("pulumi-python:dynamic/stitch:Verification").inputs["source"] == "heroku"
