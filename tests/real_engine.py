@@ -23,7 +23,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from devtools import postgresql_standin, pulumi_toolchain
+from devtools import heroku_standin, postgresql_standin, pulumi_toolchain
 from devtools.secret_config import set_secret
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,8 @@ class RealStack:
 
     def set_config(self, values: dict[str, str], secrets: dict[str, str] | None = None) -> None:
         """Plain values through the Automation API; secrets through stdin, as a user's tools should."""
-        self.stack.set_all_config({key: auto.ConfigValue(value) for key, value in values.items()})
+        if values:
+            self.stack.set_all_config({key: auto.ConfigValue(value) for key, value in values.items()})
         for key, value in (secrets or {}).items():
             set_secret(self.pulumi, stack=self.stack.name, key=key, value=value, cwd=self.workspace_dir, env=self.env)
 
@@ -119,12 +120,12 @@ def copy_project(target: Path) -> Path:
 
 
 def plugin_dirs(bin_dir: Path, base_dir: Path) -> list[Path]:
-    """The toolchain, and the postgresql stand-in where the toolchain has no real postgresql plugin."""
-    if (bin_dir / postgresql_standin.PLUGIN_NAME).exists():
-        return [bin_dir]
+    """The toolchain, and a stand-in for each provider plugin the toolchain lacks (the Go proxy's refusals)."""
     standin = base_dir / "standin-bin"
-    postgresql_standin.install(standin)
-    return [bin_dir, standin]
+    for module in (postgresql_standin, heroku_standin):
+        if not (bin_dir / module.PLUGIN_NAME).exists():
+            module.install(standin)
+    return [bin_dir, standin] if standin.exists() else [bin_dir]
 
 
 def engine_env(bin_dir: Path, base_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

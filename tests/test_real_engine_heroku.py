@@ -1,0 +1,239 @@
+"""The Heroku lifecycle with the real Pulumi engine: `source: heroku` and `heroku-existing` stacks against
+tests/fake_heroku.py (a Heroku Platform API double whose add-ons are real databases on the local SSL
+PostgreSQL), through devtools/heroku_standin.py, which stands in for the heroku provider plugin the Go
+proxy does not serve and makes the calls terraform-provider-heroku v5 makes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from pulumi import automation as auto
+
+from devtools import pulumi_toolchain
+from tests.fake_heroku import PostgresTarget, serve
+from tests.fake_stitch import FakeStitch, StitchServer
+from tests.real_engine import RealStack, real_stack
+
+_apps = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def toolchain() -> Path:
+    try:
+        return pulumi_toolchain.ensure()
+    except pulumi_toolchain.ToolchainError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"the real-engine tests need the Pulumi toolchain: {error}")
+
+
+@pytest.fixture
+def heroku(ssl_server):
+    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster))
+
+
+@pytest.fixture
+def app_name() -> str:
+    return f"acme-e2e-{next(_apps)}-{os.getpid() % 1000}"
+
+
+def heroku_config(stack: RealStack, heroku, app_name: str, *, key: bool = True, **extra: str) -> None:
+    values = {
+        "stitch-heroku:app_name": app_name,
+        "stitch-heroku:verify_timeout": "20",
+        "heroku:url": heroku.url,
+        # Nothing sleeps the provider's default 10 s after an app is created.
+        "heroku:delays": '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}',
+        **{f"stitch-heroku:{k}": v for k, v in extra.items()},
+    }
+    stack.set_config(values, secrets={"heroku:apiKey": heroku.api_key} if key else None)
+
+
+def has_app(heroku, name: str) -> bool:
+    return any(app.name == name for app in heroku.apps.values())
+
+
+def only_addon(heroku) -> str:
+    (addon,) = heroku.addons
+    return addon
+
+
+def password_of(url: str) -> str:
+    return str(psycopg.conninfo.conninfo_to_dict(url)["password"])
+
+
+def unprotect_and_destroy(stack: RealStack) -> None:
+    subprocess.run(
+        [str(stack.pulumi), "state", "unprotect", "--all", "--yes", "--stack", stack.stack.name],
+        cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    stack.destroy()
+
+
+def test_dev_stack_up_again_and_a_rotation_reach_outputs_verification_and_stitch(toolchain, tmp_path, heroku, app_name):
+    with StitchServer(FakeStitch()) as stitch, real_stack(tmp_path, "dev-e2e") as stack:
+        heroku_config(stack, heroku, app_name, stitch_api_url=stitch.url, stitch_check_timeout="30")
+        stack.set_config({}, secrets={"stitch:accessToken": stitch.token})
+        try:
+            assert stack.preview().change_summary.get("create", 0) >= 6
+            stack.up()
+            addon = only_addon(heroku)
+            url = heroku.config_vars(app_name)["DATABASE_URL"]
+            outputs = stack.outputs()
+            assert outputs["password"].value == password_of(url) and outputs["verification"].value["ready"] is True
+            assert "POST /apps" in heroku.calls("POST") and any(c.endswith("/addons") for c in heroku.calls("POST"))
+
+            again = stack.up()
+            assert set(again.summary.resource_changes or {}) == {"same"}, again.summary.resource_changes
+
+            heroku.rotate_credentials(addon)
+            rotated = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+            assert rotated != outputs["password"].value
+            result = stack.up()  # a plain up: no refresh
+            assert result.summary.resource_changes.get("update", 0) >= 1
+            assert stack.outputs()["password"].value == rotated
+            assert stack.outputs()["verification"].value["ready"] is True
+            (destination,) = list(stitch.destinations.values())
+            assert destination["properties"]["password"] == rotated, "Stitch did not get the rotated password"
+            for secret in (rotated, heroku.api_key, stitch.token):
+                assert secret not in stack.state_text() and secret not in stack.all_printed()
+        finally:
+            stack.destroy()
+    assert not has_app(heroku, app_name) and not heroku.addons, "a dev stack's destroy deletes the app and the database"
+
+
+def test_prod_stack_refuses_destroy_updates_the_plan_in_place_and_refuses_a_version_change(toolchain, tmp_path, heroku, app_name):
+    with real_stack(tmp_path, "prod-e2e") as stack:
+        heroku_config(stack, heroku, app_name, plan="essential-0")
+        try:
+            stack.up()
+            addon = only_addon(heroku)
+            with pytest.raises(auto.CommandError, match="protect"):
+                stack.destroy()
+            assert has_app(heroku, app_name) and addon in heroku.addons
+
+            heroku_config(stack, heroku, app_name, plan="essential-1")
+            result = stack.up()
+            assert result.summary.resource_changes.get("update", 0) >= 1
+            assert heroku.addon_info(addon)["plan"]["name"] == "heroku-postgresql:essential-1"
+            assert only_addon(heroku) == addon, "the plan change must not replace the database"
+
+            heroku_config(stack, heroku, app_name, plan="essential-1", postgres_version="16")
+            with pytest.raises(auto.CommandError, match="protect"):
+                stack.up()
+            assert only_addon(heroku) == addon
+        finally:
+            unprotect_and_destroy(stack)
+
+
+def test_heroku_existing_reads_the_app_and_changes_nothing_on_heroku(toolchain, tmp_path, heroku, app_name):
+    heroku.create_app(app_name)
+    addon = heroku.provision_addon(app_name)["id"]
+    with real_stack(tmp_path, "dev-existing") as stack:
+        heroku_config(stack, heroku, app_name, source="heroku-existing")
+        try:
+            stack.up()
+            assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+            assert heroku.calls("POST") == [] and heroku.calls("PATCH") == [] and heroku.calls("DELETE") == []
+        finally:
+            stack.destroy()
+    assert addon in heroku.addons and heroku.calls("DELETE") == []
+
+
+def test_a_source_switch_is_refused_and_the_printed_way_out_keeps_the_database(toolchain, tmp_path, heroku, app_name):
+    with real_stack(tmp_path, "dev-switch") as stack:
+        heroku_config(stack, heroku, app_name)
+        try:
+            stack.up()
+            addon = only_addon(heroku)
+            heroku_config(stack, heroku, app_name, source="heroku-existing")
+            with pytest.raises(auto.CommandError) as refused:
+                stack.preview()
+            message = str(refused.value)
+            assert 'would delete them, database included' in message
+            command = re.search(r"pulumi state delete --force --target-dependents '([^']+)'", message)
+            assert command, message[-1500:]
+            with pytest.raises(auto.CommandError):
+                stack.up()
+            assert addon in heroku.addons and heroku.calls("DELETE") == [], "the refused run deleted something"
+
+            done = subprocess.run(
+                [str(stack.pulumi), "state", "delete", "--force", "--target-dependents", "--yes", command.group(1)],
+                cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            assert stack.up().summary.result == "succeeded"
+            assert addon in heroku.addons and heroku.calls("DELETE") == []
+            assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+        finally:
+            stack.destroy()
+    assert addon in heroku.addons, "the adopted database must outlive the stack"
+
+
+def test_an_app_that_already_has_a_database_url_gets_the_colored_var_and_we_use_it(toolchain, tmp_path, heroku, app_name):
+    elsewhere = "postgres://someone:else@db.example.com:5432/other"
+
+    def set_database_url_when_the_app_appears() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not has_app(heroku, app_name):
+            time.sleep(0.01)
+        if has_app(heroku, app_name):
+            heroku.set_config_vars(app_name, {"DATABASE_URL": elsewhere})
+
+    with real_stack(tmp_path, "dev-colored") as stack:
+        heroku_config(stack, heroku, app_name)
+        watcher = threading.Thread(target=set_database_url_when_the_app_appears, daemon=True)
+        watcher.start()
+        try:
+            stack.up()
+            addon = only_addon(heroku)
+            colored = [name for name in heroku.addon_info(addon)["config_vars"] if name.startswith("HEROKU_POSTGRESQL_")]
+            assert colored, heroku.addon_info(addon)["config_vars"]
+            assert heroku.config_vars(app_name)["DATABASE_URL"] == elsewhere
+            assert stack.outputs()["database"].value == heroku.database_name(addon)
+            assert stack.outputs()["host"].value != "db.example.com"
+        finally:
+            stack.destroy()
+
+
+def test_a_separate_stitch_credential_is_read_live_and_its_rotation_is_picked_up(toolchain, tmp_path, heroku, app_name):
+    with real_stack(tmp_path, "dev-credential") as stack:
+        heroku_config(stack, heroku, app_name)
+        try:
+            stack.up()
+            addon = only_addon(heroku)
+            var = heroku.attach_credential(addon, "stitch", "STITCH_DATABASE")
+            heroku_config(stack, heroku, app_name, stitch_config_var=var)
+            stack.up()
+            assert stack.outputs()["username"].value == heroku.role_name(addon, "stitch")
+            assert stack.outputs()["verification"].value["ready"] is True, "the grant gave the Stitch role CREATE"
+
+            heroku.rotate_credentials(addon, "stitch")
+            stack.up()
+            assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)[var])
+        finally:
+            stack.destroy()
+
+
+def test_a_heroku_login_through_netrc_is_enough(toolchain, tmp_path, heroku, app_name):
+    netrc = tmp_path / "netrc"
+    host = heroku.url.split("://", 1)[1]
+    netrc.write_text(f"machine {host}\n  login {heroku.email}\n  password {heroku.api_key}\n")
+    netrc.chmod(0o600)
+    with real_stack(tmp_path, "dev-netrc", env={"NETRC_PATH": str(netrc)}) as stack:
+        heroku_config(stack, heroku, app_name, key=False)
+        try:
+            stack.up()
+            assert has_app(heroku, app_name)
+            assert all(r.auth == "basic" for r in heroku.requests)
+        finally:
+            stack.destroy()
