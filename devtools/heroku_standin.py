@@ -38,7 +38,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,8 @@ from google.protobuf import any_pb2, empty_pb2, json_format, struct_pb2
 from google.rpc import status_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import provider_pb2_grpc
+
+from devtools.plugin_process import install_script, serve_forever, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_NAME = "pulumi-resource-heroku"
@@ -1171,29 +1172,17 @@ def _preview_outputs(kind: str, props: Mapping[str, Any]) -> dict[str, Any]:
 
 def start(provider: HerokuStandIn, address: str = "127.0.0.1:0") -> tuple[grpc.Server, int]:
     """The provider's gRPC server, started; the port it listens on."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    provider_pb2_grpc.add_ResourceProviderServicer_to_server(provider, server)
-    port = server.add_insecure_port(address)
-    server.start()
-    return server, port
+    return start_server(provider_pb2_grpc.add_ResourceProviderServicer_to_server, provider, address)
 
 
 def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, exercised by tests/test_heroku_standin.py
     """What the engine runs: listen on a free loopback port and print it, the only line on stdout."""
-    _server, port = start(HerokuStandIn())
-    sys.stdout.write(f"{port}\n")
-    sys.stdout.flush()
-    threading.Event().wait()
+    serve_forever(provider_pb2_grpc.add_ResourceProviderServicer_to_server, HerokuStandIn())
 
 
 def install(bin_dir: Path, python: str = sys.executable) -> Path:
     """Write the plugin's executable into bin_dir (to go first on PATH), running this module with `python`."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    target = bin_dir / PLUGIN_NAME
-    path = f'PYTHONPATH="{ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"'
-    target.write_text(f'#!/bin/sh\n{path} exec "{python}" -u -m devtools.heroku_standin "$@"\n')
-    target.chmod(0o755)
-    return target
+    return install_script(bin_dir, PLUGIN_NAME, "devtools.heroku_standin", python)
 
 
 if __name__ == "__main__":

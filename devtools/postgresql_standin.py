@@ -18,17 +18,16 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from concurrent import futures
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from threading import Event
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
+from devtools.plugin_process import install_script, serve_forever
+
 PLUGIN_NAME = "pulumi-resource-postgresql"
 GRANT_TYPE = "postgresql:index/grant:Grant"
 # The real resource forces replacement when any of these change; privileges are updated in place.
@@ -100,7 +99,6 @@ def read_privileges(conn: psycopg.Connection, database: str, role: str) -> set[s
 
 
 def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, exercised by tests/test_real_engine.py
-    import grpc
     from google.protobuf import empty_pb2
     from pulumi.runtime import proto, rpc
     from pulumi.runtime.proto import provider_pb2_grpc
@@ -204,23 +202,12 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
         def Cancel(self, request: Any, context: Any) -> Any:
             return empty_pb2.Empty()
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    provider_pb2_grpc.add_ResourceProviderServicer_to_server(Provider(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    sys.stdout.write(f"{port}\n")
-    sys.stdout.flush()
-    Event().wait()
+    serve_forever(provider_pb2_grpc.add_ResourceProviderServicer_to_server, Provider())
 
 
 def install(bin_dir: Path, python: str = sys.executable) -> Path:
     """Write the plugin's executable into bin_dir (to go first on PATH), running this module with `python`."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    target = bin_dir / PLUGIN_NAME
-    path = f'PYTHONPATH="{ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"'
-    target.write_text(f'#!/bin/sh\n{path} exec "{python}" -u -m devtools.postgresql_standin "$@"\n')
-    target.chmod(0o755)
-    return target
+    return install_script(bin_dir, PLUGIN_NAME, "devtools.postgresql_standin", python)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import pytest
 # The program and its components import as the Pulumi runtime would: from the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from devtools import pulumi_toolchain
 from devtools.local_postgres import Cluster, StitchDatabase, free_port, provision_stitch_database
 from tests.fake_stitch import FakeStitch, StitchServer
 
@@ -84,3 +86,17 @@ def stitch_api():
     """A fresh Stitch Connect API on loopback for each test: no destinations, nothing recorded."""
     with StitchServer(FakeStitch()) as stitch:
         yield stitch
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Path:
+    """The Pulumi toolchain for the real-engine tests, built on first use (python -m devtools.pulumi_toolchain).
+
+    Without Go it cannot be had: those tests are skipped with the reason, but never under CI=true,
+    where a missing toolchain is a failure."""
+    try:
+        return pulumi_toolchain.ensure()
+    except pulumi_toolchain.ToolchainError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"the real-engine tests need the Pulumi toolchain: {error}")

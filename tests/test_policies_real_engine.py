@@ -48,18 +48,6 @@ EVERY_DATABASE_PRIVILEGE = ["CONNECT", "CREATE", "TEMPORARY"]
 _names = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def toolchain() -> Path:
-    """The toolchain, built on first use. Without Go it cannot be had: skipped with the reason, but
-    never under CI=true, where a missing toolchain is a failure."""
-    try:
-        return pulumi_toolchain.ensure()
-    except pulumi_toolchain.ToolchainError as error:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"the real-engine tests need the Pulumi toolchain: {error}")
-
-
 def pack_virtualenv() -> Path:
     """The pack's virtualenv, made once per requirements.txt and Python and kept beside the toolchain's cache:
     `python3 -m venv` and `pip install -r policies/requirements.txt`, as the README has a team do it."""

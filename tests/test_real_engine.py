@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import os
-from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
@@ -17,24 +16,11 @@ import pytest
 from psycopg import sql
 from pulumi import automation as auto
 
-from devtools import pulumi_toolchain
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
 from tests.fake_stitch import FakeStitch, StitchServer
 from tests.real_engine import RealStack, real_stack
 
 _names = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def toolchain() -> Path:
-    """The toolchain, built on first use. Without Go it cannot be had: skipped with the reason, but
-    never under CI=true, where a missing toolchain is a failure."""
-    try:
-        return pulumi_toolchain.ensure()
-    except pulumi_toolchain.ToolchainError as error:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"the real-engine tests need the Pulumi toolchain: {error}")
 
 
 @pytest.fixture

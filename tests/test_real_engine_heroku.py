@@ -12,28 +12,16 @@ import re
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 from pulumi import automation as auto
 
-from devtools import pulumi_toolchain
 from tests.fake_heroku import PostgresTarget, serve
 from tests.fake_stitch import FakeStitch, StitchServer
 from tests.real_engine import RealStack, real_stack
 
 _apps = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def toolchain() -> Path:
-    try:
-        return pulumi_toolchain.ensure()
-    except pulumi_toolchain.ToolchainError as error:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"the real-engine tests need the Pulumi toolchain: {error}")
 
 
 @pytest.fixture
