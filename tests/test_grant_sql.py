@@ -3,7 +3,8 @@
 The statements are those of cyrilgdn/terraform-provider-postgresql (resource_postgresql_grant.go,
 helpers.go), which pulumi-postgresql wraps: create/update lock the role and the database, then
 REVOKE ALL PRIVILEGES ON DATABASE and GRANT in one transaction; delete runs the REVOKE ALL; read
-compares aclexplode(datacl) for the role with the configured privileges. They run here as the
+compares aclexplode(datacl) for the role with the configured privileges. They are kept once, in
+devtools/postgresql_standin.py, which also runs them for the real engine where the plugin is missing. They run here as the
 owner credential, which is not a superuser, as on Heroku.
 """
 
@@ -15,12 +16,7 @@ from psycopg import sql
 
 from components.connection import parse_database_url
 from components.postgres_sql import DATABASE_PRIVILEGES
-
-PROVIDER_READ = """
-SELECT array_agg(privilege_type ORDER BY privilege_type)
-  FROM (SELECT (aclexplode(datacl)).* FROM pg_database WHERE datname = %s) AS privileges
- WHERE grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)
-"""
+from devtools import postgresql_standin
 
 
 def connect(url: str) -> psycopg.Connection:
@@ -28,30 +24,16 @@ def connect(url: str) -> psycopg.Connection:
 
 
 def provider_create(conn: psycopg.Connection, database: str, role: str, privileges: tuple[str, ...]) -> None:
-    with conn.transaction():
-        conn.execute("SET statement_timeout = 0")
-        conn.execute("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_roles WHERE rolname = %s", (role,))
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(member::bigint) FROM pg_auth_members JOIN pg_roles ON roleid = pg_roles.oid WHERE rolname = %s",
-            (role,),
-        )
-        conn.execute("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_database WHERE datname = %s", (database,))
-        provider_revoke(conn, database, role)
-        conn.execute(
-            sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
-                sql.SQL(",").join(sql.SQL(p) for p in privileges), sql.Identifier(database), sql.Identifier(role)
-            )
-        )
+    postgresql_standin.grant(conn, database, role, privileges)
 
 
 def provider_revoke(conn: psycopg.Connection, database: str, role: str) -> None:
-    conn.execute(sql.SQL("REVOKE ALL PRIVILEGES ON DATABASE {} FROM {}").format(sql.Identifier(database), sql.Identifier(role)))
+    postgresql_standin.revoke(conn, database, role)
 
 
 def own_privileges(conn: psycopg.Connection, database: str, role: str) -> set[str]:
     """What the role holds on the database in its own name, as the provider reads it."""
-    row = conn.execute(PROVIDER_READ, (database, role)).fetchone()
-    return set(row[0] or []) if row else set()
+    return postgresql_standin.read_privileges(conn, database, role) or set()
 
 
 def effective(conn: psycopg.Connection, role: str) -> dict[str, bool]:
