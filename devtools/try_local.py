@@ -3,7 +3,8 @@
 Starts the Heroku-shaped local PostgreSQL, points the `local` stack at it (its URLs set as secrets
 through stdin), runs `pulumi up` through the Automation API against a local state backend while
 streaming the engine's progress, and prints the verification checklist, which passes because the
-program granted CREATE to the Stitch credential.
+program granted CREATE to the Stitch credential. The stack runs in a copy of the project under
+.pulumi-local/, so its config file (the encrypted URLs) never lands in the checkout.
 
 The Pulumi CLI comes from, in this order: the toolchain this project builds from the Go module proxy
 (`python -m devtools.pulumi_toolchain`), a `pulumi` on PATH, a CLI that the Automation API installs
@@ -26,13 +27,13 @@ from pulumi import automation as auto
 from components.checks import verify
 from components.connection import parse_database_url
 from devtools import local_postgres, postgresql_standin, pulumi_toolchain
+from devtools.project_copy import copy_project
 from devtools.secret_config import SecretConfigError, set_secret
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = ROOT / ".pulumi-local"
+WORK_DIR = ROOT / ".pulumi-local"
 DB_DIR = ROOT / ".local-postgres"
 CLI_DIR = ROOT / ".pulumi-cli"
-STANDIN_DIR = ROOT / ".pulumi-local" / "standin-bin"
 STACK = "local"
 NO_CLI = (
     "No Pulumi CLI could be had: the Automation API could not download one ({error}), and Go, which builds "
@@ -98,12 +99,13 @@ def _built_toolchain() -> Path | None:
     return bin_dir if (bin_dir / "pulumi").exists() else None
 
 
-def engine_env(cli: Cli) -> dict[str, str]:
+def engine_env(cli: Cli, work_dir: Path) -> dict[str, str]:
     """A local file backend and a fixed passphrase: nothing leaves this machine."""
-    STATE_DIR.mkdir(exist_ok=True)
+    state = work_dir / "state"
+    state.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
-        "PULUMI_BACKEND_URL": f"file://{STATE_DIR}",
+        "PULUMI_BACKEND_URL": f"file://{state}",
         "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "local-try-out"),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_RUNTIME_VIRTUALENV": sys.prefix,
@@ -116,23 +118,24 @@ def engine_env(cli: Cli) -> dict[str, str]:
                 "the real postgresql plugin cannot be built here (the Go proxy does not serve it): "
                 "using the local stand-in, devtools/postgresql_standin.py, which runs the same SQL"
             )
-            postgresql_standin.install(STANDIN_DIR)
-            path.append(str(STANDIN_DIR))
+            postgresql_standin.install(work_dir / "standin-bin")
+            path.append(str(work_dir / "standin-bin"))
     env["PATH"] = os.pathsep.join([*path, str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")])
     return env
 
 
-def open_stack(cli: Cli, env: dict[str, str]) -> auto.Stack:
-    """The project's own `local` stack; the program runs through the language host when the CLI has one,
-    else in this process through the Automation API's inline mode (same __main__.py, same engine)."""
+def open_stack(cli: Cli, env: dict[str, str], project: Path) -> auto.Stack:
+    """The `local` stack of the project copy; the program runs through the language host when the CLI has
+    one, else in this process through the Automation API's inline mode (same __main__.py, same engine)."""
     command = auto.PulumiCommand(root=str(cli.bin_dir.parent), skip_version_check=True)
-    options = auto.LocalWorkspaceOptions(work_dir=str(ROOT), env_vars=env, pulumi_command=command)
+    options = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars=env, pulumi_command=command)
     os.environ.update({key: env[key] for key in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE")})
     if cli.has_language_host:
-        return auto.create_or_select_stack(STACK, work_dir=str(ROOT), opts=options)
+        return auto.create_or_select_stack(STACK, work_dir=str(project), opts=options)
     say("the toolchain has no Python language host (not served by the Go proxy): running __main__.py in this process")
+    main_file = project / "__main__.py"
     return auto.create_or_select_stack(
-        STACK, project_name="stitch-heroku", program=lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"), opts=options
+        STACK, project_name="stitch-heroku", program=lambda: runpy.run_path(str(main_file), run_name="__main__"), opts=options
     )
 
 
@@ -146,20 +149,34 @@ def print_checklist(stitch_url: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.try_local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--down", action="store_true", help="destroy the local stack and stop the local PostgreSQL")
+    parser.add_argument(
+        "--workdir", type=Path, default=None,
+        help="keep the state, the project copy and the database here (default: .pulumi-local and .local-postgres)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    work_dir = (args.workdir or WORK_DIR).resolve()
+    db_dir = work_dir / "postgres" if args.workdir else DB_DIR
     cli = find_cli()
-    env = engine_env(cli)
-    stack = open_stack(cli, env)
+    env = engine_env(cli, work_dir)
+    project = copy_project(work_dir / "project", stack_files=(f"Pulumi.{STACK}.yaml",))
+    stack = open_stack(cli, env, project)
     stream = {"on_output": lambda line: print(line, flush=True), "color": "never"}
     if args.down:
         stack.destroy(**stream)
-        return local_postgres.main(["stop", "--dir", str(DB_DIR)])
-    if not (DB_DIR / local_postgres.STATE_FILE).exists() and local_postgres.main(["start", "--dir", str(DB_DIR)]) != 0:
-        return 1  # local_postgres said why
-    urls = json.loads((DB_DIR / local_postgres.STATE_FILE).read_text())
+        problem = local_postgres.stop(db_dir) if (db_dir / local_postgres.STATE_FILE).exists() else None
+        say(problem or f"stopped the local PostgreSQL of {db_dir}")
+        return 1 if problem else 0
+    if not (db_dir / local_postgres.STATE_FILE).exists():
+        # The library, not the CLI: `local_postgres start` prints the URLs, which hold the passwords.
+        started = local_postgres.start(db_dir, 0)
+        if isinstance(started, str):
+            print(f"try_local: {started}", file=sys.stderr)
+            return 1
+        say(f"started a Heroku-shaped local PostgreSQL with SSL on 127.0.0.1:{started['port']} ({db_dir})")
+    urls = json.loads((db_dir / local_postgres.STATE_FILE).read_text())
     try:
         for key in ("database_url", "stitch_url"):
-            set_secret(cli.pulumi, stack=STACK, key=key, value=urls[key], cwd=ROOT, env=env)
+            set_secret(cli.pulumi, stack=STACK, key=key, value=urls[key], cwd=project, env=env)
     except SecretConfigError as error:
         print(f"try_local: {error}", file=sys.stderr)
         return 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import runpy
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,11 +23,11 @@ from typing import Any
 from pulumi import automation as auto
 
 from devtools import heroku_standin, postgresql_standin, pulumi_toolchain
+from devtools.project_copy import copy_project
 from devtools.secret_config import set_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "stitch-heroku"
-PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "requirements.txt", "components")
 PASSPHRASE = "real-engine-tests"
 
 
@@ -103,20 +102,6 @@ class RealStack:
 
     def all_printed(self) -> str:
         return "\n".join(captured.text for captured in self.printed)
-
-
-def copy_project(target: Path) -> Path:
-    """The program as a user has it; Pulumi.<stack>.yaml files the tests write stay out of the repo."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    # Pulumi.yaml names `.venv`: the language host and the dynamic-provider shim use this interpreter.
-    (target / ".venv").symlink_to(Path(sys.prefix))
-    return target
 
 
 def plugin_dirs(bin_dir: Path, base_dir: Path) -> list[Path]:

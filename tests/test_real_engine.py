@@ -8,7 +8,10 @@ credential and a Stitch credential without CREATE, which the program must grant.
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import subprocess
+import sys
 from urllib.parse import quote
 
 import psycopg
@@ -18,7 +21,7 @@ from pulumi import automation as auto
 
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
 from tests.fake_stitch import FakeStitch, StitchServer
-from tests.real_engine import RealStack, real_stack
+from tests.real_engine import ROOT, RealStack, real_stack
 
 _names = itertools.count(1)
 
@@ -198,3 +201,23 @@ def test_destroy_succeeds_and_leaves_the_grant(stack, database):
 
 def stack_db(db: StitchDatabase) -> str:
     return psycopg.conninfo.conninfo_to_dict(db.owner_url)["dbname"]
+
+
+def test_the_readmes_main_command_runs_up_and_prints_a_ready_checklist(toolchain, tmp_path):
+    """`python -m devtools.try_local`, as the README runs it (here in a work folder of the test's own),
+    then `--down`; the checkout's Pulumi.local.yaml stays as committed."""
+    tracked = (ROOT / "Pulumi.local.yaml").read_text()
+    command = [sys.executable, "-m", "devtools.try_local", "--workdir", str(tmp_path / "try")]
+    up = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    try:
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        assert "Updating (local)" in up.stdout, "the engine's progress is streamed"
+        assert "[ok  ] create" in up.stdout and "READY: Stitch will connect and load" in up.stdout
+        urls = json.loads((tmp_path / "try" / "postgres" / "cluster.json").read_text())
+        for password in passwords_of(urls["database_url"], urls["stitch_url"]):
+            assert password not in up.stdout + up.stderr
+        assert (ROOT / "Pulumi.local.yaml").read_text() == tracked
+    finally:
+        down = subprocess.run([*command, "--down"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
+    assert not (tmp_path / "try" / "postgres" / "cluster.json").exists()
