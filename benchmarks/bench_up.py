@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_postgresql as postgresql
 from pulumi.dynamic import CreateResult, ResourceProvider
 
-from devtools.local_postgres import Cluster, free_port, provision_stitch_database
-from tests.real_engine import real_stack
+from devtools.local_postgres import Cluster, StitchDatabase, free_port, provision_stitch_database
+from tests.real_engine import GrantProgram, real_stack
 
 
 class _Nothing(ResourceProvider):
@@ -38,26 +37,12 @@ class _NoOp(pulumi.dynamic.Resource, module="bench", name="NoOp"):
         super().__init__(_Nothing(), name, {"x": 1})
 
 
-def baseline_program(owner: dict[str, str], role: str) -> Callable[[], None]:
+def baseline_program(db: StitchDatabase, role: str) -> Callable[[], None]:
+    """The same providers and plugin processes as ours, no checks: a Grant and one no-op dynamic resource."""
+    grant = GrantProgram(db, role, ["CONNECT", "CREATE", "TEMPORARY"])
+
     def program() -> None:
-        provider = postgresql.Provider(
-            "owner",
-            host=owner["host"],
-            port=int(owner["port"]),
-            username=owner["user"],
-            password=pulumi.Output.secret(owner["password"]),
-            database=owner["dbname"],
-            sslmode="require",
-            superuser=False,
-        )
-        postgresql.Grant(
-            "grant",
-            database=owner["dbname"],
-            role=role,
-            object_type="database",
-            privileges=["CONNECT", "CREATE", "TEMPORARY"],
-            opts=pulumi.ResourceOptions(provider=provider),
-        )
+        grant()
         _NoOp("noop")
 
     return program
@@ -82,10 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(args.rounds):
             for kind in ("baseline", "ours"):
                 db = provision_stitch_database(cluster, database=f"b{kind[0]}{n}", owner=f"o{kind[0]}{n}", stitch_role=f"s{kind[0]}{n}")
-                owner = {k: str(v) for k, v in conninfo_to_dict(db.owner_url).items()}
                 role = str(conninfo_to_dict(db.stitch_url)["user"])
                 with tempfile.TemporaryDirectory(prefix="bench-up-") as tmp:
-                    program = baseline_program(owner, role) if kind == "baseline" else None
+                    program = baseline_program(db, role) if kind == "baseline" else None
                     with real_stack(Path(tmp), "bench", program=program) as stack:
                         if kind == "ours":
                             stack.set_config({"stitch-heroku:source": "url"}, secrets={

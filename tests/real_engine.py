@@ -20,9 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pulumi
+import pulumi_postgresql as postgresql
 from pulumi import automation as auto
 
 from devtools import heroku_standin, postgresql_standin, pulumi_toolchain
+from devtools.local_postgres import StitchDatabase
 from devtools.project_copy import copy_project
 from devtools.secret_config import set_secret
 
@@ -164,3 +168,38 @@ def real_stack(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+GRANT_NAME = "create-on-database"
+
+
+@dataclass(frozen=True)
+class GrantProgram:
+    """A throwaway program: an explicit postgresql provider signed in as the database owner, and one Grant
+    on the database (the policy tests' subject, and the benchmark's baseline)."""
+
+    db: StitchDatabase
+    role: str
+    privileges: list[str]
+    sslmode: str = "require"
+
+    def __call__(self) -> None:
+        owner = psycopg.conninfo.conninfo_to_dict(self.db.owner_url)
+        provider = postgresql.Provider(
+            "owner",
+            host=owner["host"],
+            port=int(owner["port"]),
+            username=owner["user"],
+            password=pulumi.Output.secret(owner["password"]),
+            database=owner["dbname"],
+            sslmode=self.sslmode,
+            superuser=False,
+        )
+        postgresql.Grant(
+            GRANT_NAME,
+            database=owner["dbname"],
+            role=self.role,
+            object_type="database",
+            privileges=self.privileges,
+            opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True),
+        )

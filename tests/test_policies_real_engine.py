@@ -23,7 +23,6 @@ from pathlib import Path
 
 import psycopg
 import pulumi
-import pulumi_postgresql as postgresql
 import pytest
 import yaml
 from pulumi import automation as auto
@@ -33,7 +32,7 @@ from devtools import pulumi_toolchain
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
 from devtools.postgresql_standin import read_privileges
 from tests import policy_shim
-from tests.real_engine import RealStack, engine_env, has_language_host, real_stack
+from tests.real_engine import GRANT_NAME, GrantProgram, RealStack, engine_env, has_language_host, real_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "policies"
@@ -42,7 +41,6 @@ OUR_POLICY_CONFIG = PACK / "stitch-heroku-config.json"
 KEEPS_CONNECT_TEMPORARY = "postgresql-database-grant-keeps-connect-temporary"
 REQUIRES_SSL = "postgresql-provider-requires-ssl"
 RETAIN_ON_DELETE = "postgresql-database-grant-retain-on-delete"
-GRANT_NAME = "create-on-database"
 EVERY_DATABASE_PRIVILEGE = ["CONNECT", "CREATE", "TEMPORARY"]
 
 _names = itertools.count(1)
@@ -139,37 +137,6 @@ def preview_with_pack(stack: RealStack, pack: Path, config: Path | None = None) 
 
 
 # --- throwaway programs: what another team might write against its own database ------------------------
-
-
-@dataclass(frozen=True)
-class GrantProgram:
-    """An explicit postgresql provider signed in as the database owner, and one Grant on the database."""
-
-    db: StitchDatabase
-    role: str
-    privileges: list[str]
-    sslmode: str = "require"
-
-    def __call__(self) -> None:
-        owner = psycopg.conninfo.conninfo_to_dict(self.db.owner_url)
-        provider = postgresql.Provider(
-            "owner",
-            host=owner["host"],
-            port=int(owner["port"]),
-            username=owner["user"],
-            password=pulumi.Output.secret(owner["password"]),
-            database=owner["dbname"],
-            sslmode=self.sslmode,
-            superuser=False,
-        )
-        postgresql.Grant(
-            GRANT_NAME,
-            database=owner["dbname"],
-            role=self.role,
-            object_type="database",
-            privileges=self.privileges,
-            opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True),
-        )
 
 
 @dataclass(frozen=True)
