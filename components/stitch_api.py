@@ -34,7 +34,7 @@ DEFAULT_API_URL = "https://api.stitchdata.com"
 DESTINATION_TYPE = "postgres"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 FULLY_CONFIGURED = "fully_configured"
-TOKEN_FIX = "set a valid Connect API token: pulumi config set --secret stitch:accessToken <token> (or export STITCH_ACCESS_TOKEN)"
+TOKEN_FIX = "set a valid Connect API token: pulumi config set --secret stitch:accessToken (it prompts; or export STITCH_ACCESS_TOKEN)"
 # _data/stitch/subscription-plans/{standard,advanced,premium}.yml: api-access false on Standard, true on
 # Advanced and Premium; the free trial runs on the Advanced feature set.
 PLAN_FIX = (
