@@ -279,19 +279,20 @@ def _limited(cluster, role: str, *, role_limit: int = -1, database: str = "stitc
     return cluster.url(role, "limited-pw", database)
 
 
-def _hold(url: str, count: int) -> list[psycopg.Connection]:
+@contextlib.contextmanager
+def _holding(url: str, count: int):
+    """count sessions of url held open for the block, as other clients of the database would be."""
     settings = parse_database_url(url)
-    return [psycopg.connect(settings.conninfo(connect_timeout=5)) for _ in range(count)]
+    with contextlib.ExitStack() as stack:
+        for _ in range(count):
+            stack.enter_context(psycopg.connect(settings.conninfo(connect_timeout=5)))
+        yield
 
 
 def test_the_roles_connection_limit_is_the_headroom_that_counts(ssl_server):
     url = _limited(ssl_server.cluster, "capped_loader", role_limit=6)
-    held = _hold(url, 3)
-    try:
+    with _holding(url, 3):
         report = run(url)
-    finally:
-        for conn in held:
-            conn.close()
     connections = by_name(report)["connections"]
     assert connections.status == "warn", connections
     assert connections.detail == '2 of 6 connections free for role "capped_loader" (its connection limit; 4 in use)'
@@ -301,12 +302,8 @@ def test_the_roles_connection_limit_is_the_headroom_that_counts(ssl_server):
 
 def test_a_role_at_its_limit_cannot_connect_and_gets_its_own_fix(ssl_server):
     url = _limited(ssl_server.cluster, "full_loader", role_limit=2)
-    held = _hold(url, 2)
-    try:
+    with _holding(url, 2):
         report = run(url)
-    finally:
-        for conn in held:
-            conn.close()
     connect = report.checks[0]
     assert connect.status == "fail" and 'too many connections for role "full_loader"' in connect.detail
     assert 'Every connection role "full_loader" may hold is in use' in connect.fix
@@ -320,12 +317,8 @@ def test_the_databases_connection_limit_is_counted_across_roles(ssl_server):
         conn.execute("CREATE DATABASE capped OWNER heroku_owner CONNECTION LIMIT 7")
     url = _limited(cluster, "capped_db_loader", database="capped")
     owner = parse_database_url(ssl_server.owner_url)
-    held = _hold(cluster.url(owner.username, owner.password, "capped"), 3)
-    try:
+    with _holding(cluster.url(owner.username, owner.password, "capped"), 3):
         report = run(url)
-    finally:
-        for conn in held:
-            conn.close()
     connections = by_name(report)["connections"]
     assert connections.detail == '3 of 7 connections free in database "capped" (its connection limit; 4 in use)'
     assert 'ALTER DATABASE "capped" CONNECTION LIMIT' in connections.fix
