@@ -180,13 +180,14 @@ def build(program: GoProgram, go: str, bin_dir: Path) -> None:
                 f"building {program.binary} {program.version} from devtools/toolchain/{program.wrapper} failed "
                 f"(go build {program.package}):\n{result.stderr.strip()[-4000:]}"
             )
-        for module_path, name in program.extra_files.items():
-            source = module_dir(go, work, env, SDK_MODULE) / module_path
-            target = Path(scratch) / name
-            # Module-cache files are read-only and not executable: copy, then mark executable.
-            shutil.copyfile(source, target)
-            target.chmod(0o755)
-            os.replace(target, bin_dir / name)
+        if program.extra_files:
+            sdk_dir = module_dir(go, work, env, SDK_MODULE)
+            for module_path, name in program.extra_files.items():
+                target = Path(scratch) / name
+                # Module-cache files are read-only and not executable: copy, then mark executable.
+                shutil.copyfile(sdk_dir / module_path, target)
+                target.chmod(0o755)
+                os.replace(target, bin_dir / name)
         os.replace(out, bin_dir / program.binary)
         say(f"built {program.binary} {program.version} in {time.monotonic() - started:.0f} s")
 
@@ -196,6 +197,15 @@ def module_dir(go: str, work: Path, env: dict[str, str], module: str) -> Path:
     if result.returncode != 0:
         raise ToolchainError(f"go list -m {module} failed: {result.stderr.strip()}")
     return Path(json.loads(result.stdout)["Dir"])
+
+
+def built_bin_dir() -> Path | None:
+    """The bin folder of a toolchain already built for the current pins and Go, or None (nothing is built)."""
+    go = shutil.which("go")
+    if go is None:
+        return None
+    bin_dir = toolchain_dir(programs(), go_version(go)) / "bin"
+    return bin_dir if (bin_dir / "pulumi").exists() else None
 
 
 def ensure(*, go: str | None = None) -> Path:
@@ -222,27 +232,9 @@ def ensure(*, go: str | None = None) -> Path:
     return bin_dir
 
 
-def engine_env(bin_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment every Pulumi command of ours runs with: our builds first on PATH, and never a
-    download (the CLI would otherwise try get.pulumi.com or GitHub for a plugin it does not find)."""
-    env = dict(os.environ if base is None else base)
-    env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
-    env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
-    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
-    return env
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.pulumi_toolchain", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--print-dir", action="store_true", help="print the cache folder that would be used, build nothing")
-    args = parser.parse_args(argv)
-    if args.print_dir:
-        go = shutil.which("go")
-        if go is None:
-            print(NO_GO_HINT, file=sys.stderr)
-            return 1
-        print(toolchain_dir(programs(), go_version(go)) / "bin")
-        return 0
+    parser.parse_args(argv)
     sdk, cli = pinned_versions().get("pulumi"), programs()[0].version
     if sdk and f"v{sdk}" != cli:
         say(f"pulumi CLI {cli}: requirements.txt pins pulumi=={sdk}, which the Go proxy does not serve; {cli} is the nearest it does")

@@ -65,7 +65,7 @@ class Cli:
 
 
 def find_cli() -> Cli:
-    built = _built_toolchain()
+    built = pulumi_toolchain.built_bin_dir()
     if built is not None:
         say(f"using the Pulumi toolchain built from the Go module proxy ({built})")
         return Cli(built, offline=True)
@@ -86,17 +86,6 @@ def find_cli() -> Cli:
             return Cli(pulumi_toolchain.ensure(), offline=True)
         except pulumi_toolchain.ToolchainError as build_error:
             raise SystemExit(f"try_local: {build_error}") from None
-
-
-def _built_toolchain() -> Path | None:
-    go = shutil.which("go")
-    if go is None:
-        return None
-    try:
-        bin_dir = pulumi_toolchain.toolchain_dir(pulumi_toolchain.programs(), pulumi_toolchain.go_version(go)) / "bin"
-    except (OSError, pulumi_toolchain.ToolchainError):
-        return None
-    return bin_dir if (bin_dir / "pulumi").exists() else None
 
 
 def engine_env(cli: Cli, work_dir: Path) -> dict[str, str]:

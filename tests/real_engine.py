@@ -117,9 +117,12 @@ def plugin_dirs(bin_dir: Path, base_dir: Path) -> list[Path]:
     return [bin_dir, standin] if standin.exists() else [bin_dir]
 
 
-def engine_env(bin_dir: Path, base_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Only what the engine needs, nothing of the user's own Pulumi setup (no ~/.pulumi, no login)."""
-    path = [*plugin_dirs(bin_dir, base_dir), Path(sys.prefix) / "bin"]
+def engine_env(
+    bin_dir: Path, base_dir: Path, extra: dict[str, str] | None = None, path_prefix: tuple[Path, ...] = ()
+) -> dict[str, str]:
+    """Only what the engine needs, nothing of the user's own Pulumi setup (no ~/.pulumi, no login).
+    path_prefix: folders searched before the toolchain (e.g. a stand-in for a plugin the toolchain lacks)."""
+    path = [*path_prefix, *plugin_dirs(bin_dir, base_dir), Path(sys.prefix) / "bin"]
     env = {
         "PATH": os.pathsep.join([*map(str, path), os.environ.get("PATH", "")]),
         "HOME": os.environ.get("HOME", str(base_dir)),
@@ -136,7 +139,12 @@ def engine_env(bin_dir: Path, base_dir: Path, extra: dict[str, str] | None = Non
 
 @contextmanager
 def real_stack(
-    base_dir: Path, stack_name: str, *, env: dict[str, str] | None = None, program: Callable[[], None] | None = None
+    base_dir: Path,
+    stack_name: str,
+    *,
+    env: dict[str, str] | None = None,
+    program: Callable[[], None] | None = None,
+    path_prefix: tuple[Path, ...] = (),
 ) -> Iterator[RealStack]:
     """A fresh stack of a project copy; removed with its state afterwards, whatever happened.
 
@@ -145,7 +153,7 @@ def real_stack(
     bin_dir = toolchain_bin()
     project_dir = copy_project(base_dir / "project")
     (base_dir / "state").mkdir(exist_ok=True)
-    variables = engine_env(bin_dir, base_dir, env)
+    variables = engine_env(bin_dir, base_dir, env, path_prefix)
     command = auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=True)
     options = auto.LocalWorkspaceOptions(work_dir=str(project_dir), env_vars=variables, pulumi_command=command)
     # The CLI's own processes see `variables`; this process runs the inline program and needs the same view.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from devtools import pulumi_toolchain
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
 from devtools.postgresql_standin import read_privileges
 from tests import policy_shim
-from tests.real_engine import GRANT_NAME, GrantProgram, RealStack, engine_env, has_language_host, real_stack
+from tests.real_engine import GRANT_NAME, GrantProgram, RealStack, has_language_host, real_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "policies"
@@ -84,13 +83,13 @@ def ran_from(pack: Path) -> dict[str, str]:
     return {f"{PACK_NAME}|local|{pack}": version}
 
 
-def policy_path(bin_dir: Path, base_dir: Path) -> dict[str, str]:
-    """PATH for the CLI: where the toolchain has no Python language host, the stand-in for its RunPlugin first."""
+def policy_path(bin_dir: Path, base_dir: Path) -> tuple[Path, ...]:
+    """Where the toolchain has no Python language host, the stand-in for its RunPlugin, first on PATH."""
     if has_language_host(bin_dir):
-        return {}
+        return ()
     shim_dir = base_dir / "language-host-standin"
     policy_shim.install(shim_dir)
-    return {"PATH": os.pathsep.join([str(shim_dir), engine_env(bin_dir, base_dir)["PATH"]])}
+    return (shim_dir,)
 
 
 @dataclass
@@ -115,7 +114,7 @@ class PolicyEvents:
 @contextmanager
 def stack_of(base_dir: Path, bin_dir: Path, stack_name: str, program: Callable[[], None] | None = None) -> Iterator[RealStack]:
     """A fresh stack (the throwaway program, or this project's __main__.py), destroyed and removed afterwards."""
-    with real_stack(base_dir, stack_name, env=policy_path(bin_dir, base_dir), program=program) as real:
+    with real_stack(base_dir, stack_name, path_prefix=policy_path(bin_dir, base_dir), program=program) as real:
         try:
             yield real
         finally:
