@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WRAPPERS = Path(__file__).resolve().parent / "toolchain"
 CACHE_ENV = "STITCH_HEROKU_CACHE"
 NO_GO_HINT = (
-    "Go is not installed, so the Pulumi toolchain cannot be built here. Either install Go 1.26 or newer "
+    "Go is not installed, so the Pulumi toolchain cannot be built here. Either install Go 1.26.6 or newer (pkg/v3 v3.274.0 asks for it) "
     "(https://go.dev/doc/install) and run `python -m devtools.pulumi_toolchain` again, or install the Pulumi CLI "
     "(https://www.pulumi.com/docs/install/), which fetches its plugins itself on a machine with internet access."
 )

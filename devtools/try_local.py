@@ -38,7 +38,7 @@ STACK = "local"
 NO_CLI = (
     "No Pulumi CLI could be had: the Automation API could not download one ({error}), and Go, which builds "
     "it from the Go module proxy, is not installed. Do one of these, then run this command again:\n"
-    "  - install Go 1.26+ (https://go.dev/doc/install): this command then builds the CLI itself\n"
+    "  - install Go 1.26.6+ (https://go.dev/doc/install): this command then builds the CLI itself\n"
     "  - install the Pulumi CLI: https://www.pulumi.com/docs/install/ (e.g. `curl -fsSL https://get.pulumi.com | sh`)"
 )
 
