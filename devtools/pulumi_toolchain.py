@@ -103,7 +103,7 @@ NOT_SERVED = {
     "the postgresql plugin": "github.com/pulumi/pulumi-postgresql/provider/v3 and "
     "github.com/cyrilgdn/terraform-provider-postgresql: devtools/postgresql_standin.py stands in on this machine",
     "the heroku plugin": "github.com/pulumiverse/pulumi-heroku/provider (bd91b6b19ec2) and "
-    "github.com/heroku/terraform-provider-heroku/v5@v5.2.10: devtools/heroku_standin.py stands in for the tests",
+    "github.com/heroku/terraform-provider-heroku/v5@v5.2.10: tests/doubles/heroku_standin.py stands in for the tests",
 }
 """What the Go module proxy refused (403 "This module version is not available"), and what we do instead."""
 

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devtools import pulumi_toolchain
 from devtools.local_postgres import Cluster, StitchDatabase, free_port, provision_stitch_database
-from tests.fake_stitch import FakeStitch, StitchServer
+from tests.doubles.fake_stitch import FakeStitch, StitchServer
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 import urllib3
 
-from tests.fake_heroku import ACCEPT, POOL_PORT, FakeHeroku, HerokuApiServer, PostgresTarget, serve
+from tests.doubles.fake_heroku import ACCEPT, POOL_PORT, FakeHeroku, HerokuApiServer, PostgresTarget, serve
 
 USER_AGENT = "heroku/v5 (linux; amd64) terraform-provider-heroku/5.2.10"
 LATEST_RELEASE = "version ..; max=1,order=desc"  # tf-app updateConfigVars: ListRange{Descending, "version", Max: 1}

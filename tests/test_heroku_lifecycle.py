@@ -12,7 +12,7 @@ import pytest
 
 from components.heroku_config_vars import config_var_value, database_config_var, is_pool_var
 from components.source_guard import SourceGuardProvider, switch_refusal
-from tests.pulumi_harness import ADDON_URL, HEROKU_STACK, StitchMocks, run_program
+from tests.support.pulumi_harness import ADDON_URL, HEROKU_STACK, StitchMocks, run_program
 
 GUARD = "pulumi-python:dynamic/stitch:SourceGuard"
 ROTATED = "postgres://u9abc:n3w-passw0rd@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"

@@ -25,9 +25,9 @@ from google.rpc import status_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from devtools import heroku_standin
-from devtools.heroku_standin import ADDON_TYPE, APP_TYPE, GET_APP, HerokuStandIn, from_struct, is_secret, reveal, to_struct
-from tests.fake_heroku import ACCEPT, FakeHeroku, HerokuApiServer, PostgresTarget, serve
+from tests.doubles import heroku_standin
+from tests.doubles.fake_heroku import ACCEPT, FakeHeroku, HerokuApiServer, PostgresTarget, serve
+from tests.doubles.heroku_standin import ADDON_TYPE, APP_TYPE, GET_APP, HerokuStandIn, from_struct, is_secret, reveal, to_struct
 
 LATEST_RELEASE = "version ..; max=1,order=desc"
 RELEASES_FOR_DATA_SOURCE = "version ..; max=200,order=desc"

@@ -38,7 +38,7 @@ from policies.guardrails.postgresql_grants import DATABASE_PRIVILEGES as POLICY_
 from policies.guardrails.postgresql_grants import keeps_connect_and_temporary, retained_on_delete
 from policies.guardrails.postgresql_provider import provider_requires_ssl
 from policies.guardrails.stack_outputs import no_plaintext_credentials
-from tests.pulumi_harness import HEROKU_STACK, run_program
+from tests.support.pulumi_harness import HEROKU_STACK, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 GRANT = "postgresql:index/grant:Grant"

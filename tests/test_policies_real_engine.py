@@ -3,7 +3,7 @@ Automation API, on small throwaway programs against a real PostgreSQL, and on th
 
 The pack runs in its own virtualenv, made from policies/requirements.txt as the README tells a team to make
 it (the CLI installs nothing for a local --policy-pack). Where the toolchain has no Python language host, the
-CLI starts the pack through tests/policy_shim.py, which runs it exactly as the language host's RunPlugin
+CLI starts the pack through tests/doubles/policy_shim.py, which runs it exactly as the language host's RunPlugin
 would. The engine, the analyzer protocol, the enforcement and the printed report are the CLI's own.
 """
 
@@ -30,8 +30,8 @@ from pulumi.automation.events import EngineEvent, PolicyEvent
 from devtools import pulumi_toolchain
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
 from devtools.postgresql_standin import read_privileges
-from tests import policy_shim
-from tests.real_engine import GRANT_NAME, GrantProgram, RealStack, has_language_host, real_stack
+from tests.doubles import policy_shim
+from tests.support.real_engine import GRANT_NAME, GrantProgram, RealStack, has_language_host, real_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "policies"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pulumi_harness import ADDON_PASSWORD, ADDON_URL, HEROKU_STACK, StitchMocks, run_program
+from tests.support.pulumi_harness import ADDON_PASSWORD, ADDON_URL, HEROKU_STACK, StitchMocks, run_program
 
 APP = "heroku:app/app:App"
 ADDON = "heroku:addon/addon:Addon"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pulumi_harness import ADDON_PASSWORD, HEROKU_STACK, run_program
+from tests.support.pulumi_harness import ADDON_PASSWORD, HEROKU_STACK, run_program
 
 DESTINATION = "pulumi-python:dynamic/stitch:Destination"
 VERIFICATION = "pulumi-python:dynamic/stitch:Verification"

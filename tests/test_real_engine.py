@@ -20,8 +20,8 @@ from psycopg import sql
 from pulumi import automation as auto
 
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
-from tests.fake_stitch import FakeStitch, StitchServer
-from tests.real_engine import ROOT, RealStack, real_stack
+from tests.doubles.fake_stitch import FakeStitch, StitchServer
+from tests.support.real_engine import ROOT, RealStack, real_stack
 
 _names = itertools.count(1)
 

@@ -1,6 +1,6 @@
 """The Heroku lifecycle with the real Pulumi engine: `source: heroku` and `heroku-existing` stacks against
-tests/fake_heroku.py (a Heroku Platform API double whose add-ons are real databases on the local SSL
-PostgreSQL), through devtools/heroku_standin.py, which stands in for the heroku provider plugin the Go
+tests/doubles/fake_heroku.py (a Heroku Platform API double whose add-ons are real databases on the local SSL
+PostgreSQL), through tests/doubles/heroku_standin.py, which stands in for the heroku provider plugin the Go
 proxy does not serve and makes the calls terraform-provider-heroku v5 makes.
 """
 
@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from pulumi import automation as auto
 
-from tests.fake_heroku import PostgresTarget, serve
-from tests.fake_stitch import FakeStitch, StitchServer
-from tests.real_engine import RealStack, real_stack
+from tests.doubles.fake_heroku import PostgresTarget, serve
+from tests.doubles.fake_stitch import FakeStitch, StitchServer
+from tests.support.real_engine import RealStack, real_stack
 
 _apps = itertools.count(1)
 

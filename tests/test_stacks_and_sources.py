@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.pulumi_harness import ROOT, StitchMocks, run_program
+from tests.support.pulumi_harness import ROOT, StitchMocks, run_program
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
 LOCAL_OWNER = "postgres://heroku_owner:owner-pw@127.0.0.1:55432/stitch"

@@ -15,7 +15,7 @@ import pytest
 
 from components.stitch_api import LIMIT_FIX, PLAN_FIX, StitchApiError, StitchClient, proxy_for
 from devtools.local_postgres import free_port
-from tests.fake_stitch import LIMIT_MESSAGE, ONE_DESTINATION_MESSAGE, FakeStitch, StitchServer
+from tests.doubles.fake_stitch import LIMIT_MESSAGE, ONE_DESTINATION_MESSAGE, FakeStitch, StitchServer
 
 PASSWORD = "pg-p@ss/w0rd"
 PROPERTIES = {

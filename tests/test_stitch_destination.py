@@ -10,7 +10,7 @@ from psycopg import sql
 
 from components.connection import parse_database_url
 from components.stitch_destination import StitchDestinationError, StitchDestinationProvider
-from tests.fake_stitch import LIMIT_MESSAGE, connects_for_real
+from tests.doubles.fake_stitch import LIMIT_MESSAGE, connects_for_real
 
 CHECK_PATH = "/v4/destinations/110397/last-connection-check"
 

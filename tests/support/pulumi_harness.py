@@ -20,7 +20,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "stitch-heroku"
 
 ADDON_URL = "postgres://u9abc:p%40ss%2Fw0rd%3A%25@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"

@@ -1,4 +1,4 @@
-"""`python -m benchmarks.bench_up`: wall time of `pulumi up` of the local stack with the real engine, and
+"""`python -m tests.benchmarks.bench_up`: wall time of `pulumi up` of the local stack with the real engine, and
 how much of it is this program and its checks rather than the engine and the plugins.
 
 In one run, against one local SSL PostgreSQL, it times alternately:
@@ -24,7 +24,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, ResourceProvider
 
 from devtools.local_postgres import Cluster, StitchDatabase, free_port, provision_stitch_database
-from tests.real_engine import GrantProgram, real_stack
+from tests.support.real_engine import GrantProgram, real_stack
 
 
 class _Nothing(ResourceProvider):
@@ -55,7 +55,7 @@ def timed(action: Callable[[], Any]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_up", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_up", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     from psycopg.conninfo import conninfo_to_dict

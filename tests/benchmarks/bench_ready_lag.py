@@ -6,7 +6,7 @@ schedule (full attempts, the pause doubling from 1 s to 30 s). The lag is read f
 own log, on the server's clock: from "database system is ready to accept connections" to each
 waiter's "connection authorized". Goal: every lag of today's loop under 3 s, however large N is.
 
-    .venv/bin/python -m benchmarks.bench_ready_lag [--delays 5,12,20,33,45]
+    .venv/bin/python -m tests.benchmarks.bench_ready_lag [--delays 5,12,20,33,45]
 """
 
 from __future__ import annotations

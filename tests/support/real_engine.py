@@ -25,12 +25,13 @@ import pulumi
 import pulumi_postgresql as postgresql
 from pulumi import automation as auto
 
-from devtools import heroku_standin, postgresql_standin, pulumi_toolchain
+from devtools import postgresql_standin, pulumi_toolchain
 from devtools.local_postgres import StitchDatabase
 from devtools.project_copy import copy_project
 from devtools.secret_config import set_secret
+from tests.doubles import heroku_standin
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "stitch-heroku"
 PASSPHRASE = "real-engine-tests"
 

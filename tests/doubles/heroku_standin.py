@@ -3,7 +3,7 @@
 pulumiverse-heroku 1.0.4 bridges terraform-provider-heroku v5.2.10 (which talks to Heroku through heroku-go
 v5.4.1), and the Go module proxy this machine reaches refuses both modules (403). So that the real Pulumi
 engine can still run this program's `source: heroku` and `source: heroku-existing` stacks, against
-tests/fake_heroku.py or any Heroku Platform API, this plugin speaks Pulumi's provider protocol for what the
+tests/doubles/fake_heroku.py or any Heroku Platform API, this plugin speaks Pulumi's provider protocol for what the
 program uses: `heroku:app/app:App`, `heroku:addon/addon:Addon` and the invoke `heroku:app/getApp:getApp`.
 It makes the HTTP calls the real provider makes, in the same order, with the same headers and bodies, and
 answers with the same properties. It reports the pulumiverse_heroku package's version, so the engine takes
@@ -52,7 +52,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from devtools.plugin_process import install_script, serve_forever, start_server
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_NAME = "pulumi-resource-heroku"
 APP_TYPE = "heroku:app/app:App"
 ADDON_TYPE = "heroku:addon/addon:Addon"
@@ -1182,7 +1182,7 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
 
 def install(bin_dir: Path, python: str = sys.executable) -> Path:
     """Write the plugin's executable into bin_dir (to go first on PATH), running this module with `python`."""
-    return install_script(bin_dir, PLUGIN_NAME, "devtools.heroku_standin", python)
+    return install_script(bin_dir, PLUGIN_NAME, "tests.doubles.heroku_standin", python)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Runs against a local SSL PostgreSQL started here. Speed is reported as ratios to
 measured in the same process, never as absolute thresholds. Connections and statements are counted
 from the server's own log (log_connections, log_statement = all), not estimated.
 
-    .venv/bin/python -m benchmarks.bench_verify [--rounds N]
+    .venv/bin/python -m tests.benchmarks.bench_verify [--rounds N]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from components.checks import verify
 from components.connection import parse_database_url
 from devtools.local_postgres import Cluster, free_port, provision_stitch_database
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # The same checks, the manual way: one psql invocation each, as a person following the guide would.
 MANUAL_STEPS = [
