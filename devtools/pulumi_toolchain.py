@@ -232,6 +232,17 @@ def ensure(*, go: str | None = None) -> Path:
     return bin_dir
 
 
+def cli_bin_dir() -> Path:
+    """The folder of the Pulumi CLI to drive: the toolchain where Go can build it (built now if need be),
+    else the folder of a `pulumi` on PATH (a user's own install, which has its own language host)."""
+    if shutil.which("go") is not None:
+        return ensure()
+    on_path = shutil.which("pulumi")
+    if on_path is not None:
+        return Path(on_path).resolve().parent
+    raise ToolchainError(NO_GO_HINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.pulumi_toolchain", description=__doc__.split("\n\n")[0])
     parser.parse_args(argv)

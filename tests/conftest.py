@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,15 +89,24 @@ def stitch_api():
         yield stitch
 
 
-@pytest.fixture(scope="session")
-def toolchain() -> Path:
-    """The Pulumi toolchain for the real-engine tests, built on first use (python -m devtools.pulumi_toolchain).
-
-    Without Go it cannot be had: those tests are skipped with the reason, but never under CI=true,
-    where a missing toolchain is a failure."""
+def _or_skip(get: Callable[[], Path], needs: str) -> Path:
+    """What get() returns; where it cannot be had, a skip with the reason, but never under CI=true."""
     try:
-        return pulumi_toolchain.ensure()
+        return get()
     except pulumi_toolchain.ToolchainError as error:
         if os.environ.get("CI") == "true":
             raise
-        pytest.skip(f"the real-engine tests need the Pulumi toolchain: {error}")
+        pytest.skip(f"{needs}: {error}")
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Path:
+    """The Pulumi CLI for the real-engine tests: the toolchain built from the Go module proxy (on first use),
+    or, on a machine without Go, a `pulumi` on PATH."""
+    return _or_skip(pulumi_toolchain.cli_bin_dir, "the real-engine tests need a Pulumi CLI")
+
+
+@pytest.fixture(scope="session")
+def built_toolchain() -> Path:
+    """The toolchain itself, for the tests of how it is built (they need Go)."""
+    return _or_skip(pulumi_toolchain.ensure, "building the toolchain needs Go")

@@ -152,11 +152,14 @@ def test_output_secrecy(dev, name, secret):
     assert dev.outputs[name].secret is secret, f"output {name} must {'' if secret else 'not '}be secret"
 
 
-def test_addon_url_is_secret_even_when_the_provider_does_not_mark_it():
-    # The mocks hand configVarValues back unmarked, as a lookup or an older provider would.
-    run = run_program("dev", HEROKU_STACK)
-    registered = run.one(ADDON)
-    assert "configVarValues" not in registered.secret_inputs
+def test_database_url_is_secret_though_the_app_lookup_returns_it_unmarked():
+    # The URL comes from the app lookup (its config vars as the app has them now, newer than the add-on's
+    # state), which hands the value back unmarked: the program must mark it secret itself.
+    live = "postgres://rotated:rotated-pw@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d9"
+    mocks = StitchMocks(app_config_vars={"DATABASE_URL": live})
+    run = run_program("dev", HEROKU_STACK, mocks=mocks)
+    assert any(call.token == "heroku:app/getApp:getApp" for call in mocks.calls), "the URL is read through the app lookup"
+    assert run.outputs["database_url"].value == live, "the live value, not the add-on's state"
     assert run.outputs["database_url"].secret and run.outputs["password"].secret
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
+
 from devtools import pulumi_toolchain
 
 
@@ -43,17 +45,40 @@ def test_without_go_it_says_what_to_do_instead(capsys, monkeypatch):
     assert "Go is not installed" in captured.err and "https://www.pulumi.com/docs/install/" in captured.err
 
 
-def test_the_built_cli_reports_its_version_and_the_shims_are_executable(toolchain):
+def test_the_built_cli_reports_its_version_and_the_shims_are_executable(built_toolchain):
     (cli,) = pulumi_toolchain.programs()
-    version = subprocess.run([str(toolchain / "pulumi"), "version"], capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run([str(built_toolchain / "pulumi"), "version"], capture_output=True, text=True, check=True).stdout.strip()
     assert version == cli.version
     for name in pulumi_toolchain.PYTHON_SHIMS.values():
-        assert os.access(toolchain / name, os.X_OK), f"{name} is not executable"
+        assert os.access(built_toolchain / name, os.X_OK), f"{name} is not executable"
 
 
-def test_a_second_run_reuses_the_cache_and_prints_the_folder_last(toolchain, capfd):
-    stamp = (toolchain / "pulumi").stat().st_mtime_ns
+def test_a_second_run_reuses_the_cache_and_prints_the_folder_last(built_toolchain, capfd):
+    stamp = (built_toolchain / "pulumi").stat().st_mtime_ns
     assert pulumi_toolchain.main([]) == 0
     out, err = capfd.readouterr()
-    assert out.strip().splitlines()[-1] == str(toolchain)
-    assert "cached" in err and (toolchain / "pulumi").stat().st_mtime_ns == stamp
+    assert out.strip().splitlines()[-1] == str(built_toolchain)
+    assert "cached" in err and (built_toolchain / "pulumi").stat().st_mtime_ns == stamp
+
+
+def test_without_go_the_real_engine_tests_use_a_pulumi_cli_on_path(tmp_path, monkeypatch):
+    user_bin = tmp_path / "user-bin"
+    user_bin.mkdir()
+    (user_bin / "pulumi").write_text("#!/bin/sh\necho v3.999.0\n")
+    (user_bin / "pulumi").chmod(0o755)
+    monkeypatch.setenv("PATH", str(user_bin))
+    assert pulumi_toolchain.cli_bin_dir() == user_bin
+
+
+def test_without_go_or_a_pulumi_cli_it_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(pulumi_toolchain.ToolchainError, match="install the Pulumi CLI"):
+        pulumi_toolchain.cli_bin_dir()
+
+
+def test_with_go_the_toolchain_comes_first(built_toolchain, tmp_path, monkeypatch):
+    decoy = tmp_path / "pulumi"
+    decoy.write_text("#!/bin/sh\nexit 1\n")
+    decoy.chmod(0o755)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(tmp_path), os.environ["PATH"]]))
+    assert pulumi_toolchain.cli_bin_dir() == built_toolchain
