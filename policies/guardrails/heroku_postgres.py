@@ -10,14 +10,13 @@ from fnmatch import fnmatchcase
 
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
 )
 
-from .resource_view import config_strings, label, read, stack_of, strings_schema
+from .resource_view import config_strings, label, read, stack_of, strings_config
 
 ADDON_TYPE = "heroku:addon/addon:Addon"
 POSTGRES_SERVICE = "heroku-postgresql"
@@ -92,12 +91,10 @@ no_retired_plan = ResourceValidationPolicy(
     validate=validate_no_retired_plan,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(
-        properties={
-            RETIRED_PLANS_KEY: strings_schema(
-                "Retired Heroku Postgres plans (glob patterns on the part after heroku-postgresql:).", DEFAULT_RETIRED_PLANS
-            )
-        }
+    config_schema=strings_config(
+        RETIRED_PLANS_KEY,
+        "Retired Heroku Postgres plans (glob patterns on the part after heroku-postgresql:).",
+        DEFAULT_RETIRED_PLANS,
     ),
     remediation_steps='Use a current plan, e.g. plan="heroku-postgresql:essential-0".',
 )
@@ -108,12 +105,10 @@ protected_outside_dev = ResourceValidationPolicy(
     validate=validate_protected_outside_dev,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
-    config_schema=PolicyConfigSchema(
-        properties={
-            UNPROTECTED_PREFIXES_KEY: strings_schema(
-                "Stack name prefixes whose databases may go unprotected (throwaway stacks).", DEFAULT_UNPROTECTED_PREFIXES
-            )
-        }
+    config_schema=strings_config(
+        UNPROTECTED_PREFIXES_KEY,
+        "Stack name prefixes whose databases may go unprotected (throwaway stacks).",
+        DEFAULT_UNPROTECTED_PREFIXES,
     ),
     remediation_steps="Declare the add-on with opts=pulumi.ResourceOptions(protect=True).",
 )

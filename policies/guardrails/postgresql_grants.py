@@ -14,14 +14,13 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
 )
 
-from .resource_view import config_strings, label, read, reveal, shown, strings_schema
+from .resource_view import config_strings, label, read, reveal, shown, strings_config
 
 GRANT_TYPE = "postgresql:index/grant:Grant"
 
@@ -117,12 +116,10 @@ retained_on_delete = ResourceValidationPolicy(
     validate=validate_retained_on_delete,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
-    config_schema=PolicyConfigSchema(
-        properties={
-            RETAINED_GRANTS_KEY: strings_schema(
-                "Names (or URNs) of database Grants you have checked are declared with retain_on_delete.", []
-            )
-        }
+    config_schema=strings_config(
+        RETAINED_GRANTS_KEY,
+        "Names (or URNs) of database Grants you have checked are declared with retain_on_delete.",
+        [],
     ),
     remediation_steps="Declare the Grant with opts=pulumi.ResourceOptions(retain_on_delete=True), then list it in retainedGrants.",
 )

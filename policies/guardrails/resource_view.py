@@ -7,30 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pulumi_policy import Secret
-from pulumi_policy.proxy import (
-    UNKNOWN_ARCHIVE_VALUE,
-    UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_ASSET_VALUE,
-    UNKNOWN_BOOLEAN_VALUE,
-    UNKNOWN_NUMBER_VALUE,
-    UNKNOWN_OBJECT_VALUE,
-    UNKNOWN_STRING_VALUE,
-    UnknownValueError,
-)
+from pulumi_policy import PolicyConfigSchema, Secret, proxy
+from pulumi_policy.proxy import UnknownValueError
 
 # The engine's placeholders for values a preview cannot know yet. The SDK's proxy raises on them,
 # but not inside a secret (see secret_marks), so a policy has to recognise them there itself.
 _UNKNOWN_SENTINELS = frozenset(
-    {
-        UNKNOWN_ARCHIVE_VALUE,
-        UNKNOWN_ARRAY_VALUE,
-        UNKNOWN_ASSET_VALUE,
-        UNKNOWN_BOOLEAN_VALUE,
-        UNKNOWN_NUMBER_VALUE,
-        UNKNOWN_OBJECT_VALUE,
-        UNKNOWN_STRING_VALUE,
-    }
+    value for name, value in vars(proxy).items() if name.startswith("UNKNOWN_") and name.endswith("_VALUE")
 )
 
 
@@ -97,9 +80,10 @@ def config_strings(config: Mapping[str, Any], key: str, default: Sequence[str]) 
     return list(value)
 
 
-def strings_schema(description: str, default: Sequence[str]) -> dict[str, Any]:
-    """The JSON schema of a list-of-strings config property, as the CLI validates it."""
-    return {"type": "array", "items": {"type": "string"}, "default": list(default), "description": description}
+def strings_config(key: str, description: str, default: Sequence[str]) -> PolicyConfigSchema:
+    """A policy's config: one list-of-strings property, with the JSON schema the CLI validates it by."""
+    schema = {"type": "array", "items": {"type": "string"}, "default": list(default), "description": description}
+    return PolicyConfigSchema(properties={key: schema})
 
 
 def label(kind: str, name: str) -> str:

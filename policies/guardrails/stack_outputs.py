@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyConfigSchema,
     ReportViolation,
     Secret,
     Severity,
@@ -26,7 +25,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from . import secret_marks
-from .resource_view import config_strings, is_unknown, stack_of, strings_schema
+from .resource_view import config_strings, is_unknown, stack_of, strings_config
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 ALLOWED_OUTPUTS_KEY = "allowedOutputs"
@@ -133,12 +132,10 @@ no_plaintext_credentials = StackValidationPolicy(
     validate=validate_no_plaintext_credentials,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(
-        properties={
-            ALLOWED_OUTPUTS_KEY: strings_schema(
-                "Output names (or dotted paths inside an output) that look like credentials but are not.", []
-            )
-        }
+    config_schema=strings_config(
+        ALLOWED_OUTPUTS_KEY,
+        "Output names (or dotted paths inside an output) that look like credentials but are not.",
+        [],
     ),
     remediation_steps="Export the value with pulumi.Output.secret(...).",
 )
