@@ -2,7 +2,7 @@
 
 pulumi-postgresql's provider (github.com/pulumi/pulumi-postgresql/provider/v3) and the Terraform provider it
 wraps (cyrilgdn/terraform-provider-postgresql) are not served by the Go module proxy this machine reaches,
-so the real plugin cannot be had (README: "The Pulumi toolchain"). So that the real Pulumi engine can
+so the real plugin cannot be had (docs/toolchain.md). So that the real Pulumi engine can
 still run this program end to end, this plugin speaks Pulumi's provider protocol for the one resource the
 program uses, `postgresql:index/grant:Grant` on `object_type: database`, and runs the SQL the real
 provider runs (resource_postgresql_grant.go): lock the role and the database, REVOKE ALL then GRANT in one

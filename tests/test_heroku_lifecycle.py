@@ -1,7 +1,7 @@
 """The Heroku side of the program under Pulumi's mocks: live URLs, the Stitch credential's config var,
 the connection pooler and the guard against switching `source` (issue: Heroku lifecycle).
 
-The real heroku provider cannot be built here (README: "The Pulumi toolchain"); the engine-level proof
+The real heroku provider cannot be built here (docs/toolchain.md); the engine-level proof
 of the same behaviour runs against the stand-in plugin and the Heroku API double in
 tests/test_real_engine_heroku.py.
 """

@@ -4,7 +4,7 @@
 CLI v3.274 (pkg/resource/plugin/analyzer_plugin.go NewPolicyAnalyzer, then plugin.go ExecPlugin) starts
 `pulumi-language-python` and calls its RunPlugin with the pack's folder and runtime options, the program's
 folder as working directory, the CLI's environment and the engine's address as the one argument. That
-language host is not served by the Go module proxy (README: "The Pulumi toolchain"), and v3.274 has no
+language host is not served by the Go module proxy (docs/toolchain.md), and v3.274 has no
 other way to run a folder of Python policies (the `pulumi-analyzer-policy-python` fallback of older CLIs
 is gone from pkg/v3; only sdk/v3 still carries it). So `install` puts a `pulumi-language-python` on PATH
 that serves exactly two calls of Pulumi's LanguageRuntime protocol: GetPluginInfo, and RunPlugin as
