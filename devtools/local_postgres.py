@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -237,6 +239,17 @@ def start(base_dir: Path, port: int) -> dict[str, object] | str:
     path.touch(mode=0o600)  # the URLs hold passwords: readable by this user only, from the first byte
     path.write_text(json.dumps(state))
     return state
+
+
+@contextmanager
+def throwaway_cluster(prefix: str = "stitch-heroku-pg-", *, ssl: bool = True) -> Iterator[Cluster]:
+    """A server in a new temp folder on a free port, for one run of a benchmark: stopped and removed after."""
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix=prefix)), free_port(), ssl=ssl)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def stop(base_dir: Path) -> str | None:

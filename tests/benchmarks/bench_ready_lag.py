@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime
@@ -25,7 +24,7 @@ import psycopg
 from components.checks import POLL_SECONDS, Report, verify, verify_once
 from components.connection import ConnectionSettings, parse_database_url
 from components.postgres_sql import is_not_answering
-from devtools.local_postgres import Cluster, free_port, provision_stitch_database
+from devtools.local_postgres import Cluster, provision_stitch_database, throwaway_cluster
 
 GOAL_SECONDS = 3.0
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \S+ \[\d+\] LOG:  (.*)$")
@@ -96,9 +95,7 @@ def main() -> int:
     parser.add_argument("--delays", default="5,12,20,33,45", help="seconds before the server starts, one round each")
     args = parser.parse_args()
     delays = [float(d) for d in args.delays.split(",")]
-    cluster = Cluster(Path(tempfile.mkdtemp(prefix="stitch-bench-")), free_port())
-    cluster.start()
-    try:
+    with throwaway_cluster("stitch-bench-") as cluster:
         db = provision_stitch_database(cluster)
         now, before = parse_database_url(db.owner_url), parse_database_url(db.stitch_url)
         with cluster.superuser() as conn:
@@ -116,8 +113,6 @@ def main() -> int:
             print(f"{delay:>18.0f} s{lag_now:>8.2f} s{lag_before:>10.2f} s{lag_before / lag_now:>13.0f}x")
         verdict = "met" if worst < GOAL_SECONDS else "MISSED"
         print(f"worst lag now {worst:.2f} s: goal (under {GOAL_SECONDS:g} s) {verdict}")
-    finally:
-        cluster.stop()
     return 0
 
 

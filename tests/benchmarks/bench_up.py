@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, ResourceProvider
 
-from devtools.local_postgres import Cluster, StitchDatabase, free_port, provision_stitch_database
+from devtools.local_postgres import StitchDatabase, provision_stitch_database, throwaway_cluster
 from tests.support.real_engine import GrantProgram, real_stack
 
 
@@ -60,10 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from psycopg.conninfo import conninfo_to_dict
 
-    cluster = Cluster(Path(tempfile.mkdtemp(prefix="bench-up-pg-")), free_port(), ssl=True)
-    cluster.start()
     samples: dict[str, list[float]] = {key: [] for key in ("ours first", "ours again", "baseline first", "baseline again")}
-    try:
+    with throwaway_cluster("bench-up-pg-") as cluster:
         for n in range(args.rounds):
             for kind in ("baseline", "ours"):
                 db = provision_stitch_database(cluster, database=f"b{kind[0]}{n}", owner=f"o{kind[0]}{n}", stitch_role=f"s{kind[0]}{n}")
@@ -78,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
                         samples[f"{kind} again"].append(timed(stack.up))
                         stack.destroy()
             print(f"round {n + 1}/{args.rounds} done", flush=True)
-    finally:
-        cluster.stop()
 
     median = {key: statistics.median(values) for key, values in samples.items()}
     print(f"\n`pulumi up`, real engine, median of {args.rounds} rounds (seconds):")

@@ -14,14 +14,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from components.checks import verify
 from components.connection import parse_database_url
-from devtools.local_postgres import Cluster, free_port, provision_stitch_database
+from devtools.local_postgres import provision_stitch_database, throwaway_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,9 +85,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
-    cluster = Cluster(Path(tempfile.mkdtemp(prefix="stitch-bench-")), free_port())
-    cluster.start()
-    try:
+    with throwaway_cluster("stitch-bench-") as cluster:
         url = provision_stitch_database(cluster).owner_url
         settings = parse_database_url(url)
         with cluster.superuser() as conn:
@@ -113,8 +110,6 @@ def main() -> int:
         for name in ways:
             connections, statements = counts[name]
             print(f"{name:<14}{times[name] * 1000:>10.1f}{baseline / times[name]:>19.1f}x{connections:>13}{statements:>12}")
-    finally:
-        cluster.stop()
     return 0
 
 
