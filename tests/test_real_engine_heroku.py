@@ -1,7 +1,8 @@
 """The Heroku lifecycle with the real Pulumi engine: `source: heroku` and `heroku-existing` stacks against
 tests/doubles/fake_heroku.py (a Heroku Platform API double whose add-ons are real databases on the local SSL
-PostgreSQL, and whose Data API credentials are real roles), through tests/doubles/heroku_standin.py, which stands in for the heroku provider plugin the Go
-proxy does not serve and makes the calls terraform-provider-heroku v5 makes.
+PostgreSQL, and whose Data API credentials are real roles), through tests/doubles/heroku_standin.py, which
+stands in for the heroku provider plugin the Go proxy does not serve and makes the calls
+terraform-provider-heroku v5 makes.
 """
 
 from __future__ import annotations
