@@ -585,7 +585,7 @@ def test_attachment_without_name_or_namespace_sends_neither_and_heroku_names_it(
     start = len(heroku.requests)
     _attachment_id, outputs = plugin.create(heroku_standin.ATTACHMENT_TYPE, "attachment", {"appId": app_id, "addonId": addon_id})
     assert heroku.requests[start].body == {"addon": addon_id, "app": app_id}
-    assert outputs["name"].startswith("HEROKU_POSTGRESQL_") and outputs["namespace"] == "", "a null namespace is stored as \"\""
+    assert outputs["name"].startswith("HEROKU_POSTGRESQL_") and outputs["namespace"] == "", 'a null namespace is stored as ""'
 
 
 def test_attachment_check_wants_app_id_as_a_uuid_and_both_ids(plugin: Plugin) -> None:
