@@ -157,7 +157,8 @@ class HerokuHttp:
         fix = {401: f"the Heroku API key is not valid: run `heroku login`, or pulumi config set --secret {HEROKU_KEY}",
                403: "the Heroku account behind the API key may not manage this database: use a key of the app's owner or team"
                }.get(response.status, "retry `pulumi up`; if it keeps failing, see https://status.heroku.com")  # fmt: skip
-        raise HerokuCredentialError(f"Heroku answered {method} {self.base_url}{path} with {response.status}: {message}. Fix: {fix}")
+        said = message.rstrip(".")
+        raise HerokuCredentialError(f"Heroku answered {method} {self.base_url}{path} with {response.status}: {said}. Fix: {fix}")
 
 
 # -- the add-on behind an app's database (heroku-existing) ---------------------------------------------------
