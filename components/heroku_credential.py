@@ -291,7 +291,8 @@ class StitchCredentialProvider(ResourceProvider):
         """Kept: the credential's role owns every schema and table Stitch loaded, and dropping it would
         need those dropped or reassigned first. Said on the provider's stderr, which the engine shows."""
         print(
-            f"warning: the Heroku credential {props.get('name')} stays on {props.get('addon_name')}: its role owns what Stitch loaded. "
+            f"warning: the Heroku credential {props.get('name')} stays on {props.get('addon_name')} for as long as that database lives: "
+            "its role owns what Stitch loaded. "
             f"Remove it yourself when that data may go: heroku pg:credentials:destroy {props.get('addon_name')} --name {props.get('name')}",
             flush=True,
             file=sys.stderr,
