@@ -8,6 +8,7 @@ import pulumi
 
 from components import config as stack_config
 from components.heroku_config_vars import live_urls
+from components.heroku_credential import CredentialChoice, HerokuCredentialError, choose_credential, credential_for_existing, heroku_access
 from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
 from components.source_guard import SourceGuard, SourceGuardArgs
 from components.stitch_destination import StitchDestination, StitchDestinationArgs
@@ -18,8 +19,12 @@ from components.verification import Verification, VerificationArgs
 try:
     # Every key of the stack is read, so keys that belong to no setting are caught too.
     cfg = stack_config.load_stack()
-except stack_config.ConfigError as error:
+    # Least privilege: Stitch gets a credential of its own wherever the plan allows one (heroku-existing: its plan is read now).
+    access = heroku_access() if cfg.source != "url" else None
+    choice = choose_credential(cfg, access) if access else CredentialChoice(False)
+except (stack_config.ConfigError, HerokuCredentialError) as error:
     raise pulumi.RunError(str(error)) from None
+owner_reason, dedicated = choice.owner_reason, access if choice.dedicated else None
 
 # Heroku URLs are read live on every run, so a plain `pulumi up` picks up rotated credentials.
 created: list[pulumi.Resource] = []
@@ -29,14 +34,15 @@ if cfg.source == "heroku":
     heroku = HerokuDatabase(
         "database",
         HerokuDatabaseArgs(
-            cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version, cfg.stitch_config_var
+            cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version, cfg.stitch_config_var, dedicated
         ),
     )
     owner_url, app_name, stitch_url = heroku.database_url, heroku.app_name, heroku.stitch_url or stitch_url
     created = [heroku.addon]
     guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
 elif cfg.source == "heroku-existing":
-    live = live_urls(cfg.app_name, cfg.database_config_var, cfg.stitch_config_var, database_key="database_config_var")
+    stitch_var, created = credential_for_existing(choice, access, cfg.stitch_config_var)
+    live = live_urls(cfg.app_name, cfg.database_config_var, stitch_var, database_key="database_config_var", depends_on=created)
     owner_url, app_name, stitch_url = live.database_url, cfg.app_name, live.stitch_url or stitch_url
 else:
     owner_url, app_name = pulumi.Output.secret(cfg.database_url), None
@@ -44,12 +50,12 @@ else:
 SourceGuard("source-guard", guard)
 
 owner = stitch_settings(owner_url, name="the database URL")
-stitch_key = "stitch_config_var" if cfg.stitch_config_var else "stitch_url"
+stitch_key = "stitch_config_var" if cfg.stitch_config_var else "stitch_url" if cfg.stitch_url else "the dedicated credential"
 stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url) if stitch_url else owner
 grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created))
 verification = Verification(
     "verification",
-    VerificationArgs(stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source),
+    VerificationArgs(stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source, owner_reason),
     pulumi.ResourceOptions(depends_on=[grant]),
 )
 

@@ -98,6 +98,7 @@ def verify(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     source: str | None = None,
+    owner_reason: str | None = None,
 ) -> Report:
     """Run every check; while the server does not answer, look again every POLL_SECONDS for wait_seconds.
 
@@ -105,7 +106,8 @@ def verify(
     password) will not change its mind by waiting. Between full attempts a bare TCP connect, bounded
     by the poll interval, tells whether anything listens yet, so an address that swallows packets
     cannot hold a look for a whole connect_timeout. clock and sleep are replaceable for tests. source is
-    the stack's `source`, so that fix texts name the command for it (None from the CLI).
+    the stack's `source`, so that fix texts name the command for it (None from the CLI). owner_reason:
+    why Stitch uses the database owner's credential, shown as a warning (None: it has its own).
     """
     deadline = clock() + max(wait_seconds, 0)
     report = verify_once(settings, connect_timeout, source)
@@ -117,7 +119,19 @@ def verify(
             report = verify_once(settings, connect_timeout, source)
     report.attempts = attempts
     report.checked_at = utc_now()
+    if owner_reason:
+        report.checks.append(least_privilege_warning(owner_reason))
     return report
+
+
+def least_privilege_warning(owner_reason: str) -> CheckResult:
+    """Stitch loading as the owner works, but it could drop every table: say so, and why it is so."""
+    return CheckResult(
+        "least privilege",
+        "warn",
+        f"Stitch uses the database owner's credential: {owner_reason}",
+        "give Stitch a credential of its own: stitch_credential dedicated (Heroku standard-0 and up), or stitch_config_var",
+    )
 
 
 def _not_answering(report: Report) -> bool:

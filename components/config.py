@@ -35,6 +35,10 @@ PLAN_PREFIX = "heroku-postgresql:"
 CONFIG_VAR = re.compile(r"^[A-Z][A-Z0-9_]*_URL$")
 POOL_CONFIG_VAR = re.compile(r"_CONNECTION_POOL_URL$")
 REGIONS = ("us", "eu")
+STITCH_CREDENTIALS = ("dedicated", "owner")
+ESSENTIAL_TIER = "essential-"
+ONE_CREDENTIAL_REASON = "essential plans have one credential; standard-0 and up allow a dedicated one"
+"""Dev Center, "Heroku Postgres Credentials": credentials are for production plans; Essential has the owner's only."""
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 HEROKU_KEY = "heroku:apiKey"
@@ -93,6 +97,9 @@ class StackConfig:
     connect_timeout: int
     stitch_config_var: str | None = None
     """An app config var holding the Stitch credential's URL, read live; Heroku rotates it."""
+    stitch_credential: str | None = None
+    """"dedicated" or "owner"; None when stitch_url/stitch_config_var name the user's own credential, or when
+    a heroku-existing stack leaves it to the add-on's plan, which is found at deploy time."""
     stitch: StitchConfig | None = None
     """None when no Stitch token is configured: the destination stays a manual step."""
 
@@ -150,6 +157,23 @@ def parse_postgres_version(text: str) -> str:
     if not re.fullmatch(r"[1-9][0-9]", text):
         raise Invalid(f'"{text}" is not a PostgreSQL major version; use a number such as "16"')
     return text
+
+
+def parse_stitch_credential(text: str) -> str:
+    if text not in STITCH_CREDENTIALS:
+        raise Invalid(f'"{text}" is not a kind of Stitch credential; use "dedicated" (a credential of its own) or "owner"')
+    return text
+
+
+def default_stitch_credential(context: Context) -> str | None:
+    """Least privilege wherever the source allows it. The user's own credential (stitch_url,
+    stitch_config_var) leaves nothing to choose; heroku-existing's plan is known only at deploy time."""
+    values = context.values
+    if values.get("stitch_url") or values.get("stitch_config_var"):
+        return None
+    if values.get("source") == "heroku":
+        return "owner" if str(values.get("plan")).startswith(ESSENTIAL_TIER) else "dedicated"
+    return None
 
 
 def parse_bool(text: str) -> bool:
@@ -288,6 +312,12 @@ SETTINGS: tuple[Setting, ...] = (
             "e.g. `STITCH_DATABASE_URL` (made by `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE`), "
             "read on every `up`; instead of `stitch_url`",
             _config_var("STITCH_DATABASE_URL"), sources=HEROKU_SOURCES),
+    Setting("stitch_credential", "whose credential Stitch loads with: `dedicated`, a Heroku credential `stitch` of its own "
+            "(attached as `STITCH_DATABASE`, read live, granted CONNECT, CREATE, TEMPORARY; standard-0 and up), or `owner`, "
+            "the database owner's; not set together with `stitch_url` or `stitch_config_var` (your own credential)",
+            parse_stitch_credential, default_stitch_credential,
+            "`dedicated` where the plan allows it (`heroku-existing`: the add-on's plan, read at deploy time), else `owner`",
+            sources=HEROKU_SOURCES),
     Setting("verify_timeout", "seconds (0-3600) the verification keeps looking while a new database starts",
             _seconds(0, 3600, 300), 300, "`300`"),
     Setting("verify_on_every_up", "run the verification on every `pulumi up`, not only when the settings change",
@@ -434,6 +464,18 @@ def _cross_problems(values: Mapping[str, Any]) -> list[str]:
             "stitch_config_var: set together with stitch_url, but the Stitch credential comes from one of them: keep "
             "stitch_config_var (Heroku rotates that credential and up reads it live) and run pulumi config rm stitch_url, "
             "or keep the fixed URL and run pulumi config rm stitch_config_var"
+        )
+    own = [key for key in ("stitch_url", "stitch_config_var") if values[key] is not None]
+    if own and values["stitch_credential"] is not None:
+        problems.append(
+            f"stitch_credential: set together with {own[0]}, which already names your own Stitch credential: "
+            f"run pulumi config rm stitch_credential (Stitch keeps the credential of {own[0]}), or pulumi config rm {own[0]} "
+            "to let stitch-heroku make a dedicated one"
+        )
+    elif values["stitch_credential"] == "dedicated" and values["source"] == "heroku" and str(values["plan"]).startswith(ESSENTIAL_TIER):
+        problems.append(
+            f"stitch_credential: dedicated needs a second credential, but plan {values['plan']} has none: {ONE_CREDENTIAL_REASON}; "
+            "set plan standard-0 (or higher), or pulumi config rm stitch_credential to keep the owner's credential"
         )
     if values["stitch_url"] is not None and values["database_url"] is not None:
         try:

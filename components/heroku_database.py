@@ -9,6 +9,7 @@ from pulumiverse_heroku.addon import Addon
 from pulumiverse_heroku.app import App, AppOrganizationArgs
 
 from components.heroku_config_vars import database_config_var, live_urls
+from components.heroku_credential import DedicatedCredential, DedicatedCredentialArgs, HerokuAccess
 
 
 @dataclass
@@ -27,6 +28,8 @@ class HerokuDatabaseArgs:
     """PostgreSQL major version, passed as the add-on's `version` option."""
     stitch_config_var: str | None = None
     """App config var of a separate Stitch credential (e.g. STITCH_DATABASE_URL), read live like the database's."""
+    dedicated: HerokuAccess | None = None
+    """Make Stitch's own credential on the add-on (stitch_credential dedicated), calling Heroku as this."""
 
 
 class HerokuDatabase(pulumi.ComponentResource):
@@ -60,12 +63,23 @@ class HerokuDatabase(pulumi.ComponentResource):
         # The add-on names its own var (an app that already had a database gets
         # HEROKU_POSTGRESQL_<COLOR>_URL); the value is read live, so a rotated password is seen by `up`.
         self.config_var = self.addon.config_vars.apply(database_config_var)
+        stitch_var, read_after = args.stitch_config_var, [self.addon]
+        self.dedicated: DedicatedCredential | None = None
+        if args.dedicated is not None:
+            access = args.dedicated
+            key = pulumi.Output.secret(access.api_key or "")
+            self.dedicated = DedicatedCredential(
+                "stitch-credential",
+                DedicatedCredentialArgs(self.app.id, self.addon.id, self.addon.name, key, access.data_url),
+                pulumi.ResourceOptions(parent=self),
+            )
+            stitch_var, read_after = self.dedicated.config_var, [self.addon, self.dedicated.attachment]
         urls = live_urls(
             self.app.name,
             self.config_var,
-            args.stitch_config_var,
+            stitch_var,
             database_key="addon",
-            depends_on=[self.addon],
+            depends_on=read_after,
             parent=self,
         )
         self.database_url = urls.database_url

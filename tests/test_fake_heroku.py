@@ -519,3 +519,115 @@ def test_connection_pool_is_listed_first_and_points_at_the_pooler_not_the_databa
     )
     assert (pool["port"], pool["dbname"], pool["user"]) == (str(POOL_PORT), direct["dbname"], direct["user"])
     assert direct["port"] != str(POOL_PORT)
+
+
+# -- the Data API's credentials, as the Heroku CLI calls it (heroku/cli packages/cli/src/commands/pg/credentials*) --
+
+
+def cli_auth(heroku: FakeHeroku) -> str:
+    """credentials.ts, url.ts, rotate.ts: `Basic base64(":" + token)`."""
+    return "Basic " + base64.b64encode(f":{heroku.api_key}".encode()).decode()
+
+
+def credentials_path(addon: dict[str, Any], name: str | None = None) -> str:
+    return f"/postgres/v0/databases/{addon['name']}/credentials" + (f"/{name}" if name else "")
+
+
+@pytest.fixture
+def standard(go: HerokuGo, app: dict[str, Any]) -> dict[str, Any]:
+    return provider_creates_addon(go, app["id"], "heroku-postgresql:standard-0")[0]
+
+
+def test_a_credential_is_created_provisioning_then_active_as_a_real_role_with_nothing_granted(
+    go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any], ssl_server: Any
+) -> None:
+    status, answer = go.call("POST", credentials_path(standard), {"name": "stitch"}, authorization=cli_auth(heroku))
+    assert status == 201 and set(answer) == {"id", "message"}
+    first = go.call("GET", credentials_path(standard, "stitch"), authorization=cli_auth(heroku))[1]
+    assert (first["state"], first["credentials"]) == ("provisioning", []), "no secret before it is active"
+    info = go.call("GET", credentials_path(standard, "stitch"), authorization=cli_auth(heroku))[1]
+    assert info["state"] == "active" and info["name"] == "stitch" and info["database"] == heroku.database_name(standard["id"])
+    (secret,) = info["credentials"]
+    assert secret["state"] == "active" and role_exists(ssl_server, secret["user"])
+    url = f"postgres://{secret['user']}:{secret['password']}@{info['host']}:{info['port']}/{info['database']}"
+    with connect(url) as conn:
+        may = conn.execute(
+            "SELECT has_database_privilege(current_database(), 'CREATE'), has_schema_privilege('public', 'USAGE')"
+        ).fetchone()
+    assert may == (False, False), "Dev Center: a new credential gets no privileges, not even on schema public"
+    listed = go.call("GET", credentials_path(standard), authorization=cli_auth(heroku))[1]
+    assert sorted(c["name"] for c in listed) == ["default", "stitch"]
+
+
+def test_an_essential_database_has_only_the_owners_credential(go: HerokuGo, heroku: FakeHeroku, app: dict[str, Any]) -> None:
+    essential, _ = provider_creates_addon(go, app["id"], "heroku-postgresql:essential-0")
+    status, answer = go.call("POST", credentials_path(essential), {"name": "stitch"}, authorization=cli_auth(heroku))
+    assert status == 422 and answer["message"] == "You can't create a custom credential on Essential-tier databases."
+    assert [c["name"] for c in go.call("GET", credentials_path(essential), authorization=cli_auth(heroku))[1]] == ["default"]
+
+
+def test_a_second_credential_of_the_same_name_or_a_bad_name_is_refused(go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any]) -> None:
+    assert go.call("POST", credentials_path(standard), {"name": "stitch"}, authorization=cli_auth(heroku))[0] == 201
+    assert go.call("POST", credentials_path(standard), {"name": "stitch"}, authorization=cli_auth(heroku))[0] == 422
+    assert go.call("POST", credentials_path(standard), {"name": "no spaces"}, authorization=cli_auth(heroku))[0] == 422
+    assert go.call("GET", credentials_path(standard, "nobody"), authorization=cli_auth(heroku))[:1] == (404,)
+
+
+def test_the_data_api_wants_the_api_key(go: HerokuGo, standard: dict[str, Any]) -> None:
+    assert go.call("GET", credentials_path(standard), authorization=None)[0] == 401
+
+
+def test_rotating_a_credential_through_the_data_api_updates_its_attachment_only(
+    go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any]
+) -> None:
+    heroku.attach_credential(standard["id"], "stitch", "STITCH_DATABASE")
+    before = heroku.config_vars("acme-stitch-dev")
+    path = credentials_path(standard, "stitch") + "/credentials_rotation"  # rotate.ts --name stitch
+    assert go.call("POST", path, {}, authorization=cli_auth(heroku))[0] == 200
+    after = heroku.config_vars("acme-stitch-dev")
+    assert after["STITCH_DATABASE_URL"] != before["STITCH_DATABASE_URL"] and after["DATABASE_URL"] == before["DATABASE_URL"]
+    with connect(after["STITCH_DATABASE_URL"]):
+        pass
+
+
+# -- add-on attachments (heroku-go v5 AddOnAttachmentCreate/Info/Delete; Platform API "Add-on Attachment") ----------
+
+
+def test_attaching_a_credential_sets_its_url_var_with_a_release(go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any]) -> None:
+    go.call("POST", credentials_path(standard), {"name": "stitch"}, authorization=cli_auth(heroku))
+    releases = len(go.ok("GET", "/apps/acme-stitch-dev/releases"))
+    body = {"addon": standard["id"], "app": standard["app"]["id"], "name": "STITCH_DATABASE", "namespace": "credential:stitch"}
+    attachment = go.ok("POST", "/addon-attachments", body)
+    assert set(attachment) == {"addon", "app", "created_at", "id", "log_input_url", "name", "namespace", "updated_at", "web_url"}
+    seen = (attachment["name"], attachment["namespace"], attachment["addon"]["id"])
+    assert seen == ("STITCH_DATABASE", "credential:stitch", standard["id"])
+    assert go.ok("GET", f"/addon-attachments/{attachment['id']}") == attachment
+    assert go.ok("GET", "/apps/acme-stitch-dev/addon-attachments/STITCH_DATABASE")["id"] == attachment["id"]
+    values = go.ok("GET", "/apps/acme-stitch-dev/config-vars")
+    stitch, owner = (psycopg.conninfo.conninfo_to_dict(values[k]) for k in ("STITCH_DATABASE_URL", "DATABASE_URL"))
+    assert stitch["user"] == heroku.role_name(standard["id"], "stitch") != owner["user"] and stitch["dbname"] == owner["dbname"]
+    assert len(go.ok("GET", "/apps/acme-stitch-dev/releases")) == releases + 1
+    namespaces = {a["name"]: a["namespace"] for a in go.ok("GET", f"/addons/{standard['id']}/addon-attachments")}
+    assert namespaces == {"DATABASE": None, "STITCH_DATABASE": "credential:stitch"}, "credentials.ts matches attachments by namespace"
+
+
+def test_an_attachment_needs_addon_and_app_and_an_existing_credential(go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any]) -> None:
+    assert go.call("POST", "/addon-attachments", {"addon": standard["id"]})[0] == 422
+    missing = {"addon": standard["id"], "app": standard["app"]["id"], "namespace": "credential:stitch"}
+    assert go.call("POST", "/addon-attachments", missing)[:2] == (404, {"id": "not_found", "message": "Couldn't find that credential."})
+    go.call("POST", credentials_path(standard), {"name": "stitch"}, authorization=cli_auth(heroku))
+    lowercase = missing | {"name": "stitch_database"}
+    assert go.call("POST", "/addon-attachments", lowercase)[0] == 422
+    taken = missing | {"name": "DATABASE"}
+    assert go.call("POST", "/addon-attachments", taken)[1]["message"] == "Cannot overwrite attachment values DATABASE_URL."
+
+
+def test_detaching_takes_the_var_away_and_keeps_the_credential(go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any]) -> None:
+    heroku.attach_credential(standard["id"], "stitch", "STITCH_DATABASE")
+    attachment = go.ok("GET", "/apps/acme-stitch-dev/addon-attachments/STITCH_DATABASE")
+    go.ok("DELETE", f"/addon-attachments/{attachment['id']}")
+    assert "STITCH_DATABASE_URL" not in heroku.config_vars("acme-stitch-dev")
+    assert heroku.credential_state(standard["id"], "stitch") == "active"
+    assert go.call("GET", f"/addon-attachments/{attachment['id']}")[0] == 404
+    (owner,) = go.ok("GET", f"/addons/{standard['id']}/addon-attachments")
+    assert go.call("DELETE", f"/addon-attachments/{owner['id']}")[0] == 422, "the owning app's attachment goes with the add-on only"

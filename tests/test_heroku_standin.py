@@ -546,3 +546,98 @@ def test_preview_of_a_create_calls_nothing_and_leaves_herokus_values_unknown(plu
         heroku_standin.UNKNOWN,
         heroku_standin.UNKNOWN,
     )
+
+
+# -- add-on attachments (terraform-provider-heroku v5.2.10 resource_heroku_addon_attachment.go) ---------------
+
+ATTACHMENT_INPUTS = {"name": "STITCH_DATABASE", "namespace": "credential:stitch"}
+
+
+def stitch_credential(heroku: FakeHeroku, addon_id: str) -> None:
+    """`heroku pg:credentials:create --name stitch`, straight on the double (its Data API is tested in test_fake_heroku)."""
+    heroku.credential_provisioning_reads = 0
+    status = heroku.handle(
+        "POST", f"/postgres/v0/databases/{addon_id}/credentials", {"Authorization": f"Bearer {heroku.api_key}"}, b'{"name":"stitch"}'
+    )[0]
+    assert status == 201
+
+
+def attach(plugin: Plugin, app_id: str, addon_id: str) -> tuple[str, dict[str, Any]]:
+    return plugin.create(heroku_standin.ATTACHMENT_TYPE, "attachment", {"appId": app_id, "addonId": addon_id} | ATTACHMENT_INPUTS)
+
+
+def test_attachment_create_posts_addon_app_name_namespace_then_reads_it(plugin: Plugin, heroku: FakeHeroku) -> None:
+    app_id, _ = plugin.new_app()
+    addon_id, _ = plugin.new_addon(app_id, "heroku-postgresql:standard-0")
+    stitch_credential(heroku, addon_id)
+    start = len(heroku.requests)
+    attachment_id, outputs = attach(plugin, app_id, addon_id)
+    assert calls_since(heroku, start) == ["POST /addon-attachments", f"GET /addon-attachments/{attachment_id}"]
+    # heroku-go AddOnAttachmentCreateOpts: addon, app, then name and namespace (omitempty); Confirm never set by the provider.
+    assert heroku.requests[start].body == {"addon": addon_id, "app": app_id, "name": "STITCH_DATABASE", "namespace": "credential:stitch"}
+    assert outputs == {"appId": app_id, "addonId": addon_id, "__meta": '{"schema_version":"1"}'} | ATTACHMENT_INPUTS
+    assert heroku.config_vars("acme-stitch-dev")["STITCH_DATABASE_URL"].startswith("postgres://stitch_")
+
+
+def test_attachment_without_name_or_namespace_sends_neither_and_heroku_names_it(plugin: Plugin, heroku: FakeHeroku) -> None:
+    app_id, _ = plugin.new_app()
+    addon_id, _ = plugin.new_addon(app_id)
+    start = len(heroku.requests)
+    _attachment_id, outputs = plugin.create(heroku_standin.ATTACHMENT_TYPE, "attachment", {"appId": app_id, "addonId": addon_id})
+    assert heroku.requests[start].body == {"addon": addon_id, "app": app_id}
+    assert outputs["name"].startswith("HEROKU_POSTGRESQL_") and outputs["namespace"] == "", 'a null namespace is stored as ""'
+
+
+def test_attachment_check_wants_app_id_as_a_uuid_and_both_ids(plugin: Plugin) -> None:
+    response = plugin.check(heroku_standin.ATTACHMENT_TYPE, "attachment", {"appId": "acme-stitch-dev"})
+    reasons = {f.property: f.reason for f in response.failures}
+    assert reasons == {
+        "addonId": "Missing required property 'addonId'",
+        "appId": 'expected "app_id" to be a valid UUID, got acme-stitch-dev',
+    }
+    assert "name" not in from_struct(response.inputs), "an attachment's name is not auto-named: Heroku picks one"
+
+
+def test_attachment_diff_replaces_on_any_change(plugin: Plugin, heroku: FakeHeroku) -> None:
+    app_id, _ = plugin.new_app()
+    addon_id, _ = plugin.new_addon(app_id, "heroku-postgresql:standard-0")
+    stitch_credential(heroku, addon_id)
+    inputs = {"appId": app_id, "addonId": addon_id} | ATTACHMENT_INPUTS
+    attachment_id, outputs = plugin.create(heroku_standin.ATTACHMENT_TYPE, "attachment", inputs)
+    diff = plugin.diff(heroku_standin.ATTACHMENT_TYPE, "attachment", attachment_id, outputs, inputs | {"name": "STITCH_DB"})
+    assert list(diff.replaces) == ["name"]
+    same = plugin.diff(heroku_standin.ATTACHMENT_TYPE, "attachment", attachment_id, outputs, inputs)
+    assert same.changes == proto.DiffResponse.DIFF_NONE
+
+
+def test_attachment_refresh_reads_it_and_a_deleted_one_fails_the_read(plugin: Plugin, heroku: FakeHeroku) -> None:
+    app_id, _ = plugin.new_app()
+    addon_id, _ = plugin.new_addon(app_id, "heroku-postgresql:standard-0")
+    stitch_credential(heroku, addon_id)
+    attachment_id, outputs = attach(plugin, app_id, addon_id)
+    read = plugin.read(heroku_standin.ATTACHMENT_TYPE, "attachment", attachment_id, outputs)
+    assert read.id == attachment_id and from_struct(read.properties)["namespace"] == "credential:stitch"
+    plugin.delete(heroku_standin.ATTACHMENT_TYPE, "attachment", attachment_id, outputs)
+    assert heroku.calls()[-1] == f"DELETE /addon-attachments/{attachment_id}"
+    assert "STITCH_DATABASE_URL" not in heroku.config_vars("acme-stitch-dev")
+    # The resource has no Exists: AddOnAttachmentInfo's not_found fails the read instead of dropping it.
+    with pytest.raises(grpc.RpcError) as caught:
+        plugin.read(heroku_standin.ATTACHMENT_TYPE, "attachment", attachment_id, outputs)
+    assert failure(caught)[0].startswith("Error retrieving addon attachment: Get ")
+    assert "Couldn't find that add-on attachment." in failure(caught)[0]
+
+
+def test_attachment_import_takes_only_a_uuid(plugin: Plugin) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        plugin.read(heroku_standin.ATTACHMENT_TYPE, "attachment", "STITCH_DATABASE", {})
+    assert failure(caught)[0] == "You can only import addon attachments by their unique ID"
+
+
+def test_attachment_create_error_is_herokus_message_as_is(plugin: Plugin, heroku: FakeHeroku) -> None:
+    app_id, _ = plugin.new_app()
+    addon_id, _ = plugin.new_addon(app_id, "heroku-postgresql:standard-0")
+    with pytest.raises(grpc.RpcError) as caught:
+        attach(plugin, app_id, addon_id)
+    message, init_failed = failure(caught)
+    assert message == f'Post "{heroku.url}/addon-attachments": Couldn\'t find that credential.' and init_failed is None
+    assert "STITCH_DATABASE_URL" not in heroku.config_vars("acme-stitch-dev")

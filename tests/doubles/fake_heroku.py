@@ -12,7 +12,15 @@ Sources, cited below by short name:
 - tf-app / tf-addon / tf-app-ds / tf-config: terraform-provider-heroku v5, heroku/resource_heroku_app.go,
   heroku/resource_heroku_addon.go, heroku/data_source_heroku_app.go, heroku/config.go + provider.go.
 - api-ref: Heroku Platform API reference (devcenter.heroku.com/articles/platform-api-reference):
-  error ids and statuses, authentication, Range headers.
+  error ids and statuses, authentication, Range headers, add-on attachments.
+- cli-pg: the Heroku CLI's Data API calls (heroku/cli packages/cli/src/commands/pg/credentials.ts,
+  credentials/create.ts, credentials/url.ts, credentials/rotate.ts, lib/pg/host.ts, lib/pg/util.ts) and its
+  attach (commands/addons/attach.ts: namespace "credential:<name>").
+- dc-credentials: Dev Center "Heroku Postgres Credentials" (only Standard and up have credentials besides the
+  owner's; a new credential may log in but has no privileges on existing objects, nor on schema public).
+
+The Data API (`/postgres/v0/...`, api.data.heroku.com for the CLI, HEROKU_DATA_HOST to override) is served on
+the same port as the Platform API: its paths never collide, and a test points HEROKU_DATA_HOST at `url`.
 """
 
 from __future__ import annotations
@@ -145,6 +153,10 @@ class Credential:
     name: str
     user: str
     password: str
+    uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    state: str = "active"
+    reads_left: int = 0
+    """Data API reads that still see "provisioning" (a new credential is not usable at once)."""
 
 
 @dataclass
@@ -153,10 +165,17 @@ class Attachment:
     """e.g. DATABASE, HEROKU_POSTGRESQL_OLIVE, STITCH_DATABASE; the config var is <name>_URL."""
     credential: str | None
     """The credential whose URL the var holds; None for the connection pool."""
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created_at: str = field(default_factory=_now)
 
     @property
     def config_var(self) -> str:
         return f"{self.name}_URL"
+
+    @property
+    def namespace(self) -> str | None:
+        """api-ref / cli-pg: "credential:<name>" for a named credential's attachment, null for the owner's."""
+        return f"credential:{self.credential}" if self.credential not in (None, "default") else None
 
 
 @dataclass
@@ -223,6 +242,8 @@ class FakeHeroku:
     """How many reads of a new add-on still see "provisioning" (tf-addon polls until "provisioned")."""
     pending_release_reads: int = 0
     """How many reads of a new release still see "pending" (tf-app polls until "succeeded")."""
+    credential_provisioning_reads: int = 1
+    """How many Data API reads of a new credential still see "provisioning" before "active"."""
     url: str = ""
     apps: dict[str, App] = field(default_factory=dict)
     addons: dict[str, AddOn] = field(default_factory=dict)
@@ -297,10 +318,7 @@ class FakeHeroku:
         with self._lock:
             found = self._addon(addon)
             if credential not in found.credentials:
-                entry = Credential(credential, _role_name(), _password())
-                with self._admin() as conn:
-                    _role(conn, "CREATE ROLE {} LOGIN PASSWORD {}", entry)
-                found.credentials[credential] = entry
+                self._new_credential(found, credential, reads=0)
             return self._attach(found, Attachment(as_name, credential))
 
     def attach_connection_pool(self, addon: str, as_name: str = "DATABASE_CONNECTION_POOL") -> str:
@@ -308,6 +326,15 @@ class FakeHeroku:
         Returns the var (e.g. DATABASE_CONNECTION_POOL_URL)."""
         with self._lock:
             return self._attach(self._addon(addon), Attachment(as_name, None))
+
+    def credential_state(self, addon: str, credential: str) -> str:
+        with self._lock:
+            return self._credential(self._addon(addon), credential).state
+
+    def attachments(self, addon: str) -> list[dict[str, Any]]:
+        with self._lock:
+            found = self._addon(addon)
+            return [self._attachment_json(found, a) for a in found.attachments]
 
     def close(self) -> None:
         """Drop every database and role the double made, so a shared server is left as it was."""
@@ -334,7 +361,8 @@ class FakeHeroku:
                 if auth not in ("basic", "bearer"):
                     # api-ref: 401 unauthorized when the token is missing, invalid or expired.
                     raise HerokuError(401, "unauthorized", "Invalid credentials provided.")
-                if not _accepts_v3(accept):
+                if not path.startswith(DATA_API_PREFIX) and not _accepts_v3(accept):
+                    # The Data API's header rules are not published; the CLI sends its own defaults there.
                     # api-ref: 406 not_acceptable; heroku-go's Transport always sends ACCEPT.
                     hint = f"Please specify a version along with Heroku's API MIME type. For example, `Accept: {ACCEPT}`."
                     raise HerokuError(406, "not_acceptable", hint)
@@ -500,6 +528,97 @@ class FakeHeroku:
         self._drop(addon)
         return 200, answer
 
+    # add-on attachments (heroku-go AddOnAttachmentCreate/Info/Delete, AddOnAttachmentInfoByApp,
+    # AddOnAttachmentListByAddOn; api-ref "Add-on Attachment")
+
+    def _post_attachment(self, call: Call) -> Answer:
+        """`addon` and `app` are required (heroku-go schema: required ["addon", "app"]); each an id or a name,
+        as a string (heroku-go AddOnAttachmentCreateOpts) or an object with id/name (the CLI's attach)."""
+        body = call.body
+        missing = [key for key in ("addon", "app") if not body.get(key)]
+        if missing:
+            raise _invalid(f"Missing required params: {', '.join(missing)}.")
+        for key in ("confirm", "name", "namespace"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                raise _invalid(f"{key} must be a string.")
+        addon = self._addon(_identity(body["addon"]))
+        app = self._app(_identity(body["app"]))
+        if app.id != addon.app_id:
+            # Heroku attaches an add-on to other apps too; this double keeps each add-on on its own app.
+            raise _invalid("this double attaches an add-on only to the app that owns it")
+        credential = "default"
+        namespace = body.get("namespace")
+        if namespace:
+            kind, _, credential = namespace.partition(":")
+            # The CLI's attach only ever sends credential:<name> (cli-pg addons/attach.ts); which other
+            # namespaces Heroku takes is not published, so the double refuses them.
+            if kind != "credential" or not credential:
+                raise _invalid(f"Invalid namespace {namespace}: use credential:<name>.")
+            if credential not in addon.credentials:
+                # cli-pg addons/attach.ts checks first and says "Could not find credential <name> for database <addon>".
+                raise _not_found("credential")
+        name = body.get("name") or self._next_attachment_name(app)
+        if not _ATTACHMENT_NAME.fullmatch(name):
+            raise _invalid("Name must start with a letter and can only contain uppercase letters, numbers, and underscores.")
+        attachment = Attachment(name, credential)
+        self._attach(addon, attachment)
+        return 201, self._attachment_json(addon, attachment)
+
+    def _get_attachment(self, _call: Call, ref: str) -> Answer:
+        addon, attachment = self._attachment(ref)
+        return 200, self._attachment_json(addon, attachment)
+
+    def _get_app_attachment(self, _call: Call, app_ref: str, ref: str) -> Answer:
+        addon, attachment = self._attachment(ref, self._app(app_ref))
+        return 200, self._attachment_json(addon, attachment)
+
+    def _get_addon_attachments(self, _call: Call, ref: str) -> Answer:
+        addon = self._addon(ref)
+        return 200, [self._attachment_json(addon, a) for a in addon.attachments]
+
+    def _delete_attachment(self, _call: Call, ref: str) -> Answer:
+        addon, attachment = self._attachment(ref)
+        if attachment.credential == "default" and sum(a.credential == "default" for a in addon.attachments) == 1:
+            # The owning app's own attachment goes with the add-on (addons:destroy), never alone: the
+            # double's choice where the reference says nothing.
+            raise _invalid(f"Cannot detach {attachment.name}: it is the add-on's attachment to its owning app; destroy the add-on instead.")
+        answer = self._attachment_json(addon, attachment)
+        addon.attachments.remove(attachment)
+        app = self.apps[addon.app_id]
+        app.config_vars.pop(attachment.config_var, None)
+        self._release(app, f"Detach {attachment.name} (@ref:{addon.name})")
+        return 200, answer
+
+    # the Data API's credentials (cli-pg): create, list, info, rotate
+
+    def _post_credential(self, call: Call, ref: str) -> Answer:
+        addon = self._data_addon(ref)
+        name = call.body.get("name")
+        if not isinstance(name, str) or not _CREDENTIAL_NAME.fullmatch(name):
+            raise _invalid("Invalid credential name: use up to 50 letters, digits, dashes and underscores.")
+        if name in addon.credentials:
+            raise _invalid(f"Credential {name} already exists on {addon.name}.")
+        self._new_credential(addon, name, reads=self.credential_provisioning_reads)
+        # What the API answers is not published (the CLI ignores it); herokux decodes {id, message}.
+        return 201, {"id": addon.credentials[name].uuid, "message": f"Credential {name} is being created on {addon.name}."}
+
+    def _get_credentials(self, _call: Call, ref: str) -> Answer:
+        addon = self._data_addon(ref, essential_ok=True)
+        return 200, [self._credential_json(addon, self._look_at_credential(c)) for c in addon.credentials.values()]
+
+    def _get_credential(self, _call: Call, ref: str, name: str) -> Answer:
+        addon = self._data_addon(ref, essential_ok=True)
+        if name not in addon.credentials:
+            raise _not_found("credential")
+        return 200, self._credential_json(addon, self._look_at_credential(addon.credentials[name]))
+
+    def _post_rotation(self, _call: Call, ref: str, name: str | None = None) -> Answer:
+        addon = self._data_addon(ref, essential_ok=name in (None, "default"))
+        if name is not None and name not in addon.credentials:
+            raise _not_found("credential")
+        self.rotate_credentials(addon.id, name)
+        return 200, {"message": "Rotation started."}
+
     # -- state ---------------------------------------------------------------------------------------
 
     def _app(self, ref: str) -> App:
@@ -516,6 +635,46 @@ class FakeHeroku:
         if found is None or (app is not None and found.app_id != app.id):
             raise _not_found("add-on")
         return found
+
+    def _attachment(self, ref: str, app: App | None = None) -> tuple[AddOn, Attachment]:
+        """An attachment by id, or (within an app) by name."""
+        for addon in self.addons.values():
+            for attachment in addon.attachments:
+                if attachment.id == ref or (app is not None and addon.app_id == app.id and attachment.name == ref):
+                    return addon, attachment
+        raise _not_found("add-on attachment")
+
+    def _data_addon(self, ref: str, *, essential_ok: bool = False) -> AddOn:
+        """The Data API's database (add-on id or name); Essential plans have the owner's credential only
+        (dc-credentials). The API's own words are not published: these are the CLI's (cli-pg credentials/create.ts)."""
+        addon = self._addon(ref)
+        if addon.state != "provisioned":
+            raise HerokuError(422, "unprocessable_entity", f"{addon.name} is still being provisioned.")
+        if not essential_ok and addon.plan.startswith("essential-"):
+            raise HerokuError(422, "unprocessable_entity", "You can't create a custom credential on Essential-tier databases.")
+        return addon
+
+    @staticmethod
+    def _look_at_credential(credential: Credential) -> Credential:
+        if credential.state == "provisioning":
+            if credential.reads_left > 0:
+                credential.reads_left -= 1
+            else:
+                credential.state = "active"
+        return credential
+
+    def _new_credential(self, addon: AddOn, name: str, *, reads: int) -> Credential:
+        """A real role that may log in and nothing more (dc-credentials): PUBLIC's CONNECT and TEMPORARY on
+        the database, no access to schema public (CVE-2018-1058). Heroku names the role after the credential;
+        here every add-on shares one PostgreSQL cluster, where role names are global, so the role gets a suffix."""
+        state = "provisioning" if reads else "active"
+        entry = Credential(name, f"{name}_{secrets.token_hex(4)}", _password(), state=state, reads_left=reads)
+        with self._admin() as conn:
+            _role(conn, "CREATE ROLE {} LOGIN PASSWORD {}", entry)
+        with psycopg.connect(self.postgres.admin_conninfo, dbname=addon.database, autocommit=True, connect_timeout=10) as conn:
+            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        addon.credentials[name] = entry
+        return entry
 
     @staticmethod
     def _credential(addon: AddOn, name: str) -> Credential:
@@ -778,6 +937,36 @@ class FakeHeroku:
             return None
         return {"id": _stable_id("space", space), "name": space, "shield": bool(self.spaces.get(space))}
 
+    def _attachment_json(self, addon: AddOn, attachment: Attachment) -> dict[str, Any]:
+        """heroku-go v5 AddOnAttachment."""
+        app = self.apps[addon.app_id]
+        return {
+            "addon": {"app": {"id": app.id, "name": app.name}, "id": addon.id, "name": addon.name},
+            "app": {"id": app.id, "name": app.name},
+            "created_at": attachment.created_at,
+            "id": attachment.id,
+            "log_input_url": None,
+            "name": attachment.name,
+            "namespace": attachment.namespace,
+            "updated_at": attachment.created_at,
+            "web_url": f"https://data.heroku.com/datastores/{addon.id}",
+        }
+
+    def _credential_json(self, addon: AddOn, credential: Credential) -> dict[str, Any]:
+        """cli-pg lib/pg/types.ts CredentialsInfo (database, host, port, credentials[{user, password, state}])
+        with name, state and uuid as credentials.ts and herokux decode them; no password until it is active."""
+        secret = {"user": credential.user, "password": credential.password, "state": "active"}
+        secrets_ = [] if credential.state == "provisioning" else [secret]
+        return {
+            "uuid": credential.uuid,
+            "name": credential.name,
+            "state": credential.state,
+            "database": addon.database,
+            "host": self.postgres.host,
+            "port": self.postgres.port,
+            "credentials": secrets_,
+        }
+
     def _team_app_json(self, app: App) -> dict[str, Any]:
         answer = self._app_json(app)
         del answer["acm"], answer["organization"]
@@ -807,6 +996,18 @@ class FakeHeroku:
 
 
 _UNREADABLE = object()
+DATA_API_PREFIX = "/postgres/v0/"
+_ATTACHMENT_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+_CREDENTIAL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,50}")  # herokux ValidCredentialNameRegex
+
+
+def _identity(value: Any) -> str:
+    """An app or add-on identity: a string, or an object with its id or name."""
+    if isinstance(value, dict):
+        value = value.get("id") or value.get("name")
+    if not isinstance(value, str) or not value:
+        raise _invalid("addon and app must be an id or a name.")
+    return value
 
 
 def _release_json(app: App, release: Release) -> dict[str, Any]:
@@ -908,6 +1109,16 @@ _ROUTES: list[tuple[str, re.Pattern[str], Any]] = [
         ("PATCH", r"/apps/([^/]+)/addons/([^/]+)", FakeHeroku._patch_addon),
         ("DELETE", r"/apps/([^/]+)/addons/([^/]+)", FakeHeroku._delete_addon),
         ("GET", r"/addons/([^/]+)", FakeHeroku._get_addon),
+        ("GET", r"/addons/([^/]+)/addon-attachments", FakeHeroku._get_addon_attachments),
+        ("POST", r"/addon-attachments", FakeHeroku._post_attachment),
+        ("GET", r"/addon-attachments/([^/]+)", FakeHeroku._get_attachment),
+        ("DELETE", r"/addon-attachments/([^/]+)", FakeHeroku._delete_attachment),
+        ("GET", r"/apps/([^/]+)/addon-attachments/([^/]+)", FakeHeroku._get_app_attachment),
+        ("POST", r"/postgres/v0/databases/([^/]+)/credentials", FakeHeroku._post_credential),
+        ("GET", r"/postgres/v0/databases/([^/]+)/credentials", FakeHeroku._get_credentials),
+        ("GET", r"/postgres/v0/databases/([^/]+)/credentials/([^/]+)", FakeHeroku._get_credential),
+        ("POST", r"/postgres/v0/databases/([^/]+)/credentials_rotation", FakeHeroku._post_rotation),
+        ("POST", r"/postgres/v0/databases/([^/]+)/credentials/([^/]+)/credentials_rotation", FakeHeroku._post_rotation),
     ]
 ]
 

@@ -4,7 +4,8 @@ pulumiverse-heroku 1.0.4 bridges terraform-provider-heroku v5.2.10 (which talks 
 v5.4.1), and the Go module proxy this machine reaches refuses both modules (403). So that the real Pulumi
 engine can still run this program's `source: heroku` and `source: heroku-existing` stacks, against
 tests/doubles/fake_heroku.py or any Heroku Platform API, this plugin speaks Pulumi's provider protocol for what the
-program uses: `heroku:app/app:App`, `heroku:addon/addon:Addon` and the invoke `heroku:app/getApp:getApp`.
+program uses: `heroku:app/app:App`, `heroku:addon/addon:Addon`, `heroku:addon/attachment:Attachment` and the invoke
+`heroku:app/getApp:getApp`.
 It makes the HTTP calls the real provider makes, in the same order, with the same headers and bodies, and
 answers with the same properties. It reports the pulumiverse_heroku package's version, so the engine takes
 it for that plugin.
@@ -12,6 +13,8 @@ it for that plugin.
 Sources, cited below by short name (terraform-provider-heroku v5, terraform-plugin-sdk v2, heroku-go v5):
 - tf-app, tf-addon, tf-app-ds: heroku/resource_heroku_app.go, heroku/resource_heroku_addon.go,
   heroku/data_source_heroku_app.go; tf-config: heroku/config.go and heroku/provider.go.
+- tf-attach: heroku/resource_heroku_addon_attachment.go (v5.2.10: heroku-go v5 AddOnAttachmentCreate with
+  addon, app, name, namespace; AddOnAttachmentInfo; AddOnAttachmentDelete; SchemaVersion 1).
 - heroku-go: heroku.go (paths, option structs, ListRange.SetHeader), transport.go (headers, basic auth,
   error decoding) and roundtrip_with_retry_backoff.go (429 back-off).
 - sdk-state: terraform-plugin-sdk v2 helper/resource (StateChangeConf.WaitForState, Retry).
@@ -56,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_NAME = "pulumi-resource-heroku"
 APP_TYPE = "heroku:app/app:App"
 ADDON_TYPE = "heroku:addon/addon:Addon"
+ATTACHMENT_TYPE = "heroku:addon/attachment:Attachment"
 GET_APP = "heroku:app/getApp:getApp"
 TF_PROVIDER_VERSION = "5.2.10"
 DEFAULT_URL = "https://api.heroku.com"  # heroku-go DefaultURL
@@ -79,7 +83,8 @@ _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # bridge: the TF resources' SchemaVersion, kept in `__meta` so the real plugin could take the state over.
-_META = {APP_TYPE: '{"schema_version":"1"}', ADDON_TYPE: '{"schema_version":"3"}'}
+_META = {APP_TYPE: '{"schema_version":"1"}', ADDON_TYPE: '{"schema_version":"3"}', ATTACHMENT_TYPE: '{"schema_version":"1"}'}
+_ATTACHMENT_ID = re.compile(r"^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$")  # tf-attach Read's regexp
 
 
 def plugin_version() -> str:
@@ -459,11 +464,18 @@ ADDON_INPUTS: dict[str, Field] = {  # tf-addon schema
     "config": Field(replace=True),
     "configVarValues": Field(computed=True),
 }
+ATTACHMENT_INPUTS: dict[str, Field] = {  # tf-attach schema: every field ForceNew; no Update
+    "appId": Field(replace=True),
+    "addonId": Field(replace=True),
+    "name": Field(computed=True, replace=True),
+    "namespace": Field(computed=True, replace=True),
+}
 APP_OUTPUTS = (*APP_INPUTS, "allConfigVars", "gitUrl", "webUrl", "herokuHostname", "uuid")
 ADDON_OUTPUTS = (*ADDON_INPUTS, "providerId", "configVars")
+ATTACHMENT_OUTPUTS = tuple(ATTACHMENT_INPUTS)
 SENSITIVE = {APP_TYPE: {"sensitiveConfigVars", "allConfigVars"}, ADDON_TYPE: {"configVarValues"}}  # Sensitive: true
-INPUTS = {APP_TYPE: APP_INPUTS, ADDON_TYPE: ADDON_INPUTS}
-OUTPUTS = {APP_TYPE: APP_OUTPUTS, ADDON_TYPE: ADDON_OUTPUTS}
+INPUTS = {APP_TYPE: APP_INPUTS, ADDON_TYPE: ADDON_INPUTS, ATTACHMENT_TYPE: ATTACHMENT_INPUTS}
+OUTPUTS = {APP_TYPE: APP_OUTPUTS, ADDON_TYPE: ADDON_OUTPUTS, ATTACHMENT_TYPE: ATTACHMENT_OUTPUTS}
 _ADDON_LOCK = threading.Lock()  # tf-addon addonLock: "the Heroku API cannot handle ... multiple addons simultaneously"
 
 
@@ -778,6 +790,42 @@ class HerokuResources:
         except ProviderError as error:
             raise _wrap("Error deleting addon", error) from error
 
+    # -- add-on attachments (tf-attach) ---------------------------------------------------------------------
+
+    def create_attachment(self, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """resourceHerokuAddonAttachmentCreate: AddOnAttachmentCreateOpts{Addon, App} plus Name and Namespace
+        when set (Confirm is never set), its error returned as is; then Read."""
+        opts: dict[str, Any] = {"addon": props["addonId"], "app": props["appId"]}
+        if props.get("name"):
+            opts["name"] = props["name"]
+        if props.get("namespace"):
+            opts["namespace"] = props["namespace"]
+        attachment = self.client.call("POST", "/addon-attachments", opts)
+        # The ID is set from here: a failed read leaves the attachment recorded, as in the real provider.
+        try:
+            return attachment["id"], self.read_attachment(attachment["id"])
+        except ProviderError as error:
+            raise PartialFailure(str(error), attachment["id"], {name: props.get(name) for name in ATTACHMENT_OUTPUTS}) from error
+
+    def read_attachment(self, attachment_id: str) -> dict[str, Any]:
+        """resourceHerokuAddonAttachmentRead: only a UUID-shaped ID; AddOnAttachmentInfo, whose error (a
+        deleted attachment's "not_found" included: the resource has no Exists) fails the read."""
+        if not _ATTACHMENT_ID.match(attachment_id):
+            raise ProviderError("You can only import addon attachments by their unique ID")
+        try:
+            found = self.client.call("GET", f"/addon-attachments/{attachment_id}")
+        except ProviderError as error:
+            raise ProviderError(f"Error retrieving addon attachment: {error}") from error
+        # d.Set of a nil *string stores "".
+        namespace = found.get("namespace") or ""
+        return {"appId": found["app"]["id"], "addonId": found["addon"]["id"], "name": found["name"], "namespace": namespace}
+
+    def delete_attachment(self, attachment_id: str) -> None:
+        try:
+            self.client.call("DELETE", f"/addon-attachments/{attachment_id}")
+        except ProviderError as error:
+            raise ProviderError(f"Error deleting addon attachment: {error}") from error
+
     # -- the app data source (tf-app-ds) --------------------------------------------------------------------
 
     def get_app(self, name: str) -> dict[str, Any]:
@@ -984,9 +1032,10 @@ class HerokuStandIn(provider_pb2_grpc.ResourceProviderServicer):
         olds = from_struct(request.olds)
         failures: list[tuple[str, str]] = []
         if kind not in INPUTS:
-            failures.append(("", f"this stand-in implements only {APP_TYPE} and {ADDON_TYPE}, not {kind}"))
+            failures.append(("", f"this stand-in implements only {', '.join(INPUTS)}, not {kind}"))
         else:
-            if news.get("name") in (None, ""):  # bridge auto-naming: keep the old name, else propose one
+            # An attachment's name is Optional+Computed: Heroku names it when the program does not.
+            if kind != ATTACHMENT_TYPE and news.get("name") in (None, ""):  # bridge auto-naming: keep the old name, else propose one
                 news["name"] = olds.get("name") or _auto_name(_resource_name(request.urn, request.name), request.randomSeed)
             failures += _input_problems(kind, reveal(news))
         return proto.CheckResponse(inputs=to_struct(news), failures=[proto.CheckFailure(property=p, reason=r) for p, r in failures])
@@ -1025,6 +1074,8 @@ class HerokuStandIn(provider_pb2_grpc.ResourceProviderServicer):
                 resource_id, outputs = self.resources.create_app(props)
             elif kind == ADDON_TYPE:
                 resource_id, outputs = self.resources.create_addon(props)
+            elif kind == ATTACHMENT_TYPE:
+                resource_id, outputs = self.resources.create_attachment(props)
             else:
                 raise ProviderError(f"this stand-in cannot create {kind}")
         except PartialFailure as partial:
@@ -1063,6 +1114,8 @@ class HerokuStandIn(provider_pb2_grpc.ResourceProviderServicer):
             if not resources.addon_exists(resource_id):
                 return resource_id, None
             return resource_id, resources.read_addon(resource_id, state)
+        if kind == ATTACHMENT_TYPE:
+            return resource_id, resources.read_attachment(resource_id)
         raise ProviderError(f"this stand-in cannot read {kind}")
 
     @_rpc
@@ -1094,6 +1147,8 @@ class HerokuStandIn(provider_pb2_grpc.ResourceProviderServicer):
             self.resources.delete_app(request.id)
         elif kind == ADDON_TYPE:
             self.resources.delete_addon(request.id, reveal(from_struct(request.properties)))
+        elif kind == ATTACHMENT_TYPE:
+            self.resources.delete_attachment(request.id)
         else:
             raise ProviderError(f"this stand-in cannot delete {kind}")
         return empty_pb2.Empty()
@@ -1137,9 +1192,13 @@ def _type_of(request: Any) -> str:
 def _input_problems(kind: str, news: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What the TF schema's Required and ValidateFunc refuse (unknown values are checked later, at apply)."""
     problems: list[tuple[str, str]] = []
-    required = ("region",) if kind == APP_TYPE else ("appId", "plan")
+    required = {APP_TYPE: ("region",), ADDON_TYPE: ("appId", "plan"), ATTACHMENT_TYPE: ("appId", "addonId")}[kind]
     problems += [(name, f"Missing required property '{name}'") for name in required if news.get(name) in (None, "")]
-    if kind == APP_TYPE:
+    if kind == ATTACHMENT_TYPE:
+        app_id = news.get("appId")  # tf-attach: ValidateFunc validation.IsUUID
+        if isinstance(app_id, str) and app_id and app_id != UNKNOWN and not _UUID.fullmatch(app_id):
+            problems.append(("appId", f'expected "app_id" to be a valid UUID, got {app_id}'))
+    elif kind == APP_TYPE:
         org = news.get("organization")
         if isinstance(org, dict) and org and org.get("name") == "":
             problems.append(("organization.name", 'expected "organization.0.name" to not be an empty string, got '))

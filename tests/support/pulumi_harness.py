@@ -20,12 +20,17 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
+from components import heroku_credential
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "stitch-heroku"
 
 ADDON_URL = "postgres://u9abc:p%40ss%2Fw0rd%3A%25@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
 """What Heroku hands back: a password with characters that must be percent-encoded."""
 ADDON_PASSWORD = "p@ss/w0rd:%"
+STITCH_URL = "postgres://stitch_5e1f:st1tch%2Fpw@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
+"""What Heroku writes into STITCH_DATABASE_URL once the `stitch` credential is attached (stitch_credential dedicated)."""
+STITCH_PASSWORD = "st1tch/pw"
 
 
 @dataclass
@@ -52,12 +57,24 @@ class StitchMocks(pulumi.runtime.Mocks):
         url: str = ADDON_URL,
         app_config_vars: dict[str, str] | None = None,
         addon_config_vars: list[str] | None = None,
+        existing_plan: str = "essential-0",
     ):
         self.config_var = config_var
         self.url = url
         self.addon_config_vars = addon_config_vars if addon_config_vars is not None else [config_var]
-        self.app_config_vars = app_config_vars if app_config_vars is not None else {config_var: url}
+        self.app_config_vars = app_config_vars if app_config_vars is not None else {config_var: url, "STITCH_DATABASE_URL": STITCH_URL}
+        self.existing_plan = existing_plan
+        """heroku-existing: the plan of the add-on behind the app's database, as the Platform API reports it."""
         self.calls: list[pulumi.runtime.MockCallArgs] = []
+        self.lookups: list[tuple[str, str]] = []
+
+    def find_database_addon(self, _http: Any, app_name: str, config_var: str) -> Any:
+        """Stands in for components.heroku_credential.find_database_addon (its real calls are tested against
+        tests/doubles/fake_heroku.py): the add-on behind the app's var, on existing_plan."""
+        from components.heroku_credential import DatabaseAddon
+
+        self.lookups.append((app_name, config_var))
+        return DatabaseAddon("0c1d2e3f-addon", "postgresql-existing-1", "existing-app-id", self.existing_plan)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -179,12 +196,16 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     error: Exception | None = None
     outputs: dict[str, Output] = {}
+    lookup = heroku_credential.find_database_addon
+    heroku_credential.find_database_addon = mocks.find_database_addon  # heroku-existing's one Platform API read
     try:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
         root = pulumi.runtime.settings.get_root_resource()
         outputs = {name: settle(value) for name, value in root.outputs.items()}
     except Exception as raised:
         error = raised
+    finally:
+        heroku_credential.find_database_addon = lookup
     # Drain every registration, failed ones too, so nothing leaks into the next run.
     try:
         _sync_await(wait_for_rpcs())
