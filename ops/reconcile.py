@@ -198,7 +198,7 @@ def describe_changes(steps: Sequence[Step], cfg: stack_config.StackConfig, *, ap
                 f"Stitch's connection check of destination {destination_id} was failing (report card at {step!r}): Stitch "
                 "held settings that no longer connect, such as an old password"
             )
-            tail = "; sent the current settings again and Stitch's check passed" if applied else "; up would send the current settings again"
+            tail = "; sent the current settings again and Stitch's check passed" if applied else "; up would send them again"
             add(head + tail, destination.name)
         elif destination.op == "create":
             add("the destination is not in Stitch; pulumi up would create a new one (the reconcile never does)", destination.name)
