@@ -187,7 +187,7 @@ def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_de
             assert_no_secret(done, rotated, stitch.token)
 
             # Paused by a user in Stitch: reported with the fix, exit 1, nothing written, even with a rotation pending.
-            writes_before = writes(stitch)
+            writes_before, posts_before = writes(stitch), stitch.calls("POST")
             stitch.mark(destination_id, paused_at="2026-11-28T09:00:00Z")
             heroku.rotate_credentials(addon, "stitch")
             done = run_reconcile(stack)
@@ -213,7 +213,7 @@ def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_de
             assert done.returncode == 1 and report["status"] == "failing" and report["stitch"]["found"] is False, report
             assert "never re-creates" in json.dumps(report["problems"])
             assert writes(stitch) == writes_before, f"the reconcile wrote to Stitch: {writes(stitch)[len(writes_before):]}"
-            assert not any(call.startswith("POST ") for call in stitch.calls()[len(writes_before) :])
+            assert stitch.calls("POST") == posts_before == ["POST /v4/destinations"], "the reconcile created a destination"
             assert not stitch.destinations, "a destination was created"
             assert_no_secret(done, rotated, stitch.token)
         finally:
