@@ -326,17 +326,17 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
     engine = {"on_event": events, "on_output": lambda _line: None, "color": "never", "refresh": True, "run_program": True}
     dry_run = preview_only or view.blocked is not None
     failed = None
+    outputs = before
     try:
         if dry_run:
             stack.preview(**engine)
         else:
-            stack.up(suppress_progress=True, **engine)
+            outputs = stack.up(suppress_progress=True, **engine).outputs
     except auto.CommandError as error:
         failed = "\n".join(events.errors) or _last_line(error)
         problems.append({"what": f"pulumi {'preview' if dry_run else 'up'} failed: {failed}", "fix": "see the engine's message above"})
 
     changes = describe_changes(events.steps, cfg, applied=not dry_run and failed is None)
-    outputs = before if dry_run or failed else stack.outputs()
     secrets |= _secret_values(outputs, cfg)
     verification, report = verify_as_stitch(outputs, cfg)
     if report is not None and not report.ready:
