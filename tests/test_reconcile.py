@@ -212,7 +212,7 @@ def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_de
             report = report_of(done := run_reconcile(stack, "--json"))
             assert done.returncode == 1 and report["status"] == "failing" and report["stitch"]["found"] is False, report
             assert "never re-creates" in json.dumps(report["problems"])
-            assert writes(stitch) == writes_before, f"the reconcile wrote to Stitch: {writes(stitch)[len(writes_before):]}"
+            assert writes(stitch) == writes_before, f"the reconcile wrote to Stitch: {writes(stitch)[len(writes_before) :]}"
             assert stitch.calls("POST") == posts_before == ["POST /v4/destinations"], "the reconcile created a destination"
             assert not stitch.destinations, "a destination was created"
             assert_no_secret(done, rotated, stitch.token)

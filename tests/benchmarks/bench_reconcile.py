@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                     done = subprocess.run(command, cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False)
                     samples["reconcile"].append(time.perf_counter() - started)
                     assert done.returncode == 0 and '"status": "in-sync"' in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
-                    print(f"round {n + 1}/{args.rounds}: up {samples['baseline'][-1]:.2f} s, reconcile {samples['reconcile'][-1]:.2f} s", flush=True)
+                    up, ours = samples["baseline"][-1], samples["reconcile"][-1]
+                    print(f"round {n + 1}/{args.rounds}: up {up:.2f} s, reconcile {ours:.2f} s", flush=True)
             finally:
                 stack.destroy()
     finally:
