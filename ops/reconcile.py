@@ -334,7 +334,12 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
             outputs = stack.up(suppress_progress=True, **engine).outputs
     except auto.CommandError as error:
         failed = "\n".join(events.errors) or _last_line(error)
-        problems.append({"what": f"pulumi {'preview' if dry_run else 'up'} failed: {failed}", "fix": "see the engine's message above"})
+        problems.append(
+            {
+                "what": f"pulumi {'preview' if dry_run else 'up'} failed: {failed}",
+                "fix": "fix what the engine's message names (the verification shows the database's side), then run the reconcile again",
+            }
+        )
 
     changes = describe_changes(events.steps, cfg, applied=not dry_run and failed is None)
     secrets |= _secret_values(outputs, cfg)
