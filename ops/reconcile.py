@@ -304,10 +304,11 @@ def verify_as_stitch(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.
 
 @dataclass
 class Outcome:
+    """One run's verdict: its printable result (already scrubbed of secrets) and the checklist."""
+
     status: str
     result: dict[str, Any]
     report: Report | None
-    problems: list[dict[str, str]]
 
 
 def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only: bool) -> Outcome:
@@ -372,7 +373,7 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
         status = "healed" if changes else "in-sync"
     result = {"stack": stack.name, "status": status, "preview_only": preview_only, "changes": changes, "verification": verification,
               "stitch": view.data, "problems": problems}  # fmt: skip
-    return Outcome(status, scrub(result, secrets), report, problems)
+    return Outcome(status, scrub(result, secrets), report)
 
 
 def _secret_values(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig) -> set[str]:
