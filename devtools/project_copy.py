@@ -1,8 +1,9 @@
 """A private copy of the Pulumi project, so that a stack's config file (with its encrypted secrets) is
 written beside the copy and never into the checkout: the try-out and the real-engine tests run there.
 
-The copy holds exactly what `pulumi up` reads: the program, `components/`, Pulumi.yaml and the
-requirements; `.venv` links to the interpreter that runs us (Pulumi.yaml names `.venv`).
+The copy holds what `pulumi up` reads (the program, `components/`, Pulumi.yaml and the requirements)
+and the day-two commands a user runs in the project folder (`ops/`, e.g. `python -m ops.reconcile`);
+`.venv` links to the interpreter that runs us (Pulumi.yaml names `.venv`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "requirements.txt", "components")
+PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "requirements.txt", "components", "ops")
 
 
 def copy_project(target: Path, *, stack_files: tuple[str, ...] = ()) -> Path:

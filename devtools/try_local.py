@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import runpy
 import shutil
 import sys
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from components.connection import parse_database_url
 from devtools import local_postgres, postgresql_standin, pulumi_toolchain
 from devtools.project_copy import copy_project
 from devtools.secret_config import SecretConfigError, set_secret
+from ops import workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = ROOT / ".pulumi-local"
@@ -61,7 +61,7 @@ class Cli:
 
     @property
     def has_language_host(self) -> bool:
-        return (self.bin_dir / "pulumi-language-python").exists() or not self.offline
+        return workspace.has_language_host(self.bin_dir) or not self.offline
 
 
 def find_cli() -> Cli:
@@ -119,13 +119,9 @@ def open_stack(cli: Cli, env: dict[str, str], project: Path) -> auto.Stack:
     command = auto.PulumiCommand(root=str(cli.bin_dir.parent), skip_version_check=True)
     options = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars=env, pulumi_command=command)
     os.environ.update({key: env[key] for key in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE")})
-    if cli.has_language_host:
-        return auto.create_or_select_stack(STACK, work_dir=str(project), opts=options)
-    say("the toolchain has no Python language host (not served by the Go proxy): running __main__.py in this process")
-    main_file = project / "__main__.py"
-    return auto.create_or_select_stack(
-        STACK, project_name="stitch-heroku", program=lambda: runpy.run_path(str(main_file), run_name="__main__"), opts=options
-    )
+    if not cli.has_language_host:
+        say("the toolchain has no Python language host (not served by the Go proxy): running __main__.py in this process")
+    return workspace.open_stack(STACK, project, options, inline=not cli.has_language_host)
 
 
 def print_checklist(stitch_url: str) -> bool:

@@ -161,6 +161,15 @@ class FakeStitch:
         with self._lock:
             self._start_check(self.destinations[destination_id], resets=True, outcome=("failed", message), polls=0)
 
+    def mark(self, destination_id: int, *, paused_at: str | None = None, system_paused_at: str | None = None,
+             deleted_at: str | None = None) -> None:
+        """A pause or deletion made in Stitch, shown in the destination's fields as destination-object-v4.md
+        documents them: paused_at (paused by the user), system_paused_at (paused by the system), deleted_at.
+        The docs do not say whether a deleted destination stays listed: marked, it does (with deleted_at);
+        a DELETE removes it from the list."""
+        with self._lock:
+            self.destinations[destination_id].update(paused_at=paused_at, system_paused_at=system_paused_at, deleted_at=deleted_at)
+
     def mapped_to(self, destination_id: int) -> list[int]:
         return sorted(s for s, d in self.sources.items() if d == destination_id)
 
@@ -400,9 +409,9 @@ class FakeStitch:
             "stitch_client_id": CLIENT_ID,
             "created_at": destination["created_at"],
             "updated_at": destination["updated_at"],
-            "deleted_at": None,
-            "paused_at": None,
-            "system_paused_at": None,
+            "deleted_at": destination.get("deleted_at"),
+            "paused_at": destination.get("paused_at"),
+            "system_paused_at": destination.get("system_paused_at"),
             "check_job_name": destination["check"]["name"] if self.job_names else None,
             "properties": shown,
             "report_card": {

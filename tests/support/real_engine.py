@@ -12,7 +12,6 @@ dynamic providers in `pulumi-resource-pulumi-python`) and the state are real.
 from __future__ import annotations
 
 import os
-import runpy
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,20 +28,18 @@ from devtools import postgresql_standin, pulumi_toolchain
 from devtools.local_postgres import StitchDatabase
 from devtools.project_copy import copy_project
 from devtools.secret_config import set_secret
+from ops import workspace
+from ops.workspace import has_language_host
 from tests.doubles import heroku_standin
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = "stitch-heroku"
+PROJECT = workspace.PROJECT
 PASSPHRASE = "real-engine-tests"
 
 
 def toolchain_bin() -> Path:
     """The toolchain (built the first time), else a Pulumi CLI on PATH; ToolchainError says why neither can be had."""
     return pulumi_toolchain.cli_bin_dir()
-
-
-def has_language_host(bin_dir: Path) -> bool:
-    return (bin_dir / "pulumi-language-python").exists()
 
 
 @dataclass
@@ -163,13 +160,8 @@ def real_stack(
     try:
         if program is not None:
             stack = auto.create_or_select_stack(stack_name, project_name=PROJECT, program=program, opts=options)
-        elif has_language_host(bin_dir):
-            stack = auto.create_or_select_stack(stack_name, work_dir=str(project_dir), opts=options)
         else:
-            main_file = project_dir / "__main__.py"
-            stack = auto.create_or_select_stack(
-                stack_name, project_name=PROJECT, program=lambda: runpy.run_path(str(main_file), run_name="__main__"), opts=options
-            )
+            stack = workspace.open_stack(stack_name, project_dir, options, inline=not has_language_host(bin_dir))
         yield RealStack(stack, project_dir, base_dir / "state", bin_dir / "pulumi", variables)
     finally:
         for key, value in saved.items():

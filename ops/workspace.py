@@ -1,0 +1,45 @@
+"""A stack of this Pulumi project, opened through the Automation API with the CLI at hand.
+
+Where the CLI has the Python language host, it runs `__main__.py` as `pulumi up` does. Where it has none
+(the toolchain this project builds from the Go module proxy: the proxy does not serve the host), the
+Automation API's inline mode runs the same `__main__.py` in this process, which then serves as the
+language runtime; the engine, providers and state are the real ones either way. Shared by
+`ops.reconcile`, `devtools.try_local` and the real-engine tests, so all three run the program alike.
+"""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Callable
+from pathlib import Path
+
+from pulumi import automation as auto
+
+PROJECT = "stitch-heroku"
+LANGUAGE_HOST = "pulumi-language-python"
+
+
+def has_language_host(bin_dir: Path) -> bool:
+    """Whether the CLI in bin_dir can run a Python program itself: an installed CLI has the host beside it."""
+    return (bin_dir / LANGUAGE_HOST).exists()
+
+
+def inline_program(project: Path) -> Callable[[], None]:
+    """The project's own __main__.py, run in this process as the Automation API's inline program."""
+    main_file = project / "__main__.py"
+    return lambda: runpy.run_path(str(main_file), run_name="__main__")
+
+
+def open_stack(name: str, project: Path, options: auto.LocalWorkspaceOptions, *, inline: bool, create: bool = True) -> auto.Stack:
+    """The stack `name` of the project in `project`; inline: run __main__.py in this process.
+
+    create=False only selects: a stack that does not exist raises auto.StackNotFoundError, so a day-two
+    command never creates a stack by a typo."""
+    if inline:
+        program = inline_program(project)
+        if create:
+            return auto.create_or_select_stack(name, project_name=PROJECT, program=program, opts=options)
+        return auto.select_stack(name, project_name=PROJECT, program=program, opts=options)
+    if create:
+        return auto.create_or_select_stack(name, work_dir=str(project), opts=options)
+    return auto.select_stack(name, work_dir=str(project), opts=options)

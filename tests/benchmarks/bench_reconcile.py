@@ -1,0 +1,86 @@
+"""`python -m tests.benchmarks.bench_reconcile`: what a scheduled reconcile costs when nothing drifted, against a
+plain `pulumi up` of the same stack that changes nothing, in the same run.
+
+One `source: heroku` stack with a Stitch destination (the Heroku API double behind the heroku stand-in, the
+Stitch Connect API double, a local SSL PostgreSQL), created once. Then, alternately, for each round:
+  - baseline:  `up` through the Automation API in this process (no refresh, no checks): the least a
+               schedule could run;
+  - reconcile: `python -m ops.reconcile --stack NAME --json` as a schedule runs it, a new process in the
+               project folder: Python start-up, the config and outputs read through the CLI, refresh
+               (--run-program) and up as one engine run, the verification as the Stitch role, and Stitch's
+               view of the destination.
+Medians and the ratio reconcile/baseline are printed; the goal is 2x or less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from devtools.local_postgres import Cluster, free_port
+from tests.doubles.fake_heroku import FakeHeroku, HerokuApiServer, PostgresTarget
+from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
+from tests.support.real_engine import real_stack
+
+GOAL = 2.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_reconcile", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args(argv)
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="bench-reconcile-pg-")), free_port(), ssl=True)
+    cluster.start()
+    samples: dict[str, list[float]] = {"baseline": [], "reconcile": []}
+    try:
+        with (
+            HerokuApiServer(FakeHeroku(PostgresTarget.for_cluster(cluster))) as heroku,
+            StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch,
+            tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp,
+            real_stack(Path(tmp), "dev-bench") as stack,
+        ):
+            stack.set_config(
+                {
+                    "stitch-heroku:app_name": "acme-bench-reconcile",
+                    "stitch-heroku:stitch_api_url": stitch.url,
+                    "heroku:url": heroku.url,
+                    "heroku:delays": '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}',
+                },
+                secrets={"heroku:apiKey": heroku.api_key, "stitch:accessToken": stitch.token},
+            )
+            stack.up()
+            command = [sys.executable, "-m", "ops.reconcile", "--stack", "dev-bench", "--json"]
+            try:
+                for n in range(args.rounds):
+                    started = time.perf_counter()
+                    result = stack.up()
+                    samples["baseline"].append(time.perf_counter() - started)
+                    assert set(result.summary.resource_changes or {}) == {"same"}, result.summary.resource_changes
+                    started = time.perf_counter()
+                    done = subprocess.run(command, cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False)
+                    samples["reconcile"].append(time.perf_counter() - started)
+                    assert done.returncode == 0 and '"status": "in-sync"' in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+                    up, ours = samples["baseline"][-1], samples["reconcile"][-1]
+                    print(f"round {n + 1}/{args.rounds}: up {up:.2f} s, reconcile {ours:.2f} s", flush=True)
+            finally:
+                stack.destroy()
+    finally:
+        cluster.stop()
+
+    base, ours = statistics.median(samples["baseline"]), statistics.median(samples["reconcile"])
+    print(f"\nno-change run of one heroku stack with a Stitch destination, real engine, median of {args.rounds} rounds:")
+    print("| run | median | ratio |")
+    print("|---|---|---|")
+    print(f"| plain `up` (Automation API, in-process) | {base:.2f} s | 1.00x |")
+    print(f"| `python -m ops.reconcile --json` (new process) | {ours:.2f} s | {ours / base:.2f}x |")
+    print(f"goal: {GOAL:.0f}x or less: {'met' if ours / base <= GOAL else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

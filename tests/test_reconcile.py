@@ -1,0 +1,240 @@
+"""`python -m ops.reconcile` driven as a schedule runs it: a subprocess in the project folder (a copy), with the
+backend, passphrase and PATH of the real-engine harness, against the Heroku API double (tests/doubles/fake_heroku.py,
+behind the heroku stand-in), the Stitch Connect API double (tests/doubles/fake_stitch.py) and the real PostgreSQL.
+
+Each scenario costs a real `up` or several, so one scenario holds several checks in the order a user meets them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.doubles.fake_heroku import PostgresTarget, serve
+from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
+from tests.support.real_engine import RealStack, real_stack
+
+_apps = itertools.count(1)
+
+
+@pytest.fixture
+def heroku(ssl_server):
+    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster))
+
+
+@pytest.fixture
+def app_name() -> str:
+    return f"acme-rec-{next(_apps)}-{os.getpid() % 1000}"
+
+
+def configure(stack: RealStack, heroku, app_name: str, stitch: FakeStitch | None = None, **extra: str) -> None:
+    values = {
+        "stitch-heroku:app_name": app_name,
+        "stitch-heroku:verify_timeout": "20",
+        "heroku:url": heroku.url,
+        "heroku:delays": '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}',
+        **{f"stitch-heroku:{k}": v for k, v in extra.items()},
+    }
+    secrets = {"heroku:apiKey": heroku.api_key}
+    if stitch is not None:
+        values |= {"stitch-heroku:stitch_api_url": stitch.url, "stitch-heroku:stitch_check_timeout": "30"}
+        secrets["stitch:accessToken"] = stitch.token
+    stack.set_config(values, secrets=secrets)
+
+
+def run_reconcile(stack: RealStack, *args: str, name: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The command as a user's schedule runs it, in the project folder, with the stack's backend and CLI."""
+    command = [sys.executable, "-m", "ops.reconcile", "--stack", name or stack.stack.name, *args]
+    return subprocess.run(command, cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def report_of(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """Exactly one JSON object on stdout."""
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise AssertionError(f"stdout is not one JSON object:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-3000:]}") from None
+
+
+def summaries(report: dict[str, Any]) -> str:
+    return "\n".join(change["summary"] for change in report["changes"])
+
+
+def password_of(url: str) -> str:
+    return str(psycopg.conninfo.conninfo_to_dict(url)["password"])
+
+
+def has_create(cluster, role: str, database: str) -> bool:
+    with cluster.superuser(database) as conn:
+        row = conn.execute("SELECT has_database_privilege(%s, current_database(), 'CREATE')", (role,)).fetchone()
+    return bool(row and row[0])
+
+
+def assert_no_secret(done: subprocess.CompletedProcess[str], *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in done.stdout and secret not in done.stderr, "a secret is in the reconcile's output"
+
+
+def writes(stitch: FakeStitch) -> list[str]:
+    return [call for call in stitch.calls() if not call.startswith("GET ")]
+
+
+def test_reconcile_reports_in_sync_previews_then_heals_a_rotation_a_revoked_create_and_a_stale_stitch_password(
+    toolchain, tmp_path, heroku, app_name, ssl_server
+):
+    cluster = ssl_server.cluster
+    with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile") as stack:
+        configure(stack, heroku, app_name, stitch)
+        try:
+            stack.up()
+            (addon,) = heroku.addons
+            (destination_id,) = stitch.destinations
+            database, role = heroku.database_name(addon), heroku.role_name(addon)
+
+            # Nothing drifted: in-sync, exit 0, and Stitch's view read from its documented fields.
+            done = run_reconcile(stack, "--json")
+            report = report_of(done)
+            assert done.returncode == 0 and report["status"] == "in-sync", report
+            assert report["changes"] == [] and report["verification"]["ready"] is True
+            assert report["stitch"]["destination_id"] == str(destination_id)
+            assert report["stitch"]["report_card_step"] == "fully_configured"
+            assert report["stitch"]["paused_at"] is None and report["stitch"]["deleted_at"] is None
+            assert "running __main__.py in this process" in done.stderr, "the inline mode is said on stderr"
+
+            # Heroku maintenance rotates the default credential, and someone revokes CREATE.
+            old_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+            heroku.rotate_credentials(addon)
+            new_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+            with cluster.superuser(database) as conn:
+                conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(sql.Identifier(database), sql.Identifier(role)))
+            writes_before = writes(stitch)
+
+            # --preview-only: drift, exit 3, and nothing changed anywhere (no refresh written: a plain refresh
+            # would have failed on the rotated owner password).
+            done = run_reconcile(stack, "--json", "--preview-only")
+            report = report_of(done)
+            assert done.returncode == 3 and report["status"] == "drift", report
+            said = summaries(report)
+            assert "Heroku rotated the Stitch credential's password" in said and "up would" in said, said
+            assert f'CREATE on database "{database}" had been revoked from {role}; up would grant it again' in said, said
+            assert writes(stitch) == writes_before, "a preview wrote to Stitch"
+            assert not has_create(cluster, role, database), "a preview granted CREATE"
+            assert stack.outputs()["password"].value == old_password, "a preview wrote the state"
+            assert_no_secret(done, old_password, new_password, stitch.token, heroku.api_key)
+
+            # The real run heals both, verifies as the Stitch role and puts the new password into Stitch.
+            done = run_reconcile(stack, "--json")
+            report = report_of(done)
+            assert done.returncode == 0 and report["status"] == "healed", report
+            said = summaries(report)
+            assert "Heroku rotated the Stitch credential's password" in said and "Stitch updated" in said, said
+            assert f'CREATE on database "{database}" had been revoked from {role}; granted again' in said, said
+            assert has_create(cluster, role, database)
+            assert stitch.destinations[destination_id]["properties"]["password"] == new_password
+            assert report["verification"]["ready"] is True
+            assert {c["name"]: c["status"] for c in report["verification"]["checks"]}["create"] == "pass"
+            assert report["stitch"]["report_card_step"] == "fully_configured"
+            assert_no_secret(done, old_password, new_password, stitch.token, heroku.api_key)
+
+            # Stitch holds an old password (typed into its UI): its next check fails and the card goes back.
+            stitch.destinations[destination_id]["properties"]["password"] = old_password
+            outcome, message = connects_for_real(stitch.destinations[destination_id]["properties"])
+            assert outcome == "failed", "the old password must really be refused by the server"
+            stitch.fail_check_now(destination_id, message or "password authentication failed")
+            done = run_reconcile(stack)  # for people: one line
+            assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+            (line,) = done.stdout.strip().splitlines()
+            assert line.startswith("dev-reconcile: healed: Stitch's connection check of destination"), line
+            assert "sent the current settings again" in line and "verification READY" in line, line
+            assert stitch.destinations[destination_id]["properties"]["password"] == new_password
+            assert_no_secret(done, old_password, new_password, stitch.token)
+
+            # Healed means in sync: the next run changes nothing.
+            again = report_of(run_reconcile(stack, "--json"))
+            assert again["status"] == "in-sync" and again["changes"] == [], again
+        finally:
+            stack.destroy()
+
+
+def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_deleted_destination_and_creates_nothing(
+    toolchain, tmp_path, heroku, app_name
+):
+    with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile-var") as stack:
+        configure(stack, heroku, app_name)
+        try:
+            stack.up()
+            (addon,) = heroku.addons
+            var = heroku.attach_credential(addon, "stitch", "STITCH_DATABASE")
+            configure(stack, heroku, app_name, stitch, stitch_config_var=var)
+            stack.up()
+            (destination_id,) = stitch.destinations
+
+            heroku.rotate_credentials(addon, "stitch")
+            rotated = password_of(heroku.config_vars(app_name)[var])
+            done = run_reconcile(stack, "--json")
+            report = report_of(done)
+            assert done.returncode == 0 and report["status"] == "healed", report
+            assert f"Heroku rotated the Stitch credential ({var})'s password" in summaries(report), summaries(report)
+            assert stitch.destinations[destination_id]["properties"]["password"] == rotated
+            assert_no_secret(done, rotated, stitch.token)
+
+            # Paused by a user in Stitch: reported with the fix, exit 1, nothing written, even with a rotation pending.
+            writes_before, posts_before = writes(stitch), stitch.calls("POST")
+            stitch.mark(destination_id, paused_at="2026-11-28T09:00:00Z")
+            heroku.rotate_credentials(addon, "stitch")
+            done = run_reconcile(stack)
+            assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+            assert "dev-reconcile-var: failing" in done.stdout
+            assert "paused in Stitch by a user at 2026-11-28T09:00:00Z" in done.stdout and "resume the destination in Stitch" in done.stdout
+            assert writes(stitch) == writes_before, "the reconcile wrote to a paused destination"
+
+            # Paused by Stitch itself, then deleted in Stitch (still listed with deleted_at), then gone from the list.
+            stitch.mark(destination_id, system_paused_at="2026-11-28T10:00:00Z")
+            report = report_of(done := run_reconcile(stack, "--json"))
+            assert done.returncode == 1 and report["status"] == "failing", report
+            assert report["stitch"]["system_paused_at"] == "2026-11-28T10:00:00Z"
+            assert any("Stitch paused destination" in p["what"] for p in report["problems"]), report["problems"]
+
+            stitch.mark(destination_id, deleted_at="2026-11-28T11:00:00Z")
+            report = report_of(done := run_reconcile(stack, "--json"))
+            assert done.returncode == 1 and report["stitch"]["deleted_at"] == "2026-11-28T11:00:00Z", report
+            assert any("was deleted in Stitch" in p["what"] for p in report["problems"]), report["problems"]
+
+            del stitch.destinations[destination_id]
+            report = report_of(done := run_reconcile(stack, "--json"))
+            assert done.returncode == 1 and report["status"] == "failing" and report["stitch"]["found"] is False, report
+            assert "never re-creates" in json.dumps(report["problems"])
+            assert writes(stitch) == writes_before, f"the reconcile wrote to Stitch: {writes(stitch)[len(writes_before) :]}"
+            assert stitch.calls("POST") == posts_before == ["POST /v4/destinations"], "the reconcile created a destination"
+            assert not stitch.destinations, "a destination was created"
+            assert_no_secret(done, rotated, stitch.token)
+        finally:
+            stack.destroy()
+
+
+def test_reconcile_exits_2_for_an_unknown_stack_and_a_config_the_program_refuses(toolchain, tmp_path):
+    with real_stack(tmp_path, "dev-reconcile-usage") as stack:
+        stack.set_config({"stitch-heroku:source": "url", "stitch-heroku:region": "mars"})
+        try:
+            done = run_reconcile(stack, "--json", name="no-such-stack")
+            assert done.returncode == 2, done.stdout + done.stderr
+            assert "'no-such-stack' does not exist" in done.stderr and report_of(done)["status"] == "error"
+
+            done = run_reconcile(stack)
+            assert done.returncode == 2, done.stdout + done.stderr
+            assert "database_url: required for source url" in done.stderr and "region: belongs to source heroku" in done.stderr
+
+            usage = subprocess.run(
+                [sys.executable, "-m", "ops.reconcile"], cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False
+            )
+            assert usage.returncode == 2 and "--stack" in usage.stderr
+        finally:
+            stack.stack.workspace.remove_stack(stack.stack.name, force=True)
