@@ -35,6 +35,10 @@ PLAN_PREFIX = "heroku-postgresql:"
 CONFIG_VAR = re.compile(r"^[A-Z][A-Z0-9_]*_URL$")
 POOL_CONFIG_VAR = re.compile(r"_CONNECTION_POOL_URL$")
 REGIONS = ("us", "eu")
+STITCH_CREDENTIALS = ("dedicated", "owner")
+# An unquoted PostgreSQL identifier (lowercase, so it is stored as written), at most NAMEDATALEN-1 = 63 bytes.
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+OWN_CREDENTIAL_KEYS = ("stitch_url", "stitch_config_var")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 HEROKU_KEY = "heroku:apiKey"
@@ -95,6 +99,12 @@ class StackConfig:
     """An app config var holding the Stitch credential's URL, read live; Heroku rotates it."""
     stitch: StitchConfig | None = None
     """None when no Stitch token is configured: the destination stays a manual step."""
+    stitch_credential: str | None = None
+    """`dedicated` (a role of Stitch's own) or `owner`; None when stitch_url/stitch_config_var names the user's own."""
+    stitch_role_name: str = "stitch"
+    """The dedicated role's name (source url)."""
+    stitch_password_version: int = 1
+    """Bumping it makes a new password for the dedicated role (source url)."""
 
     @property
     def addon_plan(self) -> str:
@@ -193,6 +203,41 @@ def parse_database_url_text(text: str) -> str:
     return text
 
 
+def parse_stitch_credential(text: str) -> str:
+    if text not in STITCH_CREDENTIALS:
+        raise Invalid(
+            f'"{text}" is not a kind of Stitch credential; use "dedicated" (a role of Stitch\'s own, without the owner\'s '
+            'rights) or "owner" (the database owner\'s credential)'
+        )
+    return text
+
+
+def parse_role_name(text: str) -> str:
+    if not ROLE_NAME.match(text) or text.startswith("pg_"):
+        raise Invalid(
+            f'"{text}" is not a role name this program makes: use 1 to 63 lowercase letters, digits and underscores, '
+            'starting with a letter or underscore and not with "pg_" (reserved by PostgreSQL), e.g. "stitch"'
+        )
+    return text
+
+
+def parse_version(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise Invalid(f'"{text}" is not a whole number of at least 1; raise it by one to rotate, e.g. "2"')
+    return int(text)
+
+
+def default_stitch_credential(context: Context) -> str | None:
+    """None (implicit) when the user names Stitch's credential; else dedicated wherever the source allows it.
+
+    Source url: always (the owner creates the role). Heroku sources: a credential comes from Heroku
+    (heroku pg:credentials), which the Heroku part of the program decides; until it does, the owner.
+    """
+    if any(context.values.get(key) is not None for key in OWN_CREDENTIAL_KEYS):
+        return None
+    return "dedicated" if context.values.get("source") == "url" else "owner"
+
+
 def parse_destination_name(text: str) -> str:
     if len(text) > 100:
         raise Invalid(f'"{text[:40]}..." is too long; use at most 100 characters, e.g. "stitch-heroku-prod"')
@@ -288,6 +333,16 @@ SETTINGS: tuple[Setting, ...] = (
             "e.g. `STITCH_DATABASE_URL` (made by `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE`), "
             "read on every `up`; instead of `stitch_url`",
             _config_var("STITCH_DATABASE_URL"), sources=HEROKU_SOURCES),
+    Setting("stitch_credential", "`dedicated`: Stitch gets a login role of its own (CONNECT, CREATE, TEMPORARY on the "
+            "database; no superuser, no CREATEROLE/CREATEDB); `owner`: Stitch uses the database owner's credential (a "
+            "`warn` in the verification). Implicit, and refused, when `stitch_url` or `stitch_config_var` is set",
+            parse_stitch_credential, default_stitch_credential, "`dedicated` (source `url`); implicit with `stitch_url`"),
+    Setting("stitch_role_name", "the dedicated role this stack creates for Stitch (1-63 lowercase letters, digits, "
+            "underscores; not `pg_*`); kept by `pulumi destroy`, since it owns what Stitch loaded",
+            parse_role_name, "stitch", "`stitch`", sources=("url",)),
+    Setting("stitch_password_version", "the dedicated role's password generation: raise it by one to rotate the "
+            "password (the role, the verification and Stitch get the new one in the same `up`)",
+            parse_version, 1, "`1`", sources=("url",)),
     Setting("verify_timeout", "seconds (0-3600) the verification keeps looking while a new database starts",
             _seconds(0, 3600, 300), 300, "`300`"),
     Setting("verify_on_every_up", "run the verification on every `pulumi up`, not only when the settings change",
@@ -379,7 +434,7 @@ def validate(
         if setting.key == "source":
             source = values["source"]
 
-    problems += _cross_problems(values)
+    problems += _cross_problems(values, set(given))
     if problems:
         raise ConfigError(stack, problems)
     fields = {s.field_name: values[s.key] for s in PROJECT_SETTINGS if not s.needs_token}
@@ -426,7 +481,7 @@ def _credential_problems(
     return problems
 
 
-def _cross_problems(values: Mapping[str, Any]) -> list[str]:
+def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Rules between keys: one source of the Stitch credential, and it points at the same database."""
     problems = []
     if values["stitch_url"] is not None and values["stitch_config_var"] is not None:
@@ -435,6 +490,30 @@ def _cross_problems(values: Mapping[str, Any]) -> list[str]:
             "stitch_config_var (Heroku rotates that credential and up reads it live) and run pulumi config rm stitch_url, "
             "or keep the fixed URL and run pulumi config rm stitch_config_var"
         )
+    own = [key for key in OWN_CREDENTIAL_KEYS if values.get(key) is not None]
+    if own and values.get("stitch_credential") is not None:
+        problems.append(
+            f"stitch_credential: set together with {own[0]}, which already names Stitch's own credential: keep "
+            f"{own[0]} and run pulumi config rm stitch_credential, or let this stack choose the credential and run "
+            f"pulumi config rm {own[0]}"
+        )
+    if values.get("stitch_credential") != "dedicated" and values.get("source") == "url":
+        for key in ("stitch_role_name", "stitch_password_version"):
+            if key in given:
+                kind = f"the credential of {own[0]}" if own else "the owner's credential"
+                problems.append(
+                    f"{key}: applies to the dedicated role only, but Stitch uses {kind}: pulumi config rm {key}"
+                )
+    if values.get("stitch_credential") == "dedicated" and values.get("database_url") is not None:
+        try:
+            owner = parse_database_url(values["database_url"]).username
+        except InvalidDatabaseUrl:
+            owner = None
+        if owner == values.get("stitch_role_name"):
+            problems.append(
+                f'stitch_role_name: "{owner}" is the database owner of database_url; Stitch needs a role of its own: '
+                'pulumi config set stitch_role_name stitch'
+            )
     if values["stitch_url"] is not None and values["database_url"] is not None:
         try:
             stitch, database = parse_database_url(values["stitch_url"]), parse_database_url(values["database_url"])
