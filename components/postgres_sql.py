@@ -281,6 +281,10 @@ HAVING bool_and(EXISTS (SELECT 1 FROM pg_attribute AS a
 """)
 
 
+# Keep waits for a lock short: a handover must not queue behind (and so block) a long Stitch load.
+HANDOVER_LOCK_TIMEOUT = sql.SQL("SET LOCAL lock_timeout = '10s'")
+
+
 def handover_statements(role: str, schemas: list[tuple[str, list[str]]]) -> list[sql.Composed]:
     """Give Stitch's schemas and tables to its new role; the commands a person could run instead.
 

@@ -26,6 +26,8 @@ PROJECT = "stitch-heroku"
 ADDON_URL = "postgres://u9abc:p%40ss%2Fw0rd%3A%25@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
 """What Heroku hands back: a password with characters that must be percent-encoded."""
 ADDON_PASSWORD = "p@ss/w0rd:%"
+STITCH_ROLE_PASSWORD = "Mock0Generated0Password0Of0Forty0Chars00"
+"""What the StitchPassword provider would make (40 letters and digits)."""
 
 
 @dataclass
@@ -73,6 +75,11 @@ class StitchMocks(pulumi.runtime.Mocks):
                 "providerId": "resource-abc",
             }
             return "addon-id", outputs
+        if args.typ == "pulumi-python:dynamic/stitch:StitchPassword":
+            # As the provider answers; it runs for real in tests/test_stitch_role.py.
+            outputs["password"] = STITCH_ROLE_PASSWORD
+        if args.typ == "pulumi-python:dynamic/stitch:StitchHandover":
+            outputs["schemas"] = []
         if args.typ == "pulumi-python:dynamic/stitch:Verification":
             outputs["report"] = {"ready": True, "target": "mocked: runs for real in tests/test_verification_resource.py"}
         if args.typ == "pulumi-python:dynamic/stitch:Destination":
