@@ -266,17 +266,16 @@ SELECT current_user AS owner,
 STITCH_SCHEMAS_QUERY = sql.SQL("""
 SELECT n.nspname AS schema,
        pg_get_userbyid(n.nspowner) AS schema_owner,
-       array_agg(c.relname ORDER BY c.relname) FILTER (WHERE c.relowner <> t.oid) AS tables
+       array_agg(c.relname ORDER BY c.relname) FILTER (WHERE pg_get_userbyid(c.relowner) <> %(role)s) AS tables
   FROM pg_namespace AS n
   JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
-  JOIN pg_roles AS t ON t.rolname = %(role)s
  WHERE n.nspname NOT IN ('public', 'information_schema')
    AND n.nspname NOT LIKE 'pg\\_%%'
    AND pg_has_role(current_user, n.nspowner, 'USAGE')
- GROUP BY n.nspname, n.nspowner, t.oid
+ GROUP BY n.nspname, n.nspowner
 HAVING bool_and(EXISTS (SELECT 1 FROM pg_attribute AS a
                          WHERE a.attrelid = c.oid AND a.attname LIKE '\\_sdc\\_%%' AND NOT a.attisdropped))
-   AND (n.nspowner <> t.oid OR bool_or(c.relowner <> t.oid))
+   AND (pg_get_userbyid(n.nspowner) <> %(role)s OR bool_or(pg_get_userbyid(c.relowner) <> %(role)s))
  ORDER BY n.nspname
 """)
 

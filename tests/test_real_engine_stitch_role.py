@@ -79,12 +79,13 @@ def stack(toolchain, tmp_path):
 
 
 def configure(stack: RealStack, scenario: Scenario, **values: str) -> None:
+    """Source url; the scenario's role name unless the stack keeps Stitch on the owner's credential."""
+    named = {} if values.get("stitch_credential") == "owner" else {"stitch_role_name": scenario.role}
     stack.set_config(
         {
             "stitch-heroku:source": "url",
             "stitch-heroku:verify_timeout": "20",
-            "stitch-heroku:stitch_role_name": scenario.role,
-            **{f"stitch-heroku:{key}": value for key, value in values.items()},
+            **{f"stitch-heroku:{key}": value for key, value in (named | values).items()},
         },
         secrets={"stitch-heroku:database_url": scenario.db.owner_url},
     )
@@ -179,6 +180,7 @@ def test_a_switch_from_the_owners_credential_hands_stitchs_schemas_to_its_role(s
     )
 
     stack.remove_config("stitch-heroku:stitch_credential")
+    stack.set_config({"stitch-heroku:stitch_role_name": scenario.role})
     preview = stack.preview(diff=True)
     assert "salesforce" in preview.stdout, "the preview does not show which schemas would be handed over"
     assert scenario.attributes() is None, "preview changed something"
