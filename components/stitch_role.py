@@ -41,12 +41,6 @@ PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 # in all); the verification's `connections` check warns when fewer than 5 of them are free.
 CONNECTION_LIMIT = 10
 
-RETAINED_NOTE = (
-    "pulumi destroy keeps Stitch's role {role}: it owns the schemas and tables Stitch loaded. Drop it by hand "
-    "once its data is gone or given away (as the owner: REASSIGN OWNED BY {role} TO <new owner>; DROP ROLE {role};)."
-)
-
-
 def new_password() -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
@@ -89,13 +83,17 @@ def stitch_schemas(conn: psycopg.Connection, role: str) -> list[tuple[str, list[
 
 
 def hand_over(owner_url: str, role: str, connect_timeout: int) -> list[str]:
-    """As the owner, in one transaction: make the owner a member of `role`, then give it Stitch's schemas."""
+    """As the owner, in one transaction: make the owner a member of `role`, then give it Stitch's schemas.
+
+    Returns the schemas given."""
     settings = parse_database_url(owner_url, name="the database URL")
     conninfo = settings.conninfo(connect_timeout=connect_timeout, application_name="stitch-heroku-handover")
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute(pg.HANDOVER_LOCK_TIMEOUT)
         schemas = stitch_schemas(conn, role)
-        for statement in pg.handover_statements(role, schemas) if schemas else []:
+        # The GRANT runs even with nothing to hand over: the owner then reads what Stitch loads, and can
+        # carry Stitch's loads on if the stack is switched back to the owner's credential.
+        for statement in pg.handover_statements(role, schemas):
             conn.execute(statement)
     return [schema for schema, _ in schemas]
 
@@ -183,7 +181,7 @@ class StitchRole(pulumi.ComponentResource):
             replication=False,
             bypass_row_level_security=False,
             connection_limit=CONNECTION_LIMIT,
-            # Kept by `pulumi destroy` and by a replacement: it owns what Stitch loaded (RETAINED_NOTE).
+            # Kept by `pulumi destroy`: it owns what Stitch loaded (docs/least-privilege.md, "Destroy").
             opts=pulumi.ResourceOptions(parent=self, provider=provider, retain_on_delete=True),
         )
         self.handover = StitchHandover(

@@ -261,3 +261,18 @@ def test_a_password_is_made_per_version():
     assert provider.diff(made.id, made.outs, {"version": 2}).changes
     second = provider.update(made.id, made.outs, {"version": 2}).outs["password"]
     assert second != first and len(second) == PASSWORD_LENGTH
+
+
+def test_with_nothing_to_hand_over_the_owner_still_becomes_a_member_of_stitchs_role(made):
+    """So the owner reads what Stitch loads, and a switch back to the owner's credential keeps loads working."""
+    assert hand_over(made.owner_url, made.role, 5) == []
+    with made.as_role() as conn:
+        conn.execute("CREATE SCHEMA intercom")
+        conn.execute("CREATE TABLE intercom.contacts (id bigint, _sdc_batched_at timestamptz)")
+    with made.as_owner() as conn:
+        member = conn.execute("SELECT pg_has_role(current_user, %s, 'USAGE')", (made.role,)).fetchone()
+        conn.execute("ALTER TABLE intercom.contacts ADD COLUMN _sdc_received_at timestamptz")
+        conn.execute("INSERT INTO intercom.contacts VALUES (1, now(), now())")
+    assert member == (True,)
+    check = {c.name: c for c in verify(parse_database_url(made.role_url), credential="dedicated").checks}["least privilege"]
+    assert check.status == "pass", "the owner's membership in Stitch's role must not count against Stitch"
