@@ -41,6 +41,7 @@ PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 # in all); the verification's `connections` check warns when fewer than 5 of them are free.
 CONNECTION_LIMIT = 10
 
+
 def new_password() -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
@@ -184,9 +185,7 @@ class StitchRole(pulumi.ComponentResource):
             # Kept by `pulumi destroy`: it owns what Stitch loaded (docs/least-privilege.md, "Destroy").
             opts=pulumi.ResourceOptions(parent=self, provider=provider, retain_on_delete=True),
         )
-        self.handover = StitchHandover(
-            "handover", args, pulumi.ResourceOptions(parent=self, depends_on=[self.role])
-        )
+        self.handover = StitchHandover("handover", args, pulumi.ResourceOptions(parent=self, depends_on=[self.role]))
         self.name = self.role.name
         self.password = pulumi.Output.secret(secret.password)
         # Through the handover's outputs, so nothing uses the URL before Stitch's schemas are the role's.

@@ -38,14 +38,18 @@ class Scenario:
 
     def attributes(self) -> dict | None:
         with self.cluster.superuser(self.database) as conn:
-            return conn.cursor(row_factory=psycopg.rows.dict_row).execute(
-                "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolconnlimit, "
-                "has_database_privilege(rolname, current_database(), 'CONNECT') AS can_connect, "
-                "has_database_privilege(rolname, current_database(), 'CREATE') AS can_create, "
-                "has_database_privilege(rolname, current_database(), 'TEMPORARY') AS can_temp "
-                "FROM pg_roles WHERE rolname = %s",
-                (self.role,),
-            ).fetchone()
+            return (
+                conn.cursor(row_factory=psycopg.rows.dict_row)
+                .execute(
+                    "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolconnlimit, "
+                    "has_database_privilege(rolname, current_database(), 'CONNECT') AS can_connect, "
+                    "has_database_privilege(rolname, current_database(), 'CREATE') AS can_create, "
+                    "has_database_privilege(rolname, current_database(), 'TEMPORARY') AS can_temp "
+                    "FROM pg_roles WHERE rolname = %s",
+                    (self.role,),
+                )
+                .fetchone()
+            )
 
     def owner_run(self, *statements: str) -> None:
         with psycopg.connect(self.db.owner_url, autocommit=True) as conn:

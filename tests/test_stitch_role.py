@@ -70,11 +70,15 @@ def made(db) -> Database:
 
 def attributes(db: Database) -> dict:
     with db.as_owner() as conn:
-        row = conn.cursor(row_factory=psycopg.rows.dict_row).execute(
-            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolconnlimit "
-            "FROM pg_roles WHERE rolname = %s",
-            (db.role,),
-        ).fetchone()
+        row = (
+            conn.cursor(row_factory=psycopg.rows.dict_row)
+            .execute(
+                "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolconnlimit "
+                "FROM pg_roles WHERE rolname = %s",
+                (db.role,),
+            )
+            .fetchone()
+        )
     assert row is not None, f"role {db.role} does not exist"
     return row
 
