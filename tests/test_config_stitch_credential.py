@@ -83,3 +83,9 @@ def test_role_settings_without_a_dedicated_role_are_refused():
 def test_role_settings_belong_to_source_url():
     (message,) = problems({"app_name": "acme-stitch", "stitch_role_name": "stitch"})
     assert message.startswith("stitch_role_name: belongs to source url")
+
+
+@pytest.mark.parametrize("name", ["public", "current_user", "none"])
+def test_names_postgresql_reserves_are_refused(name):
+    (message,) = problems(url(stitch_role_name=name))
+    assert message.startswith(f'stitch_role_name: "{name}" is a name PostgreSQL reserves')
