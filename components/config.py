@@ -39,7 +39,8 @@ STITCH_CREDENTIALS = ("dedicated", "owner")
 # An unquoted PostgreSQL identifier (lowercase, so it is stored as written), at most NAMEDATALEN-1 = 63 bytes.
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 OWN_CREDENTIAL_KEYS = ("stitch_url", "stitch_config_var")
-# Names PostgreSQL refuses for a role (CREATE ROLE: "role name ... is reserved").
+# Names PostgreSQL refuses for a role (public, none: "role name ... is reserved") or reads as a keyword
+# wherever they stand unquoted in GRANT, ALTER and SET ROLE (current_user and the like).
 RESERVED_ROLE_NAMES = ("public", "none", "current_role", "current_user", "session_user")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -216,7 +217,7 @@ def parse_stitch_credential(text: str) -> str:
 
 def parse_role_name(text: str) -> str:
     if text in RESERVED_ROLE_NAMES:
-        raise Invalid(f'"{text}" is a name PostgreSQL reserves and will not give a role; use another, e.g. "stitch"')
+        raise Invalid(f'"{text}" is a name PostgreSQL reserves or reads as a keyword; use another, e.g. "stitch"')
     if not ROLE_NAME.match(text) or text.startswith("pg_"):
         raise Invalid(
             f'"{text}" is not a role name this program makes: use 1 to 63 lowercase letters, digits and underscores, '

@@ -88,4 +88,4 @@ def test_role_settings_belong_to_source_url():
 @pytest.mark.parametrize("name", ["public", "current_user", "none"])
 def test_names_postgresql_reserves_are_refused(name):
     (message,) = problems(url(stitch_role_name=name))
-    assert message.startswith(f'stitch_role_name: "{name}" is a name PostgreSQL reserves')
+    assert message.startswith(f'stitch_role_name: "{name}" is a name PostgreSQL reserves or reads as a keyword')
