@@ -4,6 +4,8 @@ Config (validated all at once) -> the database -> Stitch's role, CREATE for it -
 -> (with a Stitch token) the destination in Stitch -> outputs.
 """
 
+from dataclasses import replace
+
 import pulumi
 
 from components import config as stack_config
@@ -48,10 +50,10 @@ stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url
 role = None
 if cfg.source == "url" and cfg.stitch_credential == "dedicated":
     role = StitchRoleArgs(cfg.stitch_role_name, cfg.stitch_password_version, owner_url, cfg.connect_timeout)
-guard.stitch_credential, guard.owner_url = cfg.stitch_credential or "own", owner_url
-guard.stitch_role = role.name if role else stitch.username
 # A switch away from `heroku` would delete the database this stack made, and a role for Stitch needs an
 # owner that may create it: the guard stops the run first, before the provider signs in.
+credential = {"stitch_credential": cfg.stitch_credential or "own", "stitch_role": role.name if role else stitch.username}
+guard = replace(guard, **credential, owner_url=owner_url, connect_timeout=cfg.connect_timeout)
 created.append(SourceGuard("source-guard", guard))
 
 grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created, role))
