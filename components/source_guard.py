@@ -144,6 +144,7 @@ class SourceGuardArgs:
     owner_url: pulumi.Input[str] | None = None
     """The owner's URL (secret), for check()'s read-only questions."""
     connect_timeout: int = 10
+    """Seconds check() waits for the server before leaving the question to the update."""
 
 
 class SourceGuard(pulumi.dynamic.Resource, module="stitch", name="SourceGuard"):
