@@ -161,6 +161,8 @@ def test_up_makes_a_role_of_stitchs_own_and_stitch_loads_as_it(stack, scenario):
 
         destroyed = stack.destroy()
     assert destroyed.summary.result == "succeeded"
+    role_lines = [line for line in destroyed.stdout.splitlines() if "postgresql:index:Role" in line]
+    assert role_lines and all(line.endswith("[retain]") for line in role_lines), "destroy must say it keeps the role"
     assert scenario.attributes() is not None, "destroy dropped Stitch's role, which owns what Stitch loaded"
 
 
