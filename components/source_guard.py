@@ -67,8 +67,11 @@ def owner_facts(owner_url: str, role: str, previous: str | None, connect_timeout
 
 
 def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerFacts = owner_facts) -> str | None:
-    """Why Stitch cannot get its own role on this run, with the ways out; None when it can (or nothing changes)."""
-    if news.get("stitch_credential") != "dedicated":
+    """Why Stitch cannot get its own role on this run, with the ways out; None when it can (or nothing changes).
+
+    Source url only: there the owner makes the role. On Heroku, Heroku makes the credential (pg:credentials).
+    """
+    if news.get("stitch_credential") != "dedicated" or news.get("source") != "url":
         return None
     owner_url, role = rpc.unwrap_rpc_secret(news.get("owner_url")), news.get("stitch_role")
     if not isinstance(owner_url, str) or owner_url == rpc.UNKNOWN or not isinstance(role, str) or role == rpc.UNKNOWN:

@@ -220,16 +220,17 @@ def test_the_handover_gives_only_stitchs_schemas_and_keeps_loads_working(made):
 def test_the_guard_stops_an_owner_that_may_not_create_roles(db):
     with db.cluster.superuser() as conn:
         conn.execute(sql.SQL("ALTER ROLE {} NOCREATEROLE").format(sql.Identifier(db.owner)))
-    news = {"stitch_credential": "dedicated", "stitch_role": db.role, "owner_url": db.owner_url}
+    news = {"source": "url", "stitch_credential": "dedicated", "stitch_role": db.role, "owner_url": db.owner_url}
     refusal = credential_refusal({}, news)
     assert refusal and "may not create roles" in refusal
     assert f'ALTER ROLE "{db.owner}" CREATEROLE;' in refusal and "pulumi config set stitch_credential owner" in refusal
     assert parse_database_url(db.owner_url).password not in refusal
     assert credential_refusal({}, {**news, "stitch_credential": "owner"}) is None
+    assert credential_refusal({}, {**news, "source": "heroku"}) is None, "on Heroku, Heroku makes the credential"
 
 
 def test_the_guard_stops_a_role_name_taken_by_a_role_this_stack_did_not_make(made):
-    news = {"stitch_credential": "dedicated", "stitch_role": made.role, "owner_url": made.owner_url}
+    news = {"source": "url", "stitch_credential": "dedicated", "stitch_role": made.role, "owner_url": made.owner_url}
     refusal = credential_refusal({}, news)
     assert refusal and refusal.startswith("stitch_role_name:") and "already exists" in refusal
     assert credential_refusal({"stitch_credential": "dedicated", "stitch_role": made.role}, news) is None, "its own role"
@@ -239,7 +240,7 @@ def test_the_guard_stops_a_switch_from_a_users_own_role_the_owner_cannot_act_for
     own = f"{db.role}_own"
     db.cluster.create_role(own, "own-pw")
     olds = {"stitch_credential": "own", "stitch_role": own}
-    news = {"stitch_credential": "dedicated", "stitch_role": db.role, "owner_url": db.owner_url}
+    news = {"source": "url", "stitch_credential": "dedicated", "stitch_role": db.role, "owner_url": db.owner_url}
     refusal = credential_refusal(olds, news)
     assert refusal and f'GRANT "{own}" TO "{db.owner}";' in refusal
     with db.cluster.superuser() as conn:
@@ -251,7 +252,7 @@ def test_the_guard_asks_nothing_while_the_owners_url_is_unknown():
     from pulumi.runtime import rpc
 
     asked = []
-    news = {"stitch_credential": "dedicated", "stitch_role": "stitch", "owner_url": rpc.UNKNOWN}
+    news = {"source": "url", "stitch_credential": "dedicated", "stitch_role": "stitch", "owner_url": rpc.UNKNOWN}
     assert credential_refusal({}, news, facts=lambda *args: asked.append(args)) is None
     assert asked == []
 
