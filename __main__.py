@@ -1,8 +1,10 @@
 """stitch-heroku: a Heroku Postgres database made ready, and proven ready, as a Stitch destination.
 
-Config (validated all at once) -> the database -> CREATE for Stitch's role -> verification
+Config (validated all at once) -> the database -> Stitch's role, CREATE for it -> verification
 -> (with a Stitch token) the destination in Stitch -> outputs.
 """
+
+from dataclasses import replace
 
 import pulumi
 
@@ -13,6 +15,7 @@ from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
 from components.source_guard import SourceGuard, SourceGuardArgs
 from components.stitch_destination import StitchDestination, StitchDestinationArgs
 from components.stitch_grant import StitchGrant, StitchGrantArgs
+from components.stitch_role import StitchRoleArgs
 from components.stitch_settings import stitch_settings
 from components.verification import Verification, VerificationArgs
 
@@ -25,6 +28,9 @@ try:
 except (stack_config.ConfigError, HerokuCredentialError) as error:
     raise pulumi.RunError(str(error)) from None
 owner_reason, dedicated = choice.owner_reason, access if choice.dedicated else None
+# How strict the least-privilege check is: `dedicated`, `owner`, or None for the user's own credential.
+own = cfg.stitch_url or cfg.stitch_config_var
+credential_kind = None if own else cfg.stitch_credential if cfg.source == "url" else "dedicated" if choice.dedicated else "owner"
 
 # Heroku URLs are read live on every run, so a plain `pulumi up` picks up rotated credentials.
 created: list[pulumi.Resource] = []
@@ -46,16 +52,27 @@ elif cfg.source == "heroku-existing":
     owner_url, app_name, stitch_url = live.database_url, cfg.app_name, live.stitch_url or stitch_url
 else:
     owner_url, app_name = pulumi.Output.secret(cfg.database_url), None
-# A switch away from `heroku` would delete the database this stack made: the guard stops it first.
-SourceGuard("source-guard", guard)
-
 owner = stitch_settings(owner_url, name="the database URL")
 stitch_key = "stitch_config_var" if cfg.stitch_config_var else "stitch_url" if cfg.stitch_url else "the dedicated credential"
 stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url) if stitch_url else owner
-grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created))
+# Stitch, a third party, gets a login role of its own where the source allows it (docs/least-privilege.md).
+role = None
+if cfg.source == "url" and cfg.stitch_credential == "dedicated":
+    role = StitchRoleArgs(cfg.stitch_role_name, cfg.stitch_password_version, owner_url, cfg.connect_timeout)
+# A switch away from `heroku` would delete the database this stack made, and a role for Stitch needs an
+# owner that may create it: the guard stops the run first, before the provider signs in.
+credential = {"stitch_credential": credential_kind or "own", "stitch_role": role.name if role else stitch.username}
+guard = replace(guard, **credential, owner_url=owner_url, connect_timeout=cfg.connect_timeout)
+created.append(SourceGuard("source-guard", guard))
+
+grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created, role))
+if grant.stitch_role is not None:
+    stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL")
 verification = Verification(
     "verification",
-    VerificationArgs(stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source, owner_reason),
+    VerificationArgs(
+        stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source, credential_kind, owner_reason
+    ),
     pulumi.ResourceOptions(depends_on=[grant]),
 )
 

@@ -76,7 +76,7 @@ class Report:
         """The checklist for people: one line a check, the fixes, then the verdict."""
         marks = {"pass": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
         lines = [f"Stitch destination check: {self.target} (checked {self.checked_at})"]
-        lines += [f"  [{marks[c.status]}] {c.name:<14} {c.detail}" for c in self.checks]
+        lines += [f"  [{marks[c.status]}] {c.name:<15} {c.detail}" for c in self.checks]
         fixes = [c for c in self.checks if c.fix and c.status in ("fail", "warn")]
         if fixes:
             lines.append("")
@@ -98,6 +98,7 @@ def verify(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     source: str | None = None,
+    credential: str | None = None,
     owner_reason: str | None = None,
 ) -> Report:
     """Run every check; while the server does not answer, look again every POLL_SECONDS for wait_seconds.
@@ -106,32 +107,22 @@ def verify(
     password) will not change its mind by waiting. Between full attempts a bare TCP connect, bounded
     by the poll interval, tells whether anything listens yet, so an address that swallows packets
     cannot hold a look for a whole connect_timeout. clock and sleep are replaceable for tests. source is
-    the stack's `source`, so that fix texts name the command for it (None from the CLI). owner_reason:
-    why Stitch uses the database owner's credential, shown as a warning (None: it has its own).
+    the stack's `source`, so that fix texts name the command for it (None from the CLI). credential is the
+    stack's `stitch_credential` (None: the user's own, or the CLI) and owner_reason why the owner's
+    credential is used, for the least-privilege check.
     """
+    privilege = Expectation(credential, owner_reason)
     deadline = clock() + max(wait_seconds, 0)
-    report = verify_once(settings, connect_timeout, source)
+    report = verify_once(settings, connect_timeout, source, privilege)
     attempts = 1
     while _not_answering(report) and (now := clock()) < deadline:
         sleep(min(POLL_SECONDS, deadline - now))
         attempts += 1
         if _listening(settings.host, settings.port, timeout=POLL_SECONDS):
-            report = verify_once(settings, connect_timeout, source)
+            report = verify_once(settings, connect_timeout, source, privilege)
     report.attempts = attempts
     report.checked_at = utc_now()
-    if owner_reason:
-        report.checks.append(least_privilege_warning(owner_reason))
     return report
-
-
-def least_privilege_warning(owner_reason: str) -> CheckResult:
-    """Stitch loading as the owner works, but it could drop every table: say so, and why it is so."""
-    return CheckResult(
-        "least privilege",
-        "warn",
-        f"Stitch uses the database owner's credential: {owner_reason}",
-        "give Stitch a credential of its own: stitch_credential dedicated (Heroku standard-0 and up), or stitch_config_var",
-    )
 
 
 def _not_answering(report: Report) -> bool:
@@ -153,7 +144,19 @@ def _listening(host: str, port: int, *, timeout: float) -> bool:
         return False
 
 
-def verify_once(settings: ConnectionSettings, connect_timeout: int, source: str | None = None) -> Report:
+@dataclass(frozen=True)
+class Expectation:
+    """What the stack chose for Stitch's credential, so the least-privilege check knows how strict to be."""
+
+    credential: str | None = None
+    """`dedicated`, `owner`, or None (the user's own credential, or the CLI)."""
+    owner_reason: str | None = None
+    """Why the owner's credential is used (e.g. a plan with one credential), shown in the warn."""
+
+
+def verify_once(
+    settings: ConnectionSettings, connect_timeout: int, source: str | None = None, privilege: Expectation | None = None
+) -> Report:
     """One attempt: connect, then run every check over that one connection."""
     report = Report(target=settings.describe())
     started = time.perf_counter()
@@ -184,7 +187,7 @@ def verify_once(settings: ConnectionSettings, connect_timeout: int, source: str 
         elapsed = (time.perf_counter() - started) * 1000
         report.checks.append(CheckResult("connect", "pass", f"authenticated as {settings.username} in {elapsed:.0f} ms"))
         try:
-            report.checks += _run_checks(conn)
+            report.checks += _run_checks(conn, privilege or Expectation())
         except psycopg.OperationalError as error:  # the server went away mid-check (restart, failover)
             report.checks.append(
                 CheckResult(
@@ -213,7 +216,7 @@ class ConnectionLimits:
     database_in_use: int
 
 
-def _run_checks(conn: psycopg.Connection) -> list[CheckResult]:
+def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckResult]:
     try:
         facts = conn.cursor(row_factory=dict_row).execute(pg.FACTS_QUERY).fetchone()
     except psycopg.Error as error:
@@ -244,6 +247,7 @@ def _run_checks(conn: psycopg.Connection) -> list[CheckResult]:
         _create_check(facts["can_create"], facts["database"], facts["username"]),
         _load_check(conn, facts["can_create"], facts["can_temp"]),
         _catalog_check(conn),
+        least_privilege_check(conn, privilege),
         headroom_check(limits),
     ]
 
@@ -333,6 +337,60 @@ def _catalog_check(conn: psycopg.Connection) -> CheckResult:
         "cannot read " + "; ".join(denied),
         "Stitch reads these to see schemas, tables and columns; restore PUBLIC's default SELECT on "
         "them (Heroku grants it by default: ask Heroku support if it is gone).",
+    )
+
+
+def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> CheckResult:
+    """Stitch, a third party, should hold no more than loading needs: not the owner, no member of it, no
+    role attribute that reaches beyond the database.
+
+    A role this stack made for Stitch (`dedicated`) that holds more is a failure: something changed it. The
+    owner's credential (`owner`) is a warn with the reason it is used; so is a credential the user named
+    (stitch_url, stitch_config_var) that holds more, since the user chose it.
+    """
+    with conn.transaction():
+        facts = conn.cursor(row_factory=dict_row).execute(pg.LEAST_PRIVILEGE_QUERY).fetchone()
+    assert facts is not None  # the session's own role and database always exist
+    role, owner = facts["role"], facts["owner"]
+    powers = [text for column, text in pg.ROLE_POWERS.items() if facts[column]]
+    excess = []
+    if facts["is_owner"]:
+        excess.append(f'is the database owner "{owner}" (it may read, change and drop every table, the app\'s too)')
+    elif facts["member_of_owner"]:
+        excess.append(f'is a member of the database owner "{owner}" (it may act with all the owner\'s rights)')
+    if powers:
+        excess.append("has " + ", ".join(powers))
+    if not excess:
+        return CheckResult(
+            "least privilege",
+            "pass",
+            f'{role} is not the database owner ({owner}) nor a member of it, and has no SUPERUSER, CREATEROLE, CREATEDB, '
+            "REPLICATION or BYPASSRLS",
+        )
+    detail = f"{role} " + "; ".join(excess)
+    if privilege.credential == "owner":
+        reason = privilege.owner_reason or "the stack is set to give Stitch the owner's credential (stitch_credential owner)"
+        return CheckResult(
+            "least privilege",
+            "warn",
+            f"{detail}: Stitch uses the owner's credential because {reason}",
+            "Give Stitch a credential of its own where the source allows it: pulumi config rm stitch_credential "
+            "(source url: a role this stack makes), or a role made by hand: pulumi config set --secret stitch_url.",
+        )
+    if privilege.credential == "dedicated":
+        return CheckResult(
+            "least privilege",
+            "fail",
+            f"{detail}, but it is the role this stack made for Stitch",
+            f"Take the extra rights away as a superuser or the owner: ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER "
+            f"NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS; and REVOKE {pg.quote_identifier(owner)} FROM "
+            f"{pg.quote_identifier(role)};",
+        )
+    return CheckResult(
+        "least privilege",
+        "warn",
+        f"{detail}: Stitch, a third party, would hold more than loading needs",
+        "Give Stitch a role with only CONNECT, CREATE and TEMPORARY on the database (docs/least-privilege.md).",
     )
 
 

@@ -39,6 +39,12 @@ STITCH_CREDENTIALS = ("dedicated", "owner")
 ESSENTIAL_TIER = "essential-"
 ONE_CREDENTIAL_REASON = "essential plans have one credential; standard-0 and up allow a dedicated one"
 """Dev Center, "Heroku Postgres Credentials": credentials are for production plans; Essential has the owner's only."""
+# An unquoted PostgreSQL identifier (lowercase, so it is stored as written), at most NAMEDATALEN-1 = 63 bytes.
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+OWN_CREDENTIAL_KEYS = ("stitch_url", "stitch_config_var")
+# Names PostgreSQL refuses for a role (public, none: "role name ... is reserved") or reads as a keyword
+# wherever they stand unquoted in GRANT, ALTER and SET ROLE (current_user and the like).
+RESERVED_ROLE_NAMES = ("public", "none", "current_role", "current_user", "session_user")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 HEROKU_KEY = "heroku:apiKey"
@@ -97,11 +103,15 @@ class StackConfig:
     connect_timeout: int
     stitch_config_var: str | None = None
     """An app config var holding the Stitch credential's URL, read live; Heroku rotates it."""
-    stitch_credential: str | None = None
-    """"dedicated" or "owner"; None when stitch_url/stitch_config_var name the user's own credential, or when
-    a heroku-existing stack leaves it to the add-on's plan, which is found at deploy time."""
     stitch: StitchConfig | None = None
     """None when no Stitch token is configured: the destination stays a manual step."""
+    stitch_credential: str | None = None
+    """"dedicated" (a credential of Stitch's own) or "owner"; None when stitch_url/stitch_config_var name the
+    user's own credential, or when a heroku-existing stack leaves it to the add-on's plan, found at deploy time."""
+    stitch_role_name: str = "stitch"
+    """The dedicated role's name (source url)."""
+    stitch_password_version: int = 1
+    """Bumping it makes a new password for the dedicated role (source url)."""
 
     @property
     def addon_plan(self) -> str:
@@ -159,23 +169,6 @@ def parse_postgres_version(text: str) -> str:
     return text
 
 
-def parse_stitch_credential(text: str) -> str:
-    if text not in STITCH_CREDENTIALS:
-        raise Invalid(f'"{text}" is not a kind of Stitch credential; use "dedicated" (a credential of its own) or "owner"')
-    return text
-
-
-def default_stitch_credential(context: Context) -> str | None:
-    """Least privilege wherever the source allows it. The user's own credential (stitch_url,
-    stitch_config_var) leaves nothing to choose; heroku-existing's plan is known only at deploy time."""
-    values = context.values
-    if values.get("stitch_url") or values.get("stitch_config_var"):
-        return None
-    if values.get("source") == "heroku":
-        return "owner" if str(values.get("plan")).startswith(ESSENTIAL_TIER) else "dedicated"
-    return None
-
-
 def parse_bool(text: str) -> bool:
     parsed = {"true": True, "false": False}.get(text.strip().lower())
     if parsed is None:
@@ -215,6 +208,48 @@ def parse_database_url_text(text: str) -> str:
     except InvalidDatabaseUrl as error:
         raise Invalid(str(error)) from None
     return text
+
+
+def parse_stitch_credential(text: str) -> str:
+    if text not in STITCH_CREDENTIALS:
+        raise Invalid(
+            f'"{text}" is not a kind of Stitch credential; use "dedicated" (a role of Stitch\'s own, without the owner\'s '
+            'rights) or "owner" (the database owner\'s credential)'
+        )
+    return text
+
+
+def parse_role_name(text: str) -> str:
+    if text in RESERVED_ROLE_NAMES:
+        raise Invalid(f'"{text}" is a name PostgreSQL reserves or reads as a keyword; use another, e.g. "stitch"')
+    if not ROLE_NAME.match(text) or text.startswith("pg_"):
+        raise Invalid(
+            f'"{text}" is not a role name this program makes: use 1 to 63 lowercase letters, digits and underscores, '
+            'starting with a letter or underscore and not with "pg_" (reserved by PostgreSQL), e.g. "stitch"'
+        )
+    return text
+
+
+def parse_version(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise Invalid(f'"{text}" is not a whole number of at least 1; raise it by one to rotate, e.g. "2"')
+    return int(text)
+
+
+def default_stitch_credential(context: Context) -> str | None:
+    """None (implicit) when the user names Stitch's credential; else dedicated wherever the source allows it.
+
+    Source url: always (the owner creates the role). Source heroku: standard-0 and up (Essential plans have
+    one credential). heroku-existing: None here, since its add-on's plan is read at deploy time.
+    """
+    values = context.values
+    if any(values.get(key) is not None for key in OWN_CREDENTIAL_KEYS):
+        return None
+    if values.get("source") == "url":
+        return "dedicated"
+    if values.get("source") == "heroku":
+        return "owner" if str(values.get("plan")).startswith(ESSENTIAL_TIER) else "dedicated"
+    return None
 
 
 def parse_destination_name(text: str) -> str:
@@ -312,12 +347,18 @@ SETTINGS: tuple[Setting, ...] = (
             "e.g. `STITCH_DATABASE_URL` (made by `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE`), "
             "read on every `up`; instead of `stitch_url`",
             _config_var("STITCH_DATABASE_URL"), sources=HEROKU_SOURCES),
-    Setting("stitch_credential", "whose credential Stitch loads with: `dedicated`, a Heroku credential `stitch` of its own "
-            "(attached as `STITCH_DATABASE`, read live, granted CONNECT, CREATE, TEMPORARY; standard-0 and up), or `owner`, "
-            "the database owner's; not set together with `stitch_url` or `stitch_config_var` (your own credential)",
+    Setting("stitch_credential", "`dedicated`: Stitch gets a credential of its own, allowed CONNECT, CREATE, TEMPORARY on "
+            "the database and nothing more (`url`: a login role this stack creates; Heroku: the credential `stitch`, attached "
+            "as `STITCH_DATABASE` and read live; standard-0 and up); `owner`: the database owner's (a `warn` in the "
+            "verification). Implicit, and refused, when `stitch_url` or `stitch_config_var` names your own",
             parse_stitch_credential, default_stitch_credential,
-            "`dedicated` where the plan allows it (`heroku-existing`: the add-on's plan, read at deploy time), else `owner`",
-            sources=HEROKU_SOURCES),
+            "`dedicated`, but `owner` on Essential plans (`heroku-existing`: by the add-on's plan, read at deploy time)"),
+    Setting("stitch_role_name", "the dedicated role this stack creates for Stitch (1-63 lowercase letters, digits, "
+            "underscores; not `pg_*`); kept by `pulumi destroy`, since it owns what Stitch loaded",
+            parse_role_name, "stitch", "`stitch`", sources=("url",)),
+    Setting("stitch_password_version", "the dedicated role's password generation: raise it by one to rotate the "
+            "password (the role, the verification and Stitch get the new one in the same `up`)",
+            parse_version, 1, "`1`", sources=("url",)),
     Setting("verify_timeout", "seconds (0-3600) the verification keeps looking while a new database starts",
             _seconds(0, 3600, 300), 300, "`300`"),
     Setting("verify_on_every_up", "run the verification on every `pulumi up`, not only when the settings change",
@@ -409,7 +450,7 @@ def validate(
         if setting.key == "source":
             source = values["source"]
 
-    problems += _cross_problems(values)
+    problems += _cross_problems(values, set(given))
     if problems:
         raise ConfigError(stack, problems)
     fields = {s.field_name: values[s.key] for s in PROJECT_SETTINGS if not s.needs_token}
@@ -456,7 +497,7 @@ def _credential_problems(
     return problems
 
 
-def _cross_problems(values: Mapping[str, Any]) -> list[str]:
+def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Rules between keys: one source of the Stitch credential, and it points at the same database."""
     problems = []
     if values["stitch_url"] is not None and values["stitch_config_var"] is not None:
@@ -465,18 +506,37 @@ def _cross_problems(values: Mapping[str, Any]) -> list[str]:
             "stitch_config_var (Heroku rotates that credential and up reads it live) and run pulumi config rm stitch_url, "
             "or keep the fixed URL and run pulumi config rm stitch_config_var"
         )
-    own = [key for key in ("stitch_url", "stitch_config_var") if values[key] is not None]
-    if own and values["stitch_credential"] is not None:
+    own = [key for key in OWN_CREDENTIAL_KEYS if values.get(key) is not None]
+    if own and values.get("stitch_credential") is not None:
         problems.append(
-            f"stitch_credential: set together with {own[0]}, which already names your own Stitch credential: "
-            f"run pulumi config rm stitch_credential (Stitch keeps the credential of {own[0]}), or pulumi config rm {own[0]} "
-            "to let stitch-heroku make a dedicated one"
+            f"stitch_credential: set together with {own[0]}, which already names Stitch's own credential: keep "
+            f"{own[0]} and run pulumi config rm stitch_credential, or let this stack choose the credential and run "
+            f"pulumi config rm {own[0]}"
         )
-    elif values["stitch_credential"] == "dedicated" and values["source"] == "heroku" and str(values["plan"]).startswith(ESSENTIAL_TIER):
+    elif values.get("stitch_credential") == "dedicated" and values.get("source") == "heroku" and str(values.get("plan")).startswith(
+        ESSENTIAL_TIER
+    ):
         problems.append(
             f"stitch_credential: dedicated needs a second credential, but plan {values['plan']} has none: {ONE_CREDENTIAL_REASON}; "
             "set plan standard-0 (or higher), or pulumi config rm stitch_credential to keep the owner's credential"
         )
+    if values.get("stitch_credential") != "dedicated" and values.get("source") == "url":
+        for key in ("stitch_role_name", "stitch_password_version"):
+            if key in given:
+                kind = f"the credential of {own[0]}" if own else "the owner's credential"
+                problems.append(
+                    f"{key}: applies to the dedicated role only, but Stitch uses {kind}: pulumi config rm {key}"
+                )
+    if values.get("stitch_credential") == "dedicated" and values.get("database_url") is not None:
+        try:
+            owner = parse_database_url(values["database_url"]).username
+        except InvalidDatabaseUrl:
+            owner = None
+        if owner == values.get("stitch_role_name"):
+            problems.append(
+                f'stitch_role_name: "{owner}" is the database owner of database_url; Stitch needs a role of its own: '
+                'pulumi config set stitch_role_name stitch'
+            )
     if values["stitch_url"] is not None and values["database_url"] is not None:
         try:
             stitch, database = parse_database_url(values["stitch_url"]), parse_database_url(values["database_url"])

@@ -221,3 +221,88 @@ def connect_error_fix(
             f"retry with --wait. Otherwise check the host and port, and {HEROKU_STATUS_PAGE} for outages."
         )
     return f"Check the connection settings, and {HEROKU_STATUS_PAGE} for outages."
+
+
+# -- least privilege: what Stitch's role may do beyond loading --------------------------------------------
+
+# The role attributes that reach beyond Stitch's database, with what each would let a holder do.
+ROLE_POWERS = {
+    "rolsuper": "SUPERUSER (bypasses every permission check)",
+    "rolcreaterole": "CREATEROLE (may create and alter roles)",
+    "rolcreatedb": "CREATEDB (may create databases)",
+    "rolreplication": "REPLICATION (may stream the whole cluster's changes)",
+    "rolbypassrls": "BYPASSRLS (ignores row-level security)",
+}
+
+# Who Stitch's login is next to the database's owner. pg_has_role(..., 'USAGE') is true for the role
+# itself and for every role it inherits from, directly or through other roles (pg_auth_members), so a
+# member of the owner's role (which may act with all the owner's rights) is caught however it got there;
+# 'MEMBER' also counts memberships without INHERIT, from which SET ROLE reaches the owner.
+LEAST_PRIVILEGE_QUERY = sql.SQL("""
+SELECT r.rolname AS role,
+       pg_get_userbyid(d.datdba) AS owner,
+       r.oid = d.datdba AS is_owner,
+       pg_has_role(r.oid, d.datdba, 'MEMBER') AS member_of_owner,
+       r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls
+  FROM pg_roles AS r
+  JOIN pg_database AS d ON d.datname = current_database()
+ WHERE r.rolname = session_user
+""")
+
+# Run as the database owner (read-only, in preview): may it create Stitch's role, and does that role exist?
+# CREATE ROLE needs CREATEROLE or SUPERUSER (PostgreSQL's CREATE ROLE reference).
+OWNER_FACTS_QUERY = sql.SQL("""
+SELECT current_user AS owner,
+       (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may_create_roles,
+       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(role)s) AS role_exists,
+       %(previous)s::text IS NOT NULL AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(previous)s)
+         AND NOT pg_has_role(current_user, %(previous)s, 'USAGE') AS previous_out_of_reach
+""")
+
+# Stitch's schemas: each table Stitch creates carries its `_sdc_` system columns (Stitch's "System Table and
+# Column Reference"), so a schema whose every table has one is Stitch's. Only schemas whose owner the
+# database owner may act for are listed (itself, or a role it inherits), never `public` or a system schema:
+# the app's own tables have no `_sdc_` columns and stay where they are.
+STITCH_SCHEMAS_QUERY = sql.SQL("""
+SELECT n.nspname AS schema,
+       pg_get_userbyid(n.nspowner) AS schema_owner,
+       array_agg(c.relname ORDER BY c.relname) FILTER (WHERE pg_get_userbyid(c.relowner) <> %(role)s) AS tables
+  FROM pg_namespace AS n
+  JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+ WHERE n.nspname NOT IN ('public', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\\_%%'
+   AND pg_has_role(current_user, n.nspowner, 'USAGE')
+ GROUP BY n.nspname, n.nspowner
+HAVING bool_and(EXISTS (SELECT 1 FROM pg_attribute AS a
+                         WHERE a.attrelid = c.oid AND a.attname LIKE '\\_sdc\\_%%' AND NOT a.attisdropped))
+   AND (pg_get_userbyid(n.nspowner) <> %(role)s OR bool_or(pg_get_userbyid(c.relowner) <> %(role)s))
+ ORDER BY n.nspname
+""")
+
+
+# Keep waits for a lock short: a handover must not queue behind (and so block) a long Stitch load.
+HANDOVER_LOCK_TIMEOUT = sql.SQL("SET LOCAL lock_timeout = '10s'")
+
+
+def handover_statements(role: str, schemas: list[tuple[str, list[str]]]) -> list[sql.Composed]:
+    """Give Stitch's schemas and tables to its new role; the commands a person could run instead.
+
+    ALTER ... OWNER TO needs the caller to be a member of the new owner (PostgreSQL's ALTER TABLE
+    reference), hence the GRANT first: it makes the database owner a member of Stitch's role (not the
+    other way round), so the owner keeps reading what Stitch loads. Indexes and owned sequences follow
+    their table. Never REASSIGN OWNED BY the owner: that would hand over the app's own tables too.
+    """
+    target = sql.Identifier(role)
+    statements = [sql.SQL("GRANT {} TO CURRENT_USER").format(target)]
+    for schema, tables in schemas:
+        statements.append(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(sql.Identifier(schema), target))
+        statements += [sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.Identifier(schema, table), target) for table in tables]
+    return statements
+
+
+def role_exists_fix(role: str) -> str:
+    return (
+        f'A role "{role}" already exists on the server and this stack did not make it (or `pulumi destroy` kept it). '
+        f"Pick another name: pulumi config set stitch_role_name {role}_2; or, if it is a role made for Stitch by hand, "
+        "give its URL instead: pulumi config set --secret stitch_url (it asks for the URL)"
+    )

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_postgresql as postgresql
 
 from components.postgres_sql import DATABASE_PRIVILEGES
+from components.stitch_role import StitchRole, StitchRoleArgs
 from components.stitch_settings import StitchSettings
 
 # Heroku's smallest plans allow 20 connections; the provider's own default would take up to 20.
@@ -30,12 +31,14 @@ PROVIDER_MAX_CONNECTIONS = 2
 class StitchGrantArgs:
     owner: StitchSettings
     """A credential that may grant on the database: Heroku's default (owner) credential."""
-    grantee: pulumi.Input[str]
-    """The role Stitch connects as; the owner itself unless a separate credential is configured."""
+    grantee: pulumi.Input[str] | None
+    """The role Stitch connects as (the owner, or the user's own credential); None with `role`."""
     connect_timeout: int = 10
     """Seconds the provider waits for a connection before failing."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     """Resources that must exist first, such as the Heroku add-on."""
+    role: StitchRoleArgs | None = None
+    """A role of Stitch's own to create first, through the same provider; it becomes the grantee."""
 
 
 class StitchGrant(pulumi.ComponentResource):
@@ -61,16 +64,21 @@ class StitchGrant(pulumi.ComponentResource):
             max_connections=PROVIDER_MAX_CONNECTIONS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
         )
+        grantee, after = args.grantee, list(args.depends_on)
+        self.stitch_role: StitchRole | None = None
+        if args.role is not None:
+            self.stitch_role = StitchRole("stitch", args.role, self.provider, pulumi.ResourceOptions(parent=self, depends_on=after))
+            grantee, after = self.stitch_role.name, [*after, self.stitch_role]
         self.grant = postgresql.Grant(
             "create-on-database",
             database=owner.database,
-            role=args.grantee,
+            role=grantee,
             object_type="database",
             privileges=list(DATABASE_PRIVILEGES),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=self.provider,
-                depends_on=args.depends_on,
+                depends_on=after,
                 retain_on_delete=True,
             ),
         )

@@ -18,7 +18,7 @@ from components.checks import verify
 from components.connection import parse_database_url
 
 # Inputs whose change means "check again"; the report is an output only.
-WATCHED_INPUTS = ("database_url", "connect_timeout", "run_token", "owner_reason")
+WATCHED_INPUTS = ("database_url", "connect_timeout", "run_token", "stitch_credential", "owner_reason")
 
 
 class VerificationFailed(Exception):
@@ -33,6 +33,7 @@ def run_verification(inputs: dict[str, Any]) -> dict[str, Any]:
         connect_timeout=int(inputs["connect_timeout"]),
         wait_seconds=float(inputs["wait_seconds"]),
         source=inputs.get("source"),
+        credential=inputs.get("stitch_credential"),
         owner_reason=inputs.get("owner_reason"),
     )
     if not report.ready:
@@ -69,8 +70,10 @@ class VerificationArgs:
     """Check on every `pulumi up`, not only when the settings change."""
     source: str | None = None
     """The stack's `source`, so a refused password's fix names the right command."""
+    stitch_credential: str | None = None
+    """`dedicated`, `owner`, or None for the user's own: how strict the least-privilege check is."""
     owner_reason: str | None = None
-    """Why Stitch uses the owner's credential (a `warn` line); None when it has a credential of its own."""
+    """Why Stitch uses the owner's credential, shown in the least-privilege warn."""
 
 
 class Verification(pulumi.dynamic.Resource, module="stitch", name="Verification"):
@@ -84,6 +87,7 @@ class Verification(pulumi.dynamic.Resource, module="stitch", name="Verification"
             "connect_timeout": args.connect_timeout,
             "wait_seconds": args.wait_seconds,
             "source": args.source,
+            "stitch_credential": args.stitch_credential,
             "owner_reason": args.owner_reason,
             # A new token on every run makes the diff see a change, so the checks run again.
             "run_token": uuid.uuid4().hex if args.every_up else "",

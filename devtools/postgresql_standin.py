@@ -3,11 +3,14 @@
 pulumi-postgresql's provider (github.com/pulumi/pulumi-postgresql/provider/v3) and the Terraform provider it
 wraps (cyrilgdn/terraform-provider-postgresql) are not served by the Go module proxy this machine reaches,
 so the real plugin cannot be had (docs/toolchain.md). So that the real Pulumi engine can
-still run this program end to end, this plugin speaks Pulumi's provider protocol for the one resource the
-program uses, `postgresql:index/grant:Grant` on `object_type: database`, and runs the SQL the real
-provider runs (resource_postgresql_grant.go): lock the role and the database, REVOKE ALL then GRANT in one
-transaction; REVOKE ALL on delete; read back through aclexplode(datacl). It reports the version the
-pulumi_postgresql package asks for, so the engine takes it for that plugin.
+still run this program end to end, this plugin speaks Pulumi's provider protocol for the two resources the
+program uses, and runs the SQL the real provider runs:
+  - `postgresql:index/grant:Grant` on `object_type: database` (resource_postgresql_grant.go): lock the role
+    and the database, REVOKE ALL then GRANT in one transaction; REVOKE ALL on delete; read back through
+    aclexplode(datacl);
+  - `postgresql:index/role:Role` (resource_postgresql_role.go, helpers.go): CREATE ROLE ... WITH <attributes>,
+    read from pg_roles, ALTER ROLE per changed attribute, and on delete REASSIGN OWNED, DROP OWNED, DROP ROLE.
+It reports the version the pulumi_postgresql package asks for, so the engine takes it for that plugin.
 
 Users never run this: with internet access the Pulumi CLI installs the real plugin itself.
 """
@@ -30,6 +33,7 @@ from devtools.plugin_process import install_script, serve_forever
 
 PLUGIN_NAME = "pulumi-resource-postgresql"
 GRANT_TYPE = "postgresql:index/grant:Grant"
+ROLE_TYPE = "postgresql:index/role:Role"
 # The real resource forces replacement when any of these change; privileges are updated in place.
 REPLACE_ON_CHANGE = ("database", "role", "schema", "objectType")
 PRIVILEGES_READ = """
@@ -95,6 +99,188 @@ def read_privileges(conn: psycopg.Connection, database: str, role: str) -> set[s
     return set(row[0] or []) if row else set()
 
 
+# -- the Role's SQL (cyrilgdn/terraform-provider-postgresql postgresql/resource_postgresql_role.go) ----------
+
+# The schema's defaults (resourcePostgreSQLRole), which the bridge fills in at Check, by their Pulumi names.
+ROLE_DEFAULTS: dict[str, Any] = {
+    "encryptedPassword": True,
+    "validUntil": "infinity",
+    "connectionLimit": -1,
+    "superuser": False,
+    "createDatabase": False,
+    "createRole": False,
+    "inherit": True,
+    "login": False,
+    "replication": False,
+    "bypassRowLevelSecurity": False,
+    "skipDropRole": False,
+    "skipReassignOwned": False,
+}
+# resourcePostgreSQLRoleCreate's boolOpts, in its order (BYPASSRLS and REPLICATION appended, as on any
+# server new enough for featureRLS and featureReplication), and the ALTER ROLE of each setRole* in Update.
+ROLE_FLAGS = (
+    ("superuser", "SUPERUSER", "NOSUPERUSER"),
+    ("createDatabase", "CREATEDB", "NOCREATEDB"),
+    ("createRole", "CREATEROLE", "NOCREATEROLE"),
+    ("inherit", "INHERIT", "NOINHERIT"),
+    ("login", "LOGIN", "NOLOGIN"),
+    ("bypassRowLevelSecurity", "BYPASSRLS", "NOBYPASSRLS"),
+    ("replication", "REPLICATION", "NOREPLICATION"),
+)
+# resourcePostgreSQLRoleUpdate calls the setRole* functions in this order.
+ROLE_UPDATE_ORDER = ("bypassRowLevelSecurity", "connectionLimit", "createDatabase", "createRole", "inherit", "login",
+                     "replication", "superuser", "validUntil")  # fmt: skip
+# resourcePostgreSQLRoleReadImpl's query (featureReplication and featureRLS columns included).
+ROLE_READ = """
+SELECT ARRAY(SELECT pg_get_userbyid(roleid) FROM pg_catalog.pg_auth_members members WHERE member = pg_roles.oid),
+       rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolconnlimit,
+       COALESCE(rolvaliduntil::TEXT, 'infinity'), rolconfig, rolreplication, rolbypassrls
+  FROM pg_catalog.pg_roles WHERE rolname = %s
+"""
+
+
+def _literal(value: str) -> sql.Composable:
+    return sql.Literal(value)
+
+
+def role_value(props: dict[str, Any], key: str) -> Any:
+    """An attribute as the schema sees it: its default when unset; an unset set or list is empty."""
+    if key in ("roles", "searchPaths"):
+        return sorted(props.get(key) or []) if key == "roles" else list(props.get(key) or [])
+    return props.get(key, ROLE_DEFAULTS.get(key))
+
+
+def lock_role(conn: psycopg.Connection, role: str) -> None:
+    """pgLockRole (helpers.go): no statement timeout, then advisory locks on the role and its members."""
+    conn.execute("SET statement_timeout = 0")
+    conn.execute("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_roles WHERE rolname = %s", (role,))
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(member::bigint) FROM pg_auth_members JOIN pg_roles ON roleid = pg_roles.oid WHERE rolname = %s",
+        (role,),
+    )
+
+
+def create_role_statement(props: dict[str, Any]) -> sql.Composed:
+    """CREATE ROLE name WITH [ENCRYPTED] PASSWORD '...' VALID UNTIL '...' CONNECTION LIMIT n <flags>, as Create builds it."""
+    options: list[sql.Composable] = []
+    password = props.get("password") or ""
+    if password:
+        if password.upper() == "NULL":
+            options.append(sql.SQL("PASSWORD NULL"))
+        else:
+            options.append(sql.SQL("ENCRYPTED" if props.get("encryptedPassword", True) else "UNENCRYPTED"))
+            options.append(sql.SQL("PASSWORD {}").format(_literal(password)))
+    valid_until = props.get("validUntil") or "infinity"
+    options.append(sql.SQL("VALID UNTIL {}").format(_literal("infinity" if valid_until.lower() == "infinity" else valid_until)))
+    options.append(sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(int(props.get("connectionLimit", -1)))))
+    options += [sql.SQL(on if props.get(key) else off) for key, on, off in ROLE_FLAGS]
+    return sql.SQL("CREATE ROLE {} WITH {}").format(sql.Identifier(props["name"]), sql.SQL(" ").join(options))
+
+
+def alter_search_path(conn: psycopg.Connection, props: dict[str, Any]) -> None:
+    """alterSearchPath: run on every create and update; an empty list sets DEFAULT."""
+    paths = props.get("searchPaths") or []
+    target = sql.SQL(", ").join(sql.Identifier(p) for p in paths) if paths else sql.SQL("DEFAULT")
+    conn.execute(sql.SQL("ALTER ROLE {} SET search_path TO {}").format(sql.Identifier(props["name"]), target))
+
+
+def create_role(conn: psycopg.Connection, props: dict[str, Any]) -> None:
+    """resourcePostgreSQLRoleCreate: one transaction; the role's `roles` granted; the search path set."""
+    with conn.transaction():
+        conn.execute(create_role_statement(props))
+        for granted in props.get("roles") or []:
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(granted), sql.Identifier(props["name"])))
+        alter_search_path(conn, props)
+
+
+def update_role(conn: psycopg.Connection, olds: dict[str, Any], news: dict[str, Any]) -> None:
+    """resourcePostgreSQLRoleUpdate: lock, rename, then one ALTER ROLE for each attribute that changed."""
+    role = sql.Identifier(news["name"])
+    with conn.transaction():
+        lock_role(conn, olds["name"])
+        if olds["name"] != news["name"]:
+            conn.execute(sql.SQL("ALTER ROLE {} RENAME TO {}").format(sql.Identifier(olds["name"]), role))
+        # setRolePassword: a rename resets an md5 password, so it is set again then too.
+        if olds.get("password") != news.get("password") or olds["name"] != news["name"]:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, _literal(news.get("password") or "")))
+        flags = {key: (on, off) for key, on, off in ROLE_FLAGS}
+        for key in ROLE_UPDATE_ORDER:
+            if olds.get(key, ROLE_DEFAULTS[key]) == news.get(key, ROLE_DEFAULTS[key]):
+                continue
+            if key == "connectionLimit":
+                conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(role, sql.Literal(int(news[key]))))
+            elif key == "validUntil":
+                if news.get(key):
+                    until = "infinity" if str(news[key]).lower() == "infinity" else str(news[key])
+                    conn.execute(sql.SQL("ALTER ROLE {} VALID UNTIL {}").format(role, _literal(until)))
+            else:
+                on, off = flags[key]
+                conn.execute(sql.SQL("ALTER ROLE {} WITH {}").format(role, sql.SQL(on if news.get(key) else off)))
+        # revokeRoles then grantRoles: the role leaves every role it is a member of, then joins the listed ones.
+        granted = conn.execute(
+            "SELECT pg_get_userbyid(roleid) FROM pg_catalog.pg_auth_members members "
+            "JOIN pg_catalog.pg_roles ON members.member = pg_roles.oid WHERE rolname = %s",
+            (news["name"],),
+        ).fetchall()
+        for (member_of,) in granted:
+            conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(member_of), role))
+        for member_of in news.get("roles") or []:
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(member_of), role))
+        alter_search_path(conn, news)
+
+
+def read_role(conn: psycopg.Connection, name: str, state: dict[str, Any]) -> dict[str, Any] | None:
+    """resourcePostgreSQLRoleReadImpl; the password comes from the state (readRolePassword with superuser=false)."""
+    row = conn.execute(ROLE_READ, (name,)).fetchone()
+    if row is None:
+        return None
+    roles, rolname, superuser, inherit, createrole, createdb, login, connlimit, valid_until, config, replication, bypassrls = row
+    search_path = next((c.split("=", 1)[1] for c in config or [] if c.startswith("search_path=")), None)
+    return {
+        **state,
+        "name": rolname,
+        "connectionLimit": connlimit,
+        "createDatabase": createdb,
+        "createRole": createrole,
+        "encryptedPassword": True,
+        "inherit": inherit,
+        "login": login,
+        "superuser": superuser,
+        "validUntil": valid_until,
+        "replication": replication,
+        "bypassRowLevelSecurity": bypassrls,
+        "roles": sorted(roles or []),
+        "searchPaths": [p.strip().strip('"') for p in search_path.split(", ")] if search_path else [],
+        "password": state.get("password"),
+    }
+
+
+def delete_role(conn: psycopg.Connection, props: dict[str, Any], current_user: str) -> None:
+    """resourcePostgreSQLRoleDelete: REASSIGN OWNED BY the role TO the provider's user, DROP OWNED, DROP ROLE.
+
+    withRolesGranted (helpers.go) first makes the provider's user a member of the role when it is not a
+    superuser, and takes that membership back afterwards. (This program keeps its role: retain_on_delete.)
+    """
+    role = sql.Identifier(props["name"])
+    with conn.transaction():
+        lock_role(conn, props["name"])
+        if not props.get("skipReassignOwned"):
+            row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+            member = conn.execute(
+                "SELECT 1 FROM pg_auth_members WHERE pg_get_userbyid(roleid) = %s AND pg_get_userbyid(member) = current_user",
+                (props["name"],),
+            ).fetchone()
+            granted = not (row and row[0]) and member is None
+            if granted:
+                conn.execute(sql.SQL("GRANT {} TO {}").format(role, sql.Identifier(current_user)))
+            conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(role, sql.Identifier(current_user)))
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
+            if granted:
+                conn.execute(sql.SQL("REVOKE {} FROM {}").format(role, sql.Identifier(current_user)))
+        if not props.get("skipDropRole"):
+            conn.execute(sql.SQL("DROP ROLE {}").format(role))
+
+
 # -- the provider protocol --------------------------------------------------------------------------------
 
 
@@ -152,16 +338,26 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
             return proto.ConfigureResponse(acceptSecrets=False, supportsPreview=False)
 
         def Check(self, request: Any, context: Any) -> Any:
+            if ROLE_TYPE in request.urn:
+                # The bridge fills in the schema's defaults; secrets stay marked (the password).
+                raw = rpc.deserialize_properties(request.news, keep_unknowns=True)
+                return proto.CheckResponse(inputs=to_struct({**ROLE_DEFAULTS, **raw}))
             news = unwrap(request.news)
             failures = []
             if request.urn and GRANT_TYPE not in request.urn:
-                failures.append(proto.CheckFailure(property="", reason=f"this stand-in only implements {GRANT_TYPE}"))
+                failures.append(proto.CheckFailure(property="", reason=f"this stand-in only implements {GRANT_TYPE} and {ROLE_TYPE}"))
             if news.get("objectType") not in (None, "database") and not rpc.is_rpc_secret(news.get("objectType")):
                 failures.append(proto.CheckFailure(property="objectType", reason="this stand-in only implements object_type database"))
             return proto.CheckResponse(inputs=request.news, failures=failures)
 
         def Diff(self, request: Any, context: Any) -> Any:
             olds, news = unwrap(request.olds), unwrap(request.news)
+            if ROLE_TYPE in request.urn:
+                # No attribute of the Role forces a replacement (no ForceNew in its schema): a rename is an ALTER.
+                keys = sorted((set(news) | set(olds)) & (set(ROLE_DEFAULTS) | {"name", "password", "roles", "searchPaths"}))
+                changed = [key for key in keys if role_value(olds, key) != role_value(news, key)]
+                kind = proto.DiffResponse.DIFF_SOME if changed else proto.DiffResponse.DIFF_NONE
+                return proto.DiffResponse(changes=kind, diffs=changed)
             if sorted(olds.get("privileges") or []) == sorted(news.get("privileges") or []):
                 news["privileges"] = olds.get("privileges")  # a set in the real schema: order is no change
             keys = ("database", "role", "schema", "objectType", "privileges", "withGrantOption")
@@ -172,6 +368,11 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
 
         def Create(self, request: Any, context: Any) -> Any:
             props = unwrap(request.properties)
+            if ROLE_TYPE in request.urn:
+                with self.connect() as conn:
+                    create_role(conn, props)
+                    read = read_role(conn, props["name"], props)
+                return proto.CreateResponse(id=props["name"], properties=to_struct(read or props))
             with self.connect() as conn:
                 grant(conn, props["database"], props["role"], list(props.get("privileges") or []))
             resource_id = f"{props['role']}_{props['database']}_database"
@@ -179,12 +380,23 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
 
         def Update(self, request: Any, context: Any) -> Any:
             news = unwrap(request.news)
+            if ROLE_TYPE in request.urn:
+                with self.connect() as conn:
+                    update_role(conn, unwrap(request.olds), news)
+                    read = read_role(conn, news["name"], news)
+                return proto.UpdateResponse(properties=to_struct(read or news))
             with self.connect() as conn:
                 grant(conn, news["database"], news["role"], list(news.get("privileges") or []))
             return proto.UpdateResponse(properties=to_struct(news))
 
         def Read(self, request: Any, context: Any) -> Any:
             props = unwrap(request.properties) or unwrap(request.inputs)
+            if ROLE_TYPE in request.urn:
+                with self.connect() as conn:
+                    read = read_role(conn, request.id, props)
+                if read is None:
+                    return proto.ReadResponse(id="")
+                return proto.ReadResponse(id=request.id, properties=to_struct(read), inputs=to_struct(unwrap(request.inputs) or read))
             with self.connect() as conn:
                 held = read_privileges(conn, props["database"], props["role"])
             if held is None:
@@ -195,6 +407,10 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
 
         def Delete(self, request: Any, context: Any) -> Any:
             props = unwrap(request.properties)
+            if ROLE_TYPE in request.urn:
+                with self.connect() as conn:
+                    delete_role(conn, props, self.config.get("username", "postgres"))
+                return empty_pb2.Empty()
             with self.connect() as conn:
                 revoke(conn, props["database"], props["role"])
             return empty_pb2.Empty()

@@ -38,6 +38,7 @@ from policies.guardrails.postgresql_grants import DATABASE_PRIVILEGES as POLICY_
 from policies.guardrails.postgresql_grants import keeps_connect_and_temporary, retained_on_delete
 from policies.guardrails.postgresql_provider import provider_requires_ssl
 from policies.guardrails.stack_outputs import no_plaintext_credentials
+from policies.guardrails.stitch_credential import DESTINATION_TYPE, stitch_not_given_the_owners_credential
 from tests.support.pulumi_harness import HEROKU_STACK, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -417,6 +418,55 @@ def test_without_secret_marks_the_policy_says_it_cannot_tell_rather_than_guess()
     assert "cannot be told from a plain one" in raised.value.reason
 
 
+# --- stitch-destination-not-the-owners-credential (advisory) -----------------------------------------
+
+OWNER_PROVIDER = {"host": "db.example.com", "port": "5432", "database": "appdb", "username": "app_owner", "password": Secret("pw")}
+
+
+def destination(username: str, **extra: Any) -> PolicyResource:
+    properties = {"host": "db.example.com", "port": "5432", "database": "appdb", "username": username, "password": "pw", **extra}
+    return policy_resource(DESTINATION_TYPE, {"properties": Secret(properties)}, urn("prod", DESTINATION_TYPE, "stitch-destination"))
+
+
+def owner_provider(**changes: Any) -> PolicyResource:
+    return policy_resource(PROVIDER, OWNER_PROVIDER | changes, urn("prod", PROVIDER, "owner"))
+
+
+def test_a_destination_fed_the_providers_own_credential_is_reported():
+    found = violations(stitch_not_given_the_owners_credential, stack_args({}, others=(owner_provider(), destination("app_owner"))))
+    assert len(found) == 1
+    message, at = found[0]
+    assert at == urn("prod", DESTINATION_TYPE, "stitch-destination")
+    assert message.startswith(
+        'Stitch destination "stitch-destination" is given the credential the postgresql.Provider "owner" signs in with '
+        '(user "app_owner" on db.example.com/appdb)'
+    )
+    assert "pulumi config rm stitch_credential" in message and "pw" not in message.replace("pulumi", "")
+
+
+def test_a_destination_with_a_role_of_its_own_passes():
+    assert violations(stitch_not_given_the_owners_credential, stack_args({}, others=(owner_provider(), destination("stitch")))) == []
+
+
+def test_the_same_user_on_another_database_is_not_the_owners_credential():
+    others = (owner_provider(database="otherdb"), destination("app_owner"))
+    assert violations(stitch_not_given_the_owners_credential, stack_args({}, others=others)) == []
+
+
+def test_unknown_values_are_left_to_up():
+    others = (owner_provider(username=UNKNOWN_STRING_VALUE), destination("app_owner"))
+    assert violations(stitch_not_given_the_owners_credential, stack_args({}, others=others)) == []
+
+
+def test_our_program_gets_the_advisory_only_when_stitch_uses_the_owners_credential(marks_installed):
+    url_stack = {"source": "url", "database_url": "postgres://owner:pw@db.example.com:5432/stitch", "stitch:accessToken": "tok"}
+    secret = ("database_url", "stitch:accessToken")
+    config = our_policy_config()
+    assert program_violations("prod", url_stack, config, secret=secret) == {}
+    found = program_violations("prod", url_stack | {"stitch_credential": "owner"}, config, secret=secret)
+    assert list(found) == ["stitch-destination-not-the-owners-credential"], found
+
+
 # --- the pack itself ---------------------------------------------------------------------------------
 
 
@@ -429,6 +479,7 @@ def test_mandatory_and_advisory_defaults():
         "postgresql-database-grant-retain-on-delete": EnforcementLevel.ADVISORY,
         "heroku-postgres-protected": EnforcementLevel.ADVISORY,
         "stack-outputs-no-plaintext-credentials": EnforcementLevel.ADVISORY,
+        "stitch-destination-not-the-owners-credential": EnforcementLevel.ADVISORY,
     }
 
 
@@ -502,6 +553,7 @@ def test_served_pack_describes_its_policies_and_accepts_config(analyzer):
         "postgresql-database-grant-retain-on-delete": analyzer_pb2.ADVISORY,
         "heroku-postgres-protected": analyzer_pb2.ADVISORY,
         "stack-outputs-no-plaintext-credentials": analyzer_pb2.ADVISORY,
+        "stitch-destination-not-the-owners-credential": analyzer_pb2.ADVISORY,
     }
     schema = {policy.name: policy.configSchema for policy in info.policies}["heroku-postgres-no-retired-plan"]
     assert list(schema.properties["retiredPlans"]["default"]) == ["hobby-*", "mini", "basic"]
@@ -575,6 +627,13 @@ def program_violations(stack: str, values: dict[str, str], config: dict[str, dic
                 found.setdefault(policy.name, []).extend(messages(policy, args))
     outputs = {name: Secret(out.value) if out.secret else out.value for name, out in program.outputs.items()}
     found[no_plaintext_credentials.name] = messages(no_plaintext_credentials, stack_args(outputs, stack=stack))
+    resources = tuple(
+        policy_resource(r.type, {k: Secret(v) if k in r.secret_inputs else v for k, v in r.inputs.items()}, r.urn)
+        for r in program.registrations
+    )
+    found[stitch_not_given_the_owners_credential.name] = messages(
+        stitch_not_given_the_owners_credential, stack_args(outputs, stack=stack, others=resources)
+    )
     return {name: found_messages for name, found_messages in found.items() if found_messages}
 
 

@@ -41,7 +41,7 @@ def test_database_needing_the_grant_exits_1_with_the_fix(ssl_server):
 def test_json_output_for_machines(ssl_server, capsys):
     assert main(["--database-url", ssl_server.owner_url, "--json"], environ={}) == EXIT_READY
     report = json.loads(capsys.readouterr().out)
-    assert report["ready"] is True and len(report["checks"]) == 7
+    assert report["ready"] is True and len(report["checks"]) == 8
 
 
 def test_database_url_comes_from_the_environment(ssl_server, capsys):

@@ -8,6 +8,7 @@ from .heroku_postgres import no_retired_plan, protected_outside_dev
 from .postgresql_grants import keeps_connect_and_temporary, retained_on_delete
 from .postgresql_provider import provider_requires_ssl
 from .stack_outputs import no_plaintext_credentials
+from .stitch_credential import stitch_not_given_the_owners_credential
 
 PACK_NAME = "stitch-heroku-guardrails"
 
@@ -20,4 +21,5 @@ POLICIES: list[Policy] = [
     retained_on_delete,
     protected_outside_dev,
     no_plaintext_credentials,
+    stitch_not_given_the_owners_credential,
 ]

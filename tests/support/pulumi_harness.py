@@ -31,6 +31,8 @@ ADDON_PASSWORD = "p@ss/w0rd:%"
 STITCH_URL = "postgres://stitch_5e1f:st1tch%2Fpw@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
 """What Heroku writes into STITCH_DATABASE_URL once the `stitch` credential is attached (stitch_credential dedicated)."""
 STITCH_PASSWORD = "st1tch/pw"
+STITCH_ROLE_PASSWORD = "Mock0Generated0Password0Of0Forty0Chars00"
+"""What the StitchPassword provider would make (40 letters and digits)."""
 
 
 @dataclass
@@ -90,6 +92,11 @@ class StitchMocks(pulumi.runtime.Mocks):
                 "providerId": "resource-abc",
             }
             return "addon-id", outputs
+        if args.typ == "pulumi-python:dynamic/stitch:StitchPassword":
+            # As the provider answers; it runs for real in tests/test_stitch_role.py.
+            outputs["password"] = STITCH_ROLE_PASSWORD
+        if args.typ == "pulumi-python:dynamic/stitch:StitchHandover":
+            outputs["schemas"] = []
         if args.typ == "pulumi-python:dynamic/stitch:Verification":
             outputs["report"] = {"ready": True, "target": "mocked: runs for real in tests/test_verification_resource.py"}
         if args.typ == "pulumi-python:dynamic/stitch:Destination":
