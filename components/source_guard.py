@@ -13,7 +13,8 @@ user named) and the role. When Stitch is to get a role of its own, check() asks 
 read-only, whether the owner may create roles, whether a role of that name exists already (not made by this
 stack), and whether the owner can act for the role Stitch loaded as before; if not, the run stops before any
 change, with the ways out. A stack made before this setting existed used the owner's credential (unless it
-named its own): its switch to `dedicated` is carried out by components/stitch_role.py's handover.
+named its own): its switch to `dedicated` is carried out by components/stitch_role.py's handover. On
+Heroku no handover is possible, so a Heroku stack whose Stitch already loaded as the owner stops instead.
 """
 
 from __future__ import annotations
@@ -104,6 +105,51 @@ def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerF
     return None
 
 
+SchemasOf = Callable[[str, int], list[str] | None]
+
+
+def owner_era_schemas(owner_url: str, connect_timeout: int) -> list[str] | None:
+    """Stitch's schemas (every table has `_sdc_` columns) the owner may act for, read-only; None when the
+    server cannot be asked now."""
+    try:
+        settings = parse_database_url(owner_url, name="the database URL")
+        conninfo = settings.conninfo(connect_timeout=connect_timeout, application_name="stitch-heroku-guard")
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            # No role is excluded: every Stitch schema the owner's side holds counts.
+            return [row[0] for row in conn.execute(pg.STITCH_SCHEMAS_QUERY, {"role": ""}).fetchall()]
+    except (psycopg.Error, OSError, ValueError):
+        return None
+
+
+def heroku_credential_refusal(olds: dict[str, Any], news: dict[str, Any], schemas: SchemasOf = owner_era_schemas) -> str | None:
+    """Why an existing Heroku stack may not move Stitch from the owner's credential to one of its own now.
+
+    Stitch's schemas and tables belong to the role that loaded them. On Heroku the owner is no member of
+    another credential's role, so unlike source url (components/stitch_role.py's handover) it cannot give
+    them away with ALTER ... OWNER TO, and Stitch, on the new credential, would be locked out of every
+    table it loads into. A new stack, or one whose Stitch already had its own credential, has nothing to move.
+    """
+    if news.get("source") not in ("heroku", "heroku-existing") or news.get("stitch_credential") != "dedicated":
+        return None
+    if not olds.get("source") or olds.get("stitch_credential") in ("dedicated", "own"):
+        return None
+    owner_url = rpc.unwrap_rpc_secret(news.get("owner_url"))
+    if not isinstance(owner_url, str) or owner_url == rpc.UNKNOWN:
+        return None
+    found = schemas(owner_url, int(news.get("connect_timeout") or 10))
+    if not found:
+        return None
+    return (
+        "stitch_credential: this stack now gives Stitch a Heroku credential of its own (dedicated, the default on "
+        f"standard-0 and up), but Stitch has been loading as the database owner, whose role owns Stitch's schemas "
+        f"({', '.join(found)}). On Heroku the owner cannot hand them to another credential's role, so Stitch would "
+        "be locked out of its own tables. Nothing was changed. Keep Stitch on the owner's credential: "
+        "pulumi config set stitch_credential owner (the verification warns). Or start Stitch afresh on its own "
+        "credential on purpose: drop or rename those schemas as the owner, reset the integrations in Stitch so they "
+        "load their history again, then pulumi up."
+    )
+
+
 class SourceGuardProvider(ResourceProvider):
     """State, and read-only questions to the server as the owner: nothing outside Pulumi is created or deleted."""
 
@@ -114,7 +160,7 @@ class SourceGuardProvider(ResourceProvider):
         if refusal:
             failures.append(CheckFailure("source", refusal))
         else:
-            credential = credential_refusal(olds, news)
+            credential = credential_refusal(olds, news) or heroku_credential_refusal(olds, news)
             if credential:
                 failures.append(CheckFailure(credential.partition(":")[0], credential))
         return CheckResult(news, failures)

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from psycopg import sql
+from pulumi.runtime import rpc
 
 from components.checks import verify
 from components.connection import parse_database_url
-from components.source_guard import credential_refusal
+from components.source_guard import SourceGuardProvider, credential_refusal, heroku_credential_refusal
 from components.stitch_role import CONNECTION_LIMIT, PASSWORD_LENGTH, StitchPasswordProvider, hand_over, new_password, role_url
 from devtools import postgresql_standin as standin
 from devtools.local_postgres import Cluster, provision_stitch_database
@@ -281,3 +282,33 @@ def test_with_nothing_to_hand_over_the_owner_still_becomes_a_member_of_stitchs_r
     assert member == (True,)
     check = {c.name: c for c in verify(parse_database_url(made.role_url), credential="dedicated").checks}["least privilege"]
     assert check.status == "pass", "the owner's membership in Stitch's role must not count against Stitch"
+
+
+def test_the_guard_stops_a_heroku_stack_whose_stitch_loaded_as_the_owner_from_switching(db):
+    # On Heroku the owner is no member of another credential's role, so Stitch's schemas cannot be handed over.
+    news = {"source": "heroku", "stitch_credential": "dedicated", "stitch_role": rpc.UNKNOWN, "owner_url": db.owner_url}
+    before_the_setting = {"source": "heroku", "app_name": "acme-stitch-prod"}
+    assert heroku_credential_refusal(before_the_setting, news) is None, "nothing loaded yet: nothing to lose"
+    with db.as_owner() as conn:
+        conn.execute("CREATE SCHEMA shopify")
+        conn.execute("CREATE TABLE shopify.orders (id bigint, _sdc_batched_at timestamptz)")
+        conn.execute("CREATE TABLE public.app_users (id bigint)")
+    refusal = heroku_credential_refusal(before_the_setting, news)
+    assert refusal and refusal.startswith("stitch_credential:") and "(shopify)" in refusal
+    assert "pulumi config set stitch_credential owner" in refusal and "Nothing was changed" in refusal
+    assert parse_database_url(db.owner_url).password not in refusal
+    assert heroku_credential_refusal({**before_the_setting, "stitch_credential": "owner"}, news) == refusal
+    assert heroku_credential_refusal({}, news) is None, "a new stack"
+    assert heroku_credential_refusal({**before_the_setting, "stitch_credential": "dedicated"}, news) is None, "already its own"
+    assert heroku_credential_refusal(before_the_setting, {**news, "stitch_credential": "owner"}) is None
+    assert heroku_credential_refusal(before_the_setting, {**news, "owner_url": rpc.UNKNOWN}) is None, "not known in preview"
+
+
+def test_the_guard_refuses_the_heroku_switch_in_check_before_any_step(db):
+    with db.as_owner() as conn:
+        conn.execute("CREATE SCHEMA hubspot")
+        conn.execute("CREATE TABLE hubspot.deals (id bigint, _sdc_received_at timestamptz)")
+    news = {"source": "heroku", "stitch_credential": "dedicated", "stitch_role": "stitch", "owner_url": db.owner_url}
+    result = SourceGuardProvider().check({"source": "heroku", "stitch_credential": "owner"}, news)
+    assert [failure.property for failure in result.failures] == ["stitch_credential"]
+    assert "(hubspot)" in result.failures[0].reason
