@@ -12,15 +12,29 @@ CLI alone. Every wait is bounded.
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from pulumi import automation as auto
+
+from components.stitch_destination import StitchDestinationError, StitchDestinationProvider
+from tests.doubles.fake_heroku import FakeHeroku, PostgresTarget, serve
+from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
+from tests.support.real_engine import RealStack, real_stack
+from tests.test_real_engine_heroku import heroku_config
+from tests.test_stitch_destination import props
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER_TIMEOUT = 120.0
@@ -156,3 +170,248 @@ if __name__ == "__main__":
     parser.add_argument("stack")
     arguments = parser.parse_args()
     sys.exit(drive(arguments.base_dir, arguments.stack))
+
+
+# -- the create's adoption of a destination lost to a crash (the provider alone, no engine) ----------------
+
+
+@pytest.fixture
+def stitch():
+    with StitchServer(FakeStitch(check_outcome=connects_for_real)) as server:
+        yield server
+
+
+def test_a_twin_loading_into_our_database_as_our_user_is_adopted_not_duplicated(stitch, ssl_server):
+    ours = props(stitch, ssl_server.owner_url)
+    lost = stitch.add_destination(ours["name"], {k: v for k, v in ours["properties"].items() if k != "password"} | {"password": "old"})
+    result = StitchDestinationProvider().create(ours)
+    assert result.id == str(lost) and list(stitch.destinations) == [lost]
+    assert stitch.calls("POST") == [] and stitch.calls("DELETE") == []
+    assert stitch.destinations[lost]["properties"]["password"] == ours["properties"]["password"], "the PUT brought our password"
+
+
+@pytest.mark.parametrize("other", ["username", "database", "host", "port", "type", "two of them"])
+def test_a_twin_that_is_not_provably_ours_is_still_refused(stitch, ssl_server, other):
+    ours = props(stitch, ssl_server.owner_url)
+    elsewhere = dict(ours["properties"]) | {"username": "someone", "database": "theirs", "host": "db.example.com", "port": "6543"}
+    properties = dict(ours["properties"]) | ({other: elsewhere[other]} if other in elsewhere else {})
+    twin = stitch.add_destination(ours["name"], properties, type_="redshift" if other == "type" else "postgres")
+    if other == "two of them":
+        stitch.add_destination(ours["name"], properties)
+    with pytest.raises(StitchDestinationError, match=f"pulumi config set stitch_destination_id {twin}"):
+        StitchDestinationProvider().create(ours)
+    assert stitch.calls("POST") == [] and stitch.calls("PUT") == []
+
+
+# -- interrupted `up`s with the real engine ---------------------------------------------------------------
+
+_apps = itertools.count(1)
+PHASES = ("addon", "grant", "verification", "stitch-create-before", "stitch-create-after", "stitch-update")
+DESTINATION = "pulumi-python:dynamic/stitch:Destination"
+PENDING_TYPE = {
+    "addon": "heroku:addon/addon:Addon",
+    "grant": "postgresql:index/grant:Grant",
+    "verification": "pulumi-python:dynamic/stitch:Verification",
+    "stitch-create-before": DESTINATION,
+    "stitch-create-after": DESTINATION,
+    "stitch-update": DESTINATION,
+}
+
+
+@pytest.fixture
+def heroku(ssl_server):
+    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster))
+
+
+def superuser(heroku: FakeHeroku, database: str) -> psycopg.Connection:
+    return psycopg.connect(heroku.postgres.admin_conninfo, dbname=database, autocommit=True, connect_timeout=10)
+
+
+def waiting_lock(heroku: FakeHeroku, database: str, locktype: str) -> bool:
+    """Whether a session in database waits for a lock of this type (pg_locks: granted false)."""
+    with superuser(heroku, database) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+            " WHERE d.datname = %s AND l.locktype = %s AND NOT l.granted",
+            (database, locktype),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def checkpoint(stack: RealStack) -> dict[str, Any]:
+    path = stack.state_dir / ".pulumi" / "stacks" / "stitch-heroku" / f"{stack.stack.name}.json"
+    return json.loads(path.read_text())["checkpoint"]["latest"]
+
+
+def pending(stack: RealStack) -> list[tuple[str, str]]:
+    return [(op["type"], op["resource"]["type"]) for op in checkpoint(stack).get("pending_operations") or []]
+
+
+def locks(stack: RealStack) -> list[Path]:
+    return list((stack.state_dir / ".pulumi" / "locks").rglob("*.json"))
+
+
+def cli(stack: RealStack, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [str(stack.pulumi), *args, "--stack", stack.stack.name, "--non-interactive", "--color", "never"],
+        cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False, timeout=DRIVER_TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, f"pulumi {' '.join(args)}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    return done
+
+
+def recover(stack: RealStack) -> None:
+    """docs/crash-recovery.md: remove a dead update's lock, drop pending creates (what they made is found
+    again by the next up: the add-on's database stays; a destination is adopted), then refresh."""
+    cli(stack, "cancel", "--yes")
+    cli(stack, "refresh", "--clear-pending-creates", "--yes")
+
+
+def stop_cli(run: Interrupted, signum: int) -> None:
+    """SIGINT: the CLI alone, as Ctrl-C reaches it (the CLI starts its plugins in process groups of their
+    own: sdk/go/common/util/cmdutil/child_unix.go), then wait until it says it is cancelling.
+    SIGKILL: the CLI and the plugins it started, as a killed CI job loses its whole process tree."""
+    signal_cli(run, signum)
+    if signum == signal.SIGINT:
+        wait_for(lambda: "received; cancelling" in run.printed, "the CLI to start cancelling", timeout=30)
+        return
+    for pid in run.plugins:
+        with suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: run.cli is not None and not alive(run.cli), "the CLI to die", timeout=30)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+@pytest.mark.parametrize("phase", PHASES)
+def test_an_interrupted_up_recovers_and_converges(toolchain, tmp_path, heroku, phase, signum):
+    app_name = f"acme-crash-{next(_apps)}-{os.getpid() % 1000}"
+    with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev") as stack:
+        heroku_config(stack, heroku, app_name, stitch_api_url=stitch.url, stitch_check_timeout="30")
+        stack.set_config({}, secrets={"stitch:accessToken": stitch.token})
+        try:
+            if phase == "stitch-update":
+                stack.up()
+                first = next(iter(heroku.addons))
+                keep_data(heroku, first)
+                heroku.rotate_credentials(first)
+            else:
+                heroku.provisioning_reads = 10**6  # the add-on stays "provisioning" until the test lets it go
+            with interrupted_up(tmp_path, "dev") as run, Held() as held:
+                first = str(wait_for(lambda: next(iter(heroku.addons), None), "the add-on's POST"))
+                if phase != "stitch-update":
+                    keep_data(heroku, first)
+                database = heroku.database_name(first)
+                release = hold(phase, heroku, stitch, first, database, held)
+                if phase not in ("addon", "stitch-update"):
+                    provisioned(heroku)
+                wait_for(release.reached, f"the up to reach the {phase}")
+                stop_cli(run, signum)
+                release.go()
+            assert run.driver.returncode != 0, run.printed[-2000:]
+
+            if signum == signal.SIGKILL:
+                assert locks(stack), "a killed CLI leaves the file backend's lock behind"
+                assert ("creating" if phase != "stitch-update" else "updating", PENDING_TYPE[phase]) in pending(stack)
+            else:
+                assert not locks(stack) and not pending(stack), "Ctrl-C waits for what runs and records it"
+
+            recover(stack)
+            assert not locks(stack) and not pending(stack)
+            stack.up()
+            stack.preview(expect_no_changes=True)
+
+            outputs = {key: value.value for key, value in stack.outputs().items()}
+            (destination,) = stitch.destinations.values()
+            assert destination["name"] == "stitch-heroku-dev" and str(destination["id"]) == outputs["stitch_destination_id"]
+            assert destination["properties"]["password"] == outputs["password"], "Stitch has the stack's current password"
+            assert stitch.calls("DELETE") == [] and heroku.calls("DELETE") == [], "recovery deleted something"
+            assert first in heroku.addons and kept_data(heroku, first) == [(42,)], "the first database and its data are still there"
+            assert has_create(heroku, outputs["database"], outputs["username"]), "the grant is on the server"
+            assert outputs["verification"]["ready"] is True
+            if not (phase == "addon" and signum == signal.SIGKILL):
+                assert list(heroku.addons) == [first], "one database"
+            else:
+                # tf-addon v5 records an add-on only once it is provisioned: killed before that, the stack
+                # has no trace of it, so the next up makes another (docs/crash-recovery.md says what to do).
+                assert len(heroku.addons) == 2 and outputs["database"] != heroku.database_name(first)
+        finally:
+            with suppress(AssertionError):
+                recover(stack)
+            with suppress(auto.CommandError):
+                stack.destroy()
+
+
+def keep_data(heroku: FakeHeroku, addon: str) -> None:
+    """Some data in the new database, as an app would write it: it must outlive every crash."""
+    with superuser(heroku, heroku.database_name(addon)) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS app_data (n int)")
+        conn.execute("INSERT INTO app_data VALUES (42)")
+
+
+def kept_data(heroku: FakeHeroku, addon: str) -> list[tuple[Any, ...]]:
+    with superuser(heroku, heroku.database_name(addon)) as conn:
+        return conn.execute("SELECT n FROM app_data").fetchall()
+
+
+def has_create(heroku: FakeHeroku, database: str, role: str) -> bool:
+    with superuser(heroku, "postgres") as conn:
+        row = conn.execute("SELECT has_database_privilege(%s, %s, 'CREATE')", (role, database)).fetchone()
+    return bool(row and row[0])
+
+
+def provisioned(heroku: FakeHeroku) -> None:
+    """Let every add-on finish provisioning at its next read, and new ones provision at once."""
+    with heroku._lock:
+        heroku.provisioning_reads = 1
+        for addon in heroku.addons.values():
+            addon.reads_left = 0
+
+
+@dataclass
+class Release:
+    """Where the up stops, and how to let it go on."""
+
+    reached: Callable[[], bool]
+    go: Callable[[], None]
+
+
+class Held:
+    """Sessions that hold locks, closed whatever happens (their locks go with them)."""
+
+    def __init__(self) -> None:
+        self.connections: list[psycopg.Connection] = []
+        self.releases: list[Callable[[], None]] = []
+
+    def __enter__(self) -> Held:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for release in self.releases:
+            release()
+        for conn in self.connections:
+            conn.close()
+
+
+def hold(phase: str, heroku: FakeHeroku, stitch: FakeStitch, addon: str, database: str, held: Held) -> Release:
+    """Make the up stop at phase: a lock it will wait for, a Stitch call held, or the add-on still provisioning."""
+    if phase == "addon":
+        # The provider polls the add-on (tf-addon's StateChangeConf) while it says "provisioning".
+        polled = lambda: any(call.endswith(f"/addons/{addon}") for call in heroku.calls("GET"))  # noqa: E731
+        return Release(polled, lambda: provisioned(heroku))
+    if phase in ("grant", "verification"):
+        conn = superuser(heroku, database)
+        held.connections.append(conn)
+        if phase == "grant":
+            # The provider's pgLockRole (devtools/postgresql_standin.py): the grant waits for this session.
+            conn.execute("SELECT pg_advisory_lock(oid::bigint) FROM pg_roles WHERE rolname = %s", (heroku.role_name(addon),))
+            return Release(lambda: waiting_lock(heroku, database, "advisory"), conn.close)
+        # The dry-run load's COMMENT ON needs ROW EXCLUSIVE on pg_description; SHARE blocks it.
+        conn.autocommit = False
+        conn.execute("LOCK TABLE pg_catalog.pg_description IN SHARE MODE")
+        return Release(lambda: waiting_lock(heroku, database, "relation"), conn.close)
+    if phase == "stitch-update":
+        stop = stitch.hold("PUT", r"/v4/destinations/\d+", before_effect=False)
+    else:
+        stop = stitch.hold("POST", "/v4/destinations", before_effect=phase.endswith("before"))
+    held.releases.append(stop.release.set)
+    return Release(stop.reached.is_set, stop.release.set)
