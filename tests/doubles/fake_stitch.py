@@ -111,6 +111,12 @@ class Hold:
     release: threading.Event = field(default_factory=threading.Event)
     timeout: float = 120.0
     """A bound on the stop, so a test that forgets to release never hangs the server."""
+    dropped: bool = False
+    """Released by drop(): the call never reaches Stitch (the client died with it in flight)."""
+
+    def drop(self) -> None:
+        self.dropped = True
+        self.release.set()
 
     def matches(self, method: str, path: str) -> bool:
         return self.method == method and re.fullmatch(self.path, path) is not None
@@ -204,6 +210,8 @@ class FakeStitch:
         hold = self._take_hold(method, path)
         if hold is not None and hold.before_effect:
             hold.stop()
+            if hold.dropped:
+                return 503, {}, {"error": {"type": "server_error", "message": "the call never reached Stitch"}}
         answer = self._handle(method, path, query, target, authorization, body)
         if hold is not None and not hold.before_effect:
             hold.stop()
