@@ -262,6 +262,23 @@ def recover(stack: RealStack) -> None:
     cli(stack, "refresh", "--clear-pending-creates", "--yes")
 
 
+def recover_step_by_step(stack: RealStack) -> None:
+    """What each command says and does, one at a time: the next up after a kill is refused for the lock;
+    after `cancel` it warns about the pending create, adopts the destination and still carries the pending
+    create; `refresh --clear-pending-creates` removes it without a terminal."""
+    with pytest.raises(auto.CommandError) as locked:
+        stack.up()
+    assert "the stack is currently locked" in str(locked.value) and "pulumi cancel" in str(locked.value)
+    cli(stack, "cancel", "--yes")
+    assert not locks(stack)
+    stack.up()
+    said = stack.printed[-1].text
+    assert "1 pending operations from previous deployment" in said and "stitch-destination, interrupted while creating" in said
+    assert pending(stack) == [("creating", DESTINATION)], "an up carries a pending create into the new state"
+    cli(stack, "refresh", "--clear-pending-creates", "--yes")
+    assert not pending(stack)
+
+
 def stop_cli(run: Interrupted, signum: int) -> None:
     """SIGINT: the CLI alone, as Ctrl-C reaches it (the CLI starts its plugins in process groups of their
     own: sdk/go/common/util/cmdutil/child_unix.go), then wait until it says it is cancelling.
@@ -322,9 +339,12 @@ def test_an_interrupted_up_recovers_and_converges(toolchain, tmp_path, heroku, p
         else:
             assert not locks(stack) and not pending(stack), "Ctrl-C waits for what runs and records it"
 
-        recover(stack)
-        assert not locks(stack) and not pending(stack)
-        stack.up()
+        if phase == "stitch-create-after" and signum == signal.SIGKILL:
+            recover_step_by_step(stack)
+        else:
+            recover(stack)
+            assert not locks(stack) and not pending(stack)
+            stack.up()
         stack.preview(expect_no_changes=True)
 
         outputs = {key: value.value for key, value in stack.outputs().items()}
@@ -332,6 +352,7 @@ def test_an_interrupted_up_recovers_and_converges(toolchain, tmp_path, heroku, p
         assert destination["name"] == "stitch-heroku-dev" and str(destination["id"]) == outputs["stitch_destination_id"]
         assert destination["properties"]["password"] == outputs["password"], "Stitch has the stack's current password"
         assert stitch.calls("DELETE") == [] and heroku.calls("DELETE") == [], "recovery deleted something"
+        assert len(stitch.calls("POST")) == 1, "one POST: a destination Stitch made before the kill is adopted, not made twice"
         assert first in heroku.addons and kept_data(heroku, first) == [(42,)], "the first database and its data are still there"
         assert has_create(heroku, outputs["database"], outputs["username"]), "the grant is on the server"
         assert outputs["verification"]["ready"] is True
