@@ -143,8 +143,12 @@ def interrupted_up(base_dir: Path, stack_name: str) -> Iterator[Interrupted]:
         yield run
     finally:
         try:
-            driver.wait(timeout=DRIVER_TIMEOUT)
+            # After the signal the up ends on its own; a test that failed before it gets 5 s.
+            driver.wait(timeout=DRIVER_TIMEOUT if run.plugins else 5)
         except subprocess.TimeoutExpired:
+            if run.cli is not None and alive(run.cli):
+                run.plugins = run.plugins or descendants(run.cli)
+                os.kill(run.cli, signal.SIGKILL)
             driver.kill()
             driver.wait()
         for pid in run.plugins:
@@ -157,14 +161,6 @@ def signal_cli(run: Interrupted, signum: int) -> None:
     assert run.cli is not None
     run.plugins = descendants(run.cli)
     os.kill(run.cli, signum)
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="run one `pulumi up` of a crash-safety test's stack")
-    parser.add_argument("base_dir", type=Path)
-    parser.add_argument("stack")
-    arguments = parser.parse_args()
-    sys.exit(drive(arguments.base_dir, arguments.stack))
 
 
 # -- the create's adoption of a destination lost to a crash (the provider alone, no engine) ----------------
@@ -439,3 +435,11 @@ def hold(phase: str, heroku: FakeHeroku, stitch: FakeStitch, addon: str, databas
         stop = stitch.hold("POST", "/v4/destinations", before_effect=phase.endswith("before"))
     held.releases.append(stop.release.set)
     return Release(stop.reached.is_set, lambda dead: stop.drop() if dead else stop.release.set())
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="run one `pulumi up` of a crash-safety test's stack")
+    parser.add_argument("base_dir", type=Path)
+    parser.add_argument("stack")
+    arguments = parser.parse_args()
+    sys.exit(drive(arguments.base_dir, arguments.stack))
