@@ -49,15 +49,28 @@ class StitchDestinationProvider(ResourceProvider):
             destination_id = adopt_id
         else:
             twin = client.find_destination_named(props["name"])
-            if twin is not None:
+            lost = _lost_to_a_crash(client, props["name"], properties) if twin is not None else None
+            if twin is not None and lost is None:
                 raise StitchDestinationError(
                     f"Stitch already has a destination named {props['name']!r} (id {twin.get('id')}): adopt it with "
                     f"pulumi config set stitch_destination_id {twin.get('id')}, or set another stitch_destination_name"
                 )
-            answer = client.create_destination(
-                props["name"], properties, ignore_unmapped_sources=not props.get("map_unmapped_sources", False)
-            )
-            destination_id = str(answer["id"])
+            if lost is not None:
+                adopt_id = str(lost["id"])
+                log.warning(
+                    "destination %s is named %r and loads into this stack's database as its user: taken as the one an "
+                    "interrupted pulumi up created before it could record it (docs/crash-recovery.md)",
+                    adopt_id,
+                    props["name"],
+                )
+                before = client.snapshot(lost)
+                answer = client.update_destination(adopt_id, properties)
+                destination_id = adopt_id
+            else:
+                answer = client.create_destination(
+                    props["name"], properties, ignore_unmapped_sources=not props.get("map_unmapped_sources", False)
+                )
+                destination_id = str(answer["id"])
         try:
             outs = _settle(client, destination_id, answer, before, props)
         except (StitchDestinationError, StitchApiError) as error:
@@ -218,6 +231,32 @@ def _adoptable(client: StitchClient, adopt_id: str, name: str) -> dict[str, Any]
             "or rename it in Stitch first"
         )
     return existing
+
+
+# What says where a destination loads: the same four values mean the same database as the same user.
+IDENTITY = ("host", "port", "database", "username")
+
+
+def _lost_to_a_crash(client: StitchClient, name: str, properties: dict[str, Any]) -> dict[str, Any] | None:
+    """The destination an interrupted `up` of this stack created and never recorded, or None.
+
+    Why this test, and not another: a `pulumi up` killed after Stitch's POST and before the engine wrote
+    the result leaves a destination in Stitch and only a pending CREATE in the state. The engine never tells
+    a provider about that pending CREATE (pulumi/pulumi pkg/resource/deploy/deployment_executor.go only
+    prints a warning), and `pulumi refresh --import-pending-creates` in v3.274.0 drops the operation without
+    recording the resource; Stitch stores nothing we could mark a destination with (its POST takes type,
+    name and the form's properties: create-a-destination-v4.md). What Stitch does store and show is where
+    the destination loads (destination-object-v4.md: `properties` without credentials). So a twin is ours
+    only when it is the one postgres destination with our name AND it loads into exactly the database,
+    host, port and user we are registering: adopting it changes nothing but its password and SSL settings.
+    A same-named destination that loads anywhere else, or two of them, is someone else's: refused as before.
+    """
+    named = [d for d in client.list_destinations() if d.get("name") == name]
+    if len(named) != 1 or named[0].get("type") != DESTINATION_TYPE:
+        return None
+    seen = named[0].get("properties") or {}
+    same = all(key in seen and _as_property(seen[key]) == _as_property(properties.get(key)) for key in IDENTITY)
+    return named[0] if same else None
 
 
 def _cannot_rename(id_: str, old: Any, new: Any) -> str:

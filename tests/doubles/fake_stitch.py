@@ -99,6 +99,34 @@ class Failure:
 
 
 @dataclass
+class Hold:
+    """A test's hand on one call: the handler stops there until `release` is set (crash-safety tests
+    interrupt the client while Stitch is inside its POST or PUT). Not Stitch behaviour: a test hook."""
+
+    method: str
+    path: str
+    before_effect: bool
+    """Stop before doing the work (Stitch never saw the call) or after it (the answer is not sent yet)."""
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    timeout: float = 120.0
+    """A bound on the stop, so a test that forgets to release never hangs the server."""
+    dropped: bool = False
+    """Released by drop(): the call never reaches Stitch (the client died with it in flight)."""
+
+    def drop(self) -> None:
+        self.dropped = True
+        self.release.set()
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method == method and re.fullmatch(self.path, path) is not None
+
+    def stop(self) -> None:
+        self.reached.set()
+        self.release.wait(self.timeout)
+
+
+@dataclass
 class FakeStitch:
     token: str = "stitch-token-s3cr3t"
     limit: int | None = None
@@ -127,6 +155,7 @@ class FakeStitch:
     """Source id -> the destination it loads into, or None when unmapped."""
     requests: list[Recorded] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
     next_id: int = 110397
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -150,6 +179,13 @@ class FakeStitch:
         bytes sent as they are; by default {"error": {"type", "message"}}."""
         answer = body if body is not None else {"error": {"type": "bad_request" if status < 500 else "server_error", "message": message}}
         self.failures.append(Failure(method, path, status, answer, times, retry_after, after_effect, after))
+
+    def hold(self, method: str, path: str, *, before_effect: bool) -> Hold:
+        """Stop the next call matching method and the regex path, before or after its effect, until released."""
+        hold = Hold(method, path, before_effect)
+        with self._lock:
+            self.holds.append(hold)
+        return hold
 
     def add_destination(self, name: str, properties: dict[str, Any], type_: str = "postgres") -> int:
         """A destination made by hand in Stitch's UI, its check passed."""
@@ -180,6 +216,24 @@ class FakeStitch:
 
     def handle(self, method: str, target: str, authorization: str | None, body: Any) -> Answer:
         path, _, query = target.partition("?")
+        hold = self._take_hold(method, path)
+        if hold is not None and hold.before_effect:
+            hold.stop()
+            if hold.dropped:
+                return 503, {}, {"error": {"type": "server_error", "message": "the call never reached Stitch"}}
+        answer = self._handle(method, path, query, target, authorization, body)
+        if hold is not None and not hold.before_effect:
+            hold.stop()
+        return answer
+
+    def _take_hold(self, method: str, path: str) -> Hold | None:
+        with self._lock:
+            hold = next((h for h in self.holds if h.matches(method, path)), None)
+            if hold is not None:
+                self.holds.remove(hold)
+            return hold
+
+    def _handle(self, method: str, path: str, query: str, target: str, authorization: str | None, body: Any) -> Answer:
         with self._lock:
             self.requests.append(Recorded(method, target, authorization, body))
             if authorization != f"Bearer {self.token}":

@@ -973,15 +973,10 @@ class HerokuStandIn(provider_pb2_grpc.ResourceProviderServicer):
     """The plugin's gRPC service. sleep/clock/environ are injectable so tests never really wait."""
 
     def __init__(self, *, sleep: Sleep | None = None, clock: Clock = time.monotonic, environ: Mapping[str, str] | None = None):
-        self._cancelled = threading.Event()
-        self._sleep = sleep or self._cancellable_sleep
+        self._sleep = sleep or time.sleep
         self._clock = clock
         self._environ = environ
         self._resources: HerokuResources | None = None
-
-    def _cancellable_sleep(self, seconds: float) -> None:
-        if self._cancelled.wait(seconds):
-            raise ProviderError("the operation was cancelled")
 
     @property
     def resources(self) -> HerokuResources:
@@ -1168,7 +1163,8 @@ class HerokuStandIn(provider_pb2_grpc.ResourceProviderServicer):
 
     @_rpc
     def Cancel(self, request: Any, context: Any) -> Any:
-        self._cancelled.set()
+        """The engine's graceful cancel (the first Ctrl-C). bridge pkg/tfbridge/provider.go: "For TF, this is
+        a no-op", so an add-on being provisioned is waited for and recorded, not abandoned half-made."""
         return empty_pb2.Empty()
 
 
