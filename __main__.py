@@ -9,8 +9,8 @@ import pulumi
 from components import config as stack_config
 from components.heroku_config_vars import live_urls
 from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
-from components.source_guard import SourceGuard, SourceGuardArgs
-from components.stitch_destination import StitchDestination, StitchDestinationArgs
+from components.source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, SourceGuard, SourceGuardArgs
+from components.stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
 from components.stitch_grant import StitchGrant, StitchGrantArgs
 from components.stitch_settings import stitch_settings
 from components.verification import Verification, VerificationArgs
@@ -20,6 +20,11 @@ try:
     cfg = stack_config.load_stack()
 except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
+
+# Whether the stack manages a Stitch destination is recorded, not inferred from a token: once it does,
+# a run without the token stops here, before any step (released lets go of it on purpose).
+mode = cfg.stitch_destination if cfg.stitch_destination != MANAGED or cfg.stitch else NONE
+DestinationGuard("stitch-destination-guard", DestinationGuardArgs(mode, cfg.stitch.destination_name if cfg.stitch else None))
 
 # Heroku URLs are read live on every run, so a plain `pulumi up` picks up rotated credentials.
 created: list[pulumi.Resource] = []
@@ -65,7 +70,11 @@ pulumi.export("database_url", stitch.database_url)
 pulumi.export("stitch_destination", stitch.stitch_destination)
 pulumi.export("verification", verification.report)
 
-if cfg.stitch:
+if cfg.stitch_destination != MANAGED:
+    # Released: kept in Stitch as it is; the state marks it, then forgets it once the setting is removed.
+    released = released_destination("stitch-destination")
+    pulumi.export("stitch_destination_id", released.destination_id)
+elif cfg.stitch:
     # Only once our own checks passed: Stitch then gets settings already proven to work.
     destination = StitchDestination(
         "stitch-destination",

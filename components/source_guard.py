@@ -1,4 +1,7 @@
-"""Refuse a change of `source` that would make Pulumi delete the Heroku database this stack created.
+"""Guards that refuse, before any step, a run that would make Pulumi delete or forget what this stack manages.
+
+SourceGuard: a change of `source` that would make Pulumi delete the Heroku database this stack created.
+DestinationGuard: a run without the Stitch token on a stack that manages a Stitch destination.
 
 With `source: heroku` the stack owns the app and its Postgres add-on. Switching to `heroku-existing` or
 `url` drops them from the program, and Pulumi then deletes them (or, on a protected stack, fails with an
@@ -6,6 +9,10 @@ opaque "resource is protected"). The guard remembers the source in Pulumi's stat
 engine runs in preview and before any step of `up`, sees the switch and stops the run with what would
 happen and the exact commands for either way out. The update fails before the program finishes, and
 Pulumi never deletes anything from a run that failed.
+
+The Stitch destination is declared only when the token is there. Whether the stack manages one is
+therefore a decision the DestinationGuard records; it is declared first in the program, with inputs
+known from the config alone, so its check fails before the engine has taken any step.
 """
 
 from __future__ import annotations
@@ -34,18 +41,42 @@ def switch_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
     )
 
 
+MANAGED, RELEASED, NONE = "managed", "released", "none"
+"""What a run does with the Stitch destination: manages it (token set, `stitch_destination: managed`),
+releases it (`stitch_destination: released`), or has none (no token)."""
+
+
+def token_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
+    """Why a run without the Stitch token is refused, with both ways out; None when nothing would be lost."""
+    if olds.get("stitch_destination") != MANAGED or news.get("stitch_destination") != NONE:
+        return None
+    name = olds.get("destination_name") or "its destination"
+    return (
+        f'stitch:accessToken: this stack manages the Stitch destination "{name}", and this run has no Stitch token. '
+        "Without it `pulumi up` would drop the destination from the stack (a dev stack would delete it in Stitch). "
+        "Nothing was changed. Either provide the token: pulumi config set --secret stitch:accessToken (it asks for it), "
+        "or export STITCH_ACCESS_TOKEN=<token>; or let go of the destination on purpose, leaving it in Stitch as it is: "
+        "pulumi config set stitch_destination released, then pulumi up (no token needed)."
+    )
+
+
+REFUSALS = (("source", switch_refusal), ("stitch_destination", token_refusal))
+"""Each guard's props hold only its own keys, so each refusal answers None for the other guard."""
+
+
 class SourceGuardProvider(ResourceProvider):
-    """Only state: nothing outside Pulumi is read, created or deleted."""
+    """Only state: nothing outside Pulumi is read, created or deleted. Serves both guards."""
 
     def check(self, olds: Any, news: Any) -> CheckResult:
-        refusal = switch_refusal(dict(olds or {}), dict(news or {}))
-        return CheckResult(news, [CheckFailure("source", refusal)] if refusal else [])
+        olds, news = dict(olds or {}), dict(news or {})
+        failures = [CheckFailure(key, refusal) for key, refuse in REFUSALS if (refusal := refuse(olds, news))]
+        return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=uuid.uuid4().hex, outs=props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = any(olds.get(key) != news.get(key) for key in ("source", "app_name", "app_urn"))
+        changed = any(olds.get(key) != news.get(key) for key in (set(olds) | set(news)) - {"__provider"})
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -75,3 +106,21 @@ class SourceGuard(pulumi.dynamic.Resource, module="stitch", name="SourceGuard"):
         }
         owned = pulumi.ResourceOptions(depends_on=list(args.owned))
         super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, owned))
+
+
+@dataclass
+class DestinationGuardArgs:
+    stitch_destination: str
+    """This run: managed, released or none (see MANAGED, RELEASED, NONE)."""
+    destination_name: str | None = None
+    """The managed destination's name, for the message of a later run without the token."""
+
+
+class DestinationGuard(pulumi.dynamic.Resource, module="stitch", name="DestinationGuard"):
+    """Remembers whether the stack manages a Stitch destination; refuses a run that would lose it for want of a token.
+
+    Declare it before anything else, with nothing but config in its inputs: its check then runs before any step."""
+
+    def __init__(self, name: str, args: DestinationGuardArgs, opts: pulumi.ResourceOptions | None = None):
+        props = {"stitch_destination": args.stitch_destination, "destination_name": args.destination_name}
+        super().__init__(SourceGuardProvider(), name, props, opts)

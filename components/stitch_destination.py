@@ -26,6 +26,8 @@ OUR_SIDE = ("access_token", "api_url", "keep_on_delete", "check_timeout", "poll_
 SECRET_PROPS = ("access_token", "properties")
 # Verdicts after which nothing needs doing; anything else (seen on refresh) is worth a new PUT.
 SETTLED = (None, "succeeded", "unconfirmed")
+# The id of a release recorded on a stack that had no destination in its state: no destination in Stitch.
+RELEASED_ID = "released"
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ class StitchDestinationProvider(ResourceProvider):
     """CRUD for one Stitch destination; the id is Stitch's destination id."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        if props.get("released"):
+            # Released before it was ever managed here: a record only, nothing is sent to Stitch.
+            return CreateResult(id_=RELEASED_ID, outs={**props, "connection_check": None})
         client = client_for(props)
         properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""
@@ -65,6 +70,10 @@ class StitchDestinationProvider(ResourceProvider):
         return CreateResult(id_=destination_id, outs=outs)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if news.get("released") or olds.get("released"):
+            # Letting go records it in the state; taking it back (a token, managed again) PUTs the settings.
+            changed = bool(news.get("released")) != bool(olds.get("released"))
+            return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
         replaces = []
         new_adopt = news.get("adopt_id") or ""
         if new_adopt != (olds.get("adopt_id") or "") and new_adopt != id_:
@@ -80,9 +89,19 @@ class StitchDestinationProvider(ResourceProvider):
         return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=False)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if news.get("released"):
+            # The old outputs stay (secret, through additional_secret_outputs); nothing is sent to Stitch.
+            log.info("destination %s is released: it stays in Stitch as it is, and this stack no longer manages it", id_)
+            return UpdateResult(outs={**olds, "released": True})
+        if id_ == RELEASED_ID:
+            raise StitchDestinationError(
+                "stitch_destination: this stack released its destination before it ever managed one here; to manage one now: "
+                "pulumi config set stitch_destination released, pulumi config rm stitch:accessToken, pulumi up, then set "
+                "stitch_destination managed and the token again"
+            )
         if olds.get("name") != news.get("name"):
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
-        stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE)
+        stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE) or bool(olds.get("released"))
         if not stitch_side_changed and olds.get("connection_check") in SETTLED:
             return UpdateResult(outs={**news, **_kept(olds)})
         client = client_for(news)
@@ -105,6 +124,8 @@ class StitchDestinationProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """What Stitch holds now. Gone: an empty id, so refresh drops it and `up` creates it again.
         Stitch never shows the password, so a password typed into its UI cannot be seen here."""
+        if props.get("released"):
+            return ReadResult(id_=id_, outs=props)  # no longer ours to look at
         client = client_for(props)
         found = client.find_destination(id_)
         if found is None:
@@ -127,6 +148,9 @@ class StitchDestinationProvider(ResourceProvider):
         return ReadResult(id_=id_, outs=outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        if props.get("released"):
+            log.info("destination %s was released: it stays in Stitch, only the stack forgets it", id_)
+            return
         # keep_on_delete is the value saved by the last `up`: `pulumi destroy` does not run the program,
         # so a changed stitch_keep_destination counts only after an `up` (see the README).
         if props.get("keep_on_delete"):
@@ -344,9 +368,24 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "check_timeout": args.check_timeout,
             "poll_seconds": args.poll_seconds,
             "connect_timeout": args.connect_timeout,
+            "released": False,
             "destination_id": None,
             "connection_check": None,
             "report_card_step": None,
         }
         secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_PROPS))
         super().__init__(StitchDestinationProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+
+
+def released_destination(name: str, opts: pulumi.ResourceOptions | None = None) -> StitchDestination:
+    """The stack's destination, let go on purpose (`stitch_destination: released`): no token, no call to Stitch.
+
+    It keeps the same name and type, so the engine takes it for the destination in the state and runs an
+    update that only marks it released. retain_on_delete: once the program stops declaring it, the engine
+    drops it from the state without calling delete (delete would not call Stitch either)."""
+    props: dict[str, Any] = {key: None for key in (*SECRET_PROPS, "api_url", "name", "adopt_id", "destination_id", "connection_check")}
+    props["released"] = True
+    retained = pulumi.ResourceOptions(retain_on_delete=True, additional_secret_outputs=list(SECRET_PROPS))
+    destination = StitchDestination.__new__(StitchDestination)
+    pulumi.dynamic.Resource.__init__(destination, StitchDestinationProvider(), name, props, pulumi.ResourceOptions.merge(opts, retained))
+    return destination

@@ -133,3 +133,17 @@ def test_a_refused_password_names_the_command_for_the_stacks_source(source, comm
 def test_the_verification_resource_carries_the_source():
     run = run_program("dev", HEROKU_STACK)
     assert run.one("pulumi-python:dynamic/stitch:Verification").inputs["source"] == "heroku"
+
+
+def test_a_run_without_the_token_on_a_stack_that_manages_a_destination_is_refused_with_both_ways_out():
+    from components.source_guard import token_refusal
+
+    olds = {"stitch_destination": "managed", "destination_name": "stitch-heroku-dev"}
+    (failure,) = SourceGuardProvider().check(olds, {"stitch_destination": "none", "destination_name": None}).failures
+    assert failure.property == "stitch_destination" and '"stitch-heroku-dev"' in failure.reason
+    for way_out in ("pulumi config set --secret stitch:accessToken", "export STITCH_ACCESS_TOKEN", "stitch_destination released"):
+        assert way_out in failure.reason
+    for new in ("managed", "released"):
+        assert token_refusal(olds, {"stitch_destination": new}) is None
+    for old in (None, "none", "released"):
+        assert token_refusal({"stitch_destination": old}, {"stitch_destination": "none"}) is None

@@ -89,3 +89,40 @@ def test_a_plain_text_token_is_refused_and_not_echoed():
     with pytest.raises(Exception, match=r"stitch:accessToken: stored in plain text") as raised:
         run_program("dev", WITH_TOKEN, secret=("heroku:apiKey",))
     assert TOKEN not in str(raised.value)
+
+
+GUARD = "pulumi-python:dynamic/stitch:DestinationGuard"
+
+
+def guard_inputs(run) -> dict:
+    return {key: value for key, value in run.one(GUARD).inputs.items() if key != "__provider"}
+
+
+def test_the_destination_guard_comes_first_and_records_what_the_run_does(monkeypatch):
+    monkeypatch.delenv("STITCH_ACCESS_TOKEN", raising=False)
+    managed = run_program("dev", WITH_TOKEN, secret=SECRETS)
+    assert managed.registrations[0].type == GUARD, "its check must run before any other step"
+    assert guard_inputs(managed) == {"stitch_destination": "managed", "destination_name": "stitch-heroku-dev"}
+    assert managed.one(GUARD).dependencies == []
+    assert guard_inputs(run_program("dev", HEROKU_STACK)) == {"stitch_destination": "none"}
+
+
+def test_released_keeps_a_record_of_the_destination_without_a_token_and_retains_it(monkeypatch):
+    monkeypatch.delenv("STITCH_ACCESS_TOKEN", raising=False)
+    run = run_program("dev", HEROKU_STACK | {"stitch_destination": "released"})
+    assert guard_inputs(run) == {"stitch_destination": "released"}
+    record = run.one(DESTINATION)
+    assert record.name == "stitch-destination", "the same name, so the engine takes it for the managed one"
+    assert record.inputs["released"] is True and not record.inputs.get("access_token") and not record.inputs.get("properties")
+    assert record.retain_on_delete, "once undeclared, the engine must drop it without calling delete"
+    with_token = run_program("dev", WITH_TOKEN | {"stitch_destination": "released"}, secret=SECRETS)
+    assert with_token.one(DESTINATION).inputs["released"] is True and not with_token.one(DESTINATION).inputs.get("access_token")
+
+
+def test_managed_destinations_are_not_released(dev):
+    assert dev.one(DESTINATION).inputs["released"] is False and not dev.one(DESTINATION).retain_on_delete
+
+
+def test_a_stitch_destination_setting_other_than_managed_or_released_is_refused():
+    with pytest.raises(Exception, match=r'stitch_destination: "forget" is not managed or released'):
+        run_program("dev", HEROKU_STACK | {"stitch_destination": "forget"})

@@ -166,6 +166,53 @@ def test_rotation_reaches_the_verification_and_stitch(stack, database, tmp_path)
         assert_no_secret_anywhere(stack, new_password, stitch.token)
 
 
+DESTINATION_TYPE = "pulumi-python:dynamic/stitch:Destination"
+
+
+def resources_of(stack: RealStack) -> list[dict]:
+    """The stack's resources in the state; default providers, which the engine re-registers with the config, aside."""
+    return [r for r in stack.stack.export_stack().deployment["resources"] if not r["type"].startswith("pulumi:providers:")]
+
+
+def test_a_run_without_the_stitch_token_stops_and_released_forgets_the_destination(toolchain, tmp_path, database):
+    """A dev stack (its destination would be deleted in Stitch) that lost its token: preview and up stop before
+    any step, with both ways out; `released`, then removing it, forgets the destination without a call to Stitch."""
+    _, db, _ = database
+    with StitchServer(FakeStitch()) as stitch, real_stack(tmp_path, "dev-token") as stack:
+        try:
+            configure(stack, db)
+            stack.set_config({"stitch-heroku:stitch_api_url": stitch.url}, secrets={"stitch:accessToken": stitch.token})
+            stack.up()
+            (destination_id,) = stitch.destinations
+            stack.remove_config("stitch:accessToken", "stitch-heroku:stitch_api_url")
+            before = resources_of(stack)
+            for run in (stack.preview, stack.up):
+                with pytest.raises(auto.CommandError) as refused:
+                    run()
+                message = str(refused.value)
+                ways_out = ("pulumi config set --secret stitch:accessToken", "export STITCH_ACCESS_TOKEN", "stitch_destination released")
+                assert all(way in message for way in ways_out), message[-1500:]
+            assert resources_of(stack) == before, "the refused run changed the state"
+            assert stitch.calls("DELETE") == [] and stitch.calls("PUT") == [] and destination_id in stitch.destinations
+
+            seen = len(stitch.requests)
+            stack.set_config({"stitch-heroku:stitch_destination": "released"})
+            assert stack.up().summary.result == "succeeded"
+            (record,) = [r for r in resources_of(stack) if r["type"] == DESTINATION_TYPE]
+            assert record["outputs"]["released"] is True and record.get("retainOnDelete") is True, record
+            stack.remove_config("stitch-heroku:stitch_destination")
+            assert stack.preview().change_summary.get("delete") == 1, "the record leaves the state on the next up"
+            stack.up()
+            assert not [r for r in resources_of(stack) if r["type"] == DESTINATION_TYPE], "the destination is still in the state"
+            assert stitch.requests[seen:] == [], "releasing sent something to Stitch"
+            assert destination_id in stitch.destinations and stitch.destinations[destination_id]["name"] == "stitch-heroku-dev-token"
+            assert set(stack.up().summary.resource_changes or {}) == {"same"}, "without the token the stack needs nothing more"
+            assert_no_secret_anywhere(stack, stitch.token, *passwords_of(db.owner_url, db.stitch_url))
+        finally:
+            stack.destroy()
+    assert stitch.calls("DELETE") == []
+
+
 def test_refresh_after_a_rotation_needs_the_program(stack, database):
     """The README's advice, proven: a plain refresh configures the postgresql provider from the state,
     whose owner password is revoked; `refresh --run-program` (or simply `up`) uses the new settings."""

@@ -371,3 +371,21 @@ def test_an_api_error_while_waiting_removes_the_new_destination_or_says_where_it
     stitch.fail("DELETE", "/v4/destinations/110398", 403, "Forbidden")
     with pytest.raises(StitchDestinationError, match="adopt it with pulumi config set stitch_destination_id 110398"):
         StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
+
+
+# -- released ---------------------------------------------------------------------------------
+
+
+def test_a_released_destination_is_recorded_read_and_deleted_without_a_call_to_stitch(stitch, ssl_server):
+    provider = StitchDestinationProvider()
+    made = provider.create(props(stitch, ssl_server.granted_url))
+    released = {"released": True, "access_token": None, "properties": None}
+    assert provider.diff(made.id, made.outs, released).changes
+    seen = len(stitch.requests)
+    outs = provider.update(made.id, made.outs, released).outs
+    assert outs["released"] is True and outs["destination_id"] == made.id
+    assert provider.read(made.id, outs).outs == outs
+    provider.delete(made.id, outs)
+    assert stitch.requests[seen:] == [] and made.id.isdigit() and int(made.id) in stitch.destinations
+    assert not provider.diff(made.id, outs, released).changes, "released twice is no change"
+    assert provider.create(released).id == "released" and stitch.requests[seen:] == []
