@@ -60,8 +60,9 @@ class HerokuDatabase(pulumi.ComponentResource):
         # The add-on names its own var (an app that already had a database gets
         # HEROKU_POSTGRESQL_<COLOR>_URL); the value is read live, so a rotated password is seen by `up`.
         self.config_var = self.addon.config_vars.apply(database_config_var)
+        # By id: a changed app_name renames the app in place, and the lookup runs before the rename.
         urls = live_urls(
-            self.app.name,
+            self.app.id,
             self.config_var,
             args.stitch_config_var,
             database_key="addon",

@@ -58,7 +58,7 @@ def test_the_url_is_read_live_from_the_app_not_from_the_addons_saved_values():
     assert run.one("pulumi:providers:postgresql").inputs["password"] == "n3w-passw0rd"
     assert "n3w-passw0rd" in run.one("pulumi-python:dynamic/stitch:Verification").inputs["database_url"]
     (lookup,) = [c for c in mocks.calls if c.token == "heroku:app/getApp:getApp"]
-    assert lookup.args["name"] == "acme-stitch-dev"
+    assert lookup.args["name"] == "0b9f0c2e-app", "by the app's id: a renamed app is found before its rename"
 
 
 def test_the_pool_url_never_reaches_stitch():

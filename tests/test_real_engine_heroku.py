@@ -123,6 +123,28 @@ def test_prod_stack_refuses_destroy_updates_the_plan_in_place_and_refuses_a_vers
             unprotect_and_destroy(stack)
 
 
+def test_a_new_app_name_renames_the_app_in_place_and_keeps_the_database(toolchain, tmp_path, heroku, app_name):
+    with real_stack(tmp_path, "dev-rename") as stack:
+        heroku_config(stack, heroku, app_name)
+        try:
+            stack.up()
+            addon, password = only_addon(heroku), stack.outputs()["password"].value
+            renamed = f"{app_name}-new"
+            heroku_config(stack, heroku, renamed)
+            preview = stack.preview()
+            # The app, and the source guard that remembers its name; nothing replaced, created or deleted.
+            assert set(preview.change_summary) == {"same", "update"} and preview.change_summary["update"] == 2, preview.change_summary
+            result = stack.up()
+            assert set(result.summary.resource_changes) == {"same", "update"}, result.summary.resource_changes
+            assert has_app(heroku, renamed) and not has_app(heroku, app_name)
+            assert only_addon(heroku) == addon, "the rename must not replace the database"
+            assert stack.outputs()["app_name"].value == renamed and stack.outputs()["password"].value == password
+            assert stack.outputs()["verification"].value["ready"] is True
+            assert heroku.calls("DELETE") == [] and any(c.startswith("PATCH /apps/") for c in heroku.calls("PATCH"))
+        finally:
+            stack.destroy()
+
+
 def test_heroku_existing_reads_the_app_and_changes_nothing_on_heroku(toolchain, tmp_path, heroku, app_name):
     heroku.create_app(app_name)
     addon = heroku.provision_addon(app_name)["id"]

@@ -58,10 +58,12 @@ class StitchMocks(pulumi.runtime.Mocks):
         self.addon_config_vars = addon_config_vars if addon_config_vars is not None else [config_var]
         self.app_config_vars = app_config_vars if app_config_vars is not None else {config_var: url}
         self.calls: list[pulumi.runtime.MockCallArgs] = []
+        self.app_name: str | None = None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
         if args.typ == "heroku:app/app:App":
+            self.app_name = args.inputs["name"]
             outputs |= {"uuid": "0b9f0c2e-app", "herokuHostname": f"{args.inputs['name']}.herokuapp.com"}
             return "0b9f0c2e-app", outputs
         if args.typ == "heroku:addon/addon:Addon":
@@ -84,7 +86,10 @@ class StitchMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         self.calls.append(args)
         if args.token == "heroku:app/getApp:getApp":
-            return {"id": "existing-app-id", "name": args.args["name"], "configVars": self.app_config_vars, "region": "us"}
+            # GET /apps/{app_id_or_name}: the created app answers to its id too, with its name.
+            ref = args.args["name"]
+            app_id, name = ("0b9f0c2e-app", self.app_name) if ref == "0b9f0c2e-app" else ("existing-app-id", ref)
+            return {"id": app_id, "name": name, "configVars": self.app_config_vars, "region": "us"}
         return {}
 
 
