@@ -9,7 +9,16 @@ import pulumi
 from components import config as stack_config
 from components.heroku_config_vars import live_urls
 from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
-from components.source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, SourceGuard, SourceGuardArgs
+from components.source_guard import (
+    MANAGED,
+    NONE,
+    DestinationGuard,
+    DestinationGuardArgs,
+    DestroyGuard,
+    DestroyGuardArgs,
+    SourceGuard,
+    SourceGuardArgs,
+)
 from components.stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
 from components.stitch_grant import StitchGrant, StitchGrantArgs
 from components.stitch_settings import stitch_settings
@@ -24,7 +33,8 @@ except stack_config.ConfigError as error:
 # Whether the stack manages a Stitch destination is recorded, not inferred from a token: once it does,
 # a run without the token stops here, before any step (released lets go of it on purpose).
 mode = cfg.stitch_destination if cfg.stitch_destination != MANAGED or cfg.stitch else NONE
-DestinationGuard("stitch-destination-guard", DestinationGuardArgs(mode, cfg.stitch.destination_name if cfg.stitch else None))
+destination_name = cfg.stitch.destination_name if cfg.stitch else None
+everything: list[pulumi.Resource] = [DestinationGuard("stitch-destination-guard", DestinationGuardArgs(mode, destination_name))]
 
 # Heroku URLs are read live on every run, so a plain `pulumi up` picks up rotated credentials.
 created: list[pulumi.Resource] = []
@@ -39,6 +49,7 @@ if cfg.source == "heroku":
     )
     owner_url, app_name, stitch_url = heroku.database_url, heroku.app_name, heroku.stitch_url or stitch_url
     created = [heroku.addon]
+    everything.append(heroku)
     guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
 elif cfg.source == "heroku-existing":
     live = live_urls(cfg.app_name, cfg.database_config_var, cfg.stitch_config_var, database_key="database_config_var")
@@ -46,7 +57,7 @@ elif cfg.source == "heroku-existing":
 else:
     owner_url, app_name = pulumi.Output.secret(cfg.database_url), None
 # A switch away from `heroku` would delete the database this stack made: the guard stops it first.
-SourceGuard("source-guard", guard)
+everything.append(SourceGuard("source-guard", guard))
 
 owner = stitch_settings(owner_url, name="the database URL")
 stitch_key = "stitch_config_var" if cfg.stitch_config_var else "stitch_url"
@@ -69,10 +80,12 @@ pulumi.export("app_name", app_name)
 pulumi.export("database_url", stitch.database_url)
 pulumi.export("stitch_destination", stitch.stitch_destination)
 pulumi.export("verification", verification.report)
+everything += [grant, verification]
 
 if cfg.stitch_destination != MANAGED:
     # Released: kept in Stitch as it is; the state marks it, then forgets it once the setting is removed.
     released = released_destination("stitch-destination")
+    everything.append(released)
     pulumi.export("stitch_destination_id", released.destination_id)
 elif cfg.stitch:
     # Only once our own checks passed: Stitch then gets settings already proven to work.
@@ -91,5 +104,9 @@ elif cfg.stitch:
         ),
         pulumi.ResourceOptions(depends_on=[grant, verification]),
     )
+    everything.append(destination)
     pulumi.export("stitch_destination_id", destination.destination_id)
     pulumi.export("stitch_connection_check", destination.connection_check)
+
+# Last, depending on all the rest: `pulumi destroy` must delete it first, and on a protected stack it refuses.
+DestroyGuard("destroy-guard", DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything))

@@ -2,6 +2,8 @@
 
 SourceGuard: a change of `source` that would make Pulumi delete the Heroku database this stack created.
 DestinationGuard: a run without the Stitch token on a stack that manages a Stitch destination.
+DestroyGuard: a `pulumi destroy` of a protected stack, which would otherwise delete everything unprotected
+(the Stitch destination, the grant's record...) before failing on the protected database.
 
 With `source: heroku` the stack owns the app and its Postgres add-on. Switching to `heroku-existing` or
 `url` drops them from the program, and Pulumi then deletes them (or, on a protected stack, fails with an
@@ -60,6 +62,22 @@ def token_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
     )
 
 
+def destroy_refusal(props: dict[str, Any]) -> str | None:
+    """Why deleting the DestroyGuard (the first step of `pulumi destroy`) is refused; None on an unprotected stack."""
+    if not props.get("protect"):
+        return None
+    app = props.get("app_name") or "the app"
+    return (
+        f'this stack is protected (protect: true): pulumi destroy deleted nothing, neither the Heroku app "{app}" and its '
+        "database nor the Stitch destination, and the state is unchanged. To delete them all on purpose: "
+        "pulumi config set protect false, then pulumi up (it only lifts the protection), then pulumi destroy."
+    )
+
+
+class GuardRefusal(Exception):
+    """A guard refused the step; the message says what would have happened and the way out."""
+
+
 REFUSALS = (("source", switch_refusal), ("stitch_destination", token_refusal))
 """Each guard's props hold only its own keys, so each refusal answers None for the other guard."""
 
@@ -74,6 +92,11 @@ class SourceGuardProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=uuid.uuid4().hex, outs=props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        refusal = destroy_refusal(props)
+        if refusal:
+            raise GuardRefusal(refusal)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = any(olds.get(key) != news.get(key) for key in (set(olds) | set(news)) - {"__provider"})
@@ -124,3 +147,28 @@ class DestinationGuard(pulumi.dynamic.Resource, module="stitch", name="Destinati
     def __init__(self, name: str, args: DestinationGuardArgs, opts: pulumi.ResourceOptions | None = None):
         props = {"stitch_destination": args.stitch_destination, "destination_name": args.destination_name}
         super().__init__(SourceGuardProvider(), name, props, opts)
+
+
+@dataclass
+class DestroyGuardArgs:
+    protect: bool
+    """The stack's `protect` (source heroku): `pulumi destroy` then deletes nothing."""
+    app_name: pulumi.Input[str] | None = None
+    """The Heroku app, for the message."""
+    everything: list[pulumi.Resource] = field(default_factory=list)
+    """Every other resource of the stack: the guard depends on them all, so destroy must delete it first."""
+
+
+class DestroyGuard(pulumi.dynamic.Resource, module="stitch", name="DestroyGuard"):
+    """Makes `pulumi destroy` of a protected stack all or nothing.
+
+    `protect` on the app and the add-on alone lets destroy delete everything that depends on them first
+    (the Stitch destination, the grant, the verification) and fail only at the database. This guard depends
+    on every resource, so the engine must delete it before any of them; on a protected stack its delete
+    fails, and the engine starts no other step. Protecting every resource instead would also block the
+    replacements a grant or a destination may need on a credential change."""
+
+    def __init__(self, name: str, args: DestroyGuardArgs, opts: pulumi.ResourceOptions | None = None):
+        props = {"protect": args.protect, "app_name": args.app_name}
+        last = pulumi.ResourceOptions(depends_on=list(args.everything))
+        super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, last))

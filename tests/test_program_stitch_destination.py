@@ -34,7 +34,7 @@ def test_the_destination_comes_after_the_grant_and_the_verification(dev):
     destination = dev.one(DESTINATION)
     assert dev.one(GRANT).urn in destination.dependencies
     assert dev.one(VERIFICATION).urn in destination.dependencies
-    assert dev.registrations[-1].type == DESTINATION
+    assert [r.type for r in dev.registrations[-2:]] == [DESTINATION, "pulumi-python:dynamic/stitch:DestroyGuard"]
 
 
 def test_the_destination_gets_the_stacks_own_settings(dev):

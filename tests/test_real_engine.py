@@ -171,7 +171,7 @@ DESTINATION_TYPE = "pulumi-python:dynamic/stitch:Destination"
 
 def resources_of(stack: RealStack) -> list[dict]:
     """The stack's resources in the state; default providers, which the engine re-registers with the config, aside."""
-    return [r for r in stack.stack.export_stack().deployment["resources"] if not r["type"].startswith("pulumi:providers:")]
+    return [r for r in stack.stack.export_stack().deployment.get("resources") or [] if not r["type"].startswith("pulumi:providers:")]
 
 
 def test_a_run_without_the_stitch_token_stops_and_released_forgets_the_destination(toolchain, tmp_path, database):
