@@ -128,6 +128,8 @@ def test_a_refused_password_names_the_command_for_the_stacks_source(source, comm
     fix = connect_error_fix('FATAL:  password authentication failed for user "u9abc"', "h:5432", source=source)
     assert command in fix
     assert "pulumi refresh &&" not in fix
+    if source is not None:
+        assert "`pulumi up --refresh` (CI's `refresh: true`)" in fix and "add `--run-program` to either" in fix
 
 
 def test_the_verification_resource_carries_the_source():

@@ -213,28 +213,39 @@ def test_a_run_without_the_stitch_token_stops_and_released_forgets_the_destinati
     assert stitch.calls("DELETE") == []
 
 
-def test_refresh_after_a_rotation_needs_the_program(stack, database):
-    """The README's advice, proven: a plain refresh configures the postgresql provider from the state,
-    whose owner password is revoked; `refresh --run-program` (or simply `up`) uses the new settings."""
-    cluster, db, _ = database
-    configure(stack, db)
-    stack.up()
+def rotate_owner(cluster: Cluster, db: StitchDatabase) -> tuple[StitchDatabase, str, str]:
+    """Heroku's rotation of the owner credential: a new password on the server, the old one revoked."""
     owner = psycopg.conninfo.conninfo_to_dict(db.owner_url)
     new_password = os.urandom(12).hex()
     with cluster.superuser() as conn:
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(owner["user"]), sql.Literal(new_password)))
-    rotated = StitchDatabase(db.owner_url.replace(owner["password"], new_password), db.stitch_url)
+    return StitchDatabase(db.owner_url.replace(owner["password"], new_password), db.stitch_url), owner["password"], new_password
+
+
+def test_refresh_after_a_rotation_needs_the_program(stack, database):
+    """The README's advice, proven: a plain refresh, and `up --refresh` (what pulumi/actions' `refresh: true`
+    runs), configure the postgresql provider from the state, whose owner password is revoked; with
+    `--run-program` both use the new settings, and so does a plain `up`."""
+    cluster, db, _ = database
+    configure(stack, db)
+    stack.up()
+    rotated, old_password, new_password = rotate_owner(cluster, db)
     configure(stack, rotated)
 
-    with pytest.raises(auto.CommandError) as stale:
-        stack.refresh()
-    assert "password authentication failed" in str(stale.value)
-    assert new_password not in str(stale.value) and owner["password"] not in str(stale.value)
+    for stale_run in (stack.refresh, lambda: stack.up(refresh=True)):
+        with pytest.raises(auto.CommandError) as stale:
+            stale_run()
+        assert "password authentication failed" in str(stale.value)
+        assert new_password not in str(stale.value) and old_password not in str(stale.value)
 
-    refreshed = stack.refresh(run_program=True)
-    assert refreshed.summary.result == "succeeded"
+    assert stack.up(refresh=True, run_program=True).summary.result == "succeeded"
+    assert stack.outputs()["verification"].value["ready"] is True
+
+    again, _, newer_password = rotate_owner(cluster, rotated)
+    configure(stack, again)
+    assert stack.refresh(run_program=True).summary.result == "succeeded"
     assert stack.up().summary.result == "succeeded"
-    assert_no_secret_anywhere(stack, new_password, owner["password"])
+    assert_no_secret_anywhere(stack, new_password, old_password, newer_password)
 
 
 def test_destroy_succeeds_and_leaves_the_grant(stack, database):
