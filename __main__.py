@@ -59,9 +59,11 @@ else:
 # A switch away from `heroku` would delete the database this stack made: the guard stops it first.
 everything.append(SourceGuard("source-guard", guard))
 
-owner = stitch_settings(owner_url, name="the database URL")
+# The outputs' POST body is what the stack sends with a token; without one, Stitch's body without a name.
+body = {"destination_name": destination_name, "ignore_unmapped_sources": not (cfg.stitch and cfg.stitch.map_unmapped_sources)}
+owner = stitch_settings(owner_url, name="the database URL", **body)
 stitch_key = "stitch_config_var" if cfg.stitch_config_var else "stitch_url"
-stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url) if stitch_url else owner
+stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url, **body) if stitch_url else owner
 grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created))
 verification = Verification(
     "verification",
@@ -94,7 +96,7 @@ elif cfg.stitch:
         StitchDestinationArgs(
             access_token=cfg.stitch.access_token,
             name=cfg.stitch.destination_name,
-            properties=stitch.stitch_destination.apply(lambda body: body["properties"]),
+            properties=stitch.stitch_properties,
             adopt_id=cfg.stitch.adopt_id,
             keep_on_delete=cfg.stitch.keep_on_delete,
             check_timeout=cfg.stitch.check_timeout,

@@ -333,7 +333,7 @@ class StitchDestinationArgs:
     name: str
     """The destination's name in Stitch; set at create, and never renamed (the API cannot)."""
     properties: pulumi.Input[dict[str, str]]
-    """The postgres form's fields, as ConnectionSettings.stitch_destination() gives them; secret."""
+    """The postgres form's fields as strings, as ConnectionSettings.stitch_properties() gives them; secret."""
     adopt_id: str | None
     """An existing destination to take over instead of creating one."""
     keep_on_delete: bool

@@ -125,6 +125,7 @@ def test_outputs_are_the_fields_of_stitchs_form(dev):
     assert values["database"] == "d7xyz"
     assert values["ssl"] is True
     assert values["app_name"] == "acme-stitch-dev"
+    # create-a-destination-v4.md's body: ssl a boolean, port a string; no name without a token (we send none).
     assert values["stitch_destination"] == {
         "type": "postgres",
         "properties": {
@@ -133,9 +134,10 @@ def test_outputs_are_the_fields_of_stitchs_form(dev):
             "username": "u9abc",
             "password": ADDON_PASSWORD,
             "database": "d7xyz",
-            "ssl": "true",
+            "ssl": True,
             "encryption_type": "none",
         },
+        "ignore_unmapped_sources": True,
     }
     assert values["verification"]["ready"] is True
 

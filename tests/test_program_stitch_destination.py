@@ -39,7 +39,8 @@ def test_the_destination_comes_after_the_grant_and_the_verification(dev):
 
 def test_the_destination_gets_the_stacks_own_settings(dev):
     inputs = dev.one(DESTINATION).inputs
-    assert inputs["properties"] == dev.outputs["stitch_destination"].value["properties"]
+    body = dev.outputs["stitch_destination"].value
+    assert inputs["properties"] == {**body["properties"], "ssl": "true"}, "the state keeps the form's strings: no diff for old stacks"
     assert inputs["properties"]["password"] == ADDON_PASSWORD
     assert inputs["name"] == "stitch-heroku-dev"
     assert inputs["api_url"] == "https://api.stitchdata.com"
@@ -126,3 +127,12 @@ def test_managed_destinations_are_not_released(dev):
 def test_a_stitch_destination_setting_other_than_managed_or_released_is_refused():
     with pytest.raises(Exception, match=r'stitch_destination: "forget" is not managed or released'):
         run_program("dev", HEROKU_STACK | {"stitch_destination": "forget"})
+
+
+def test_the_stitch_destination_output_is_the_post_body_the_stack_sends(dev):
+    body = dev.outputs["stitch_destination"].value
+    assert set(body) == {"type", "name", "properties", "ignore_unmapped_sources"}
+    assert (body["type"], body["name"], body["ignore_unmapped_sources"]) == ("postgres", "stitch-heroku-dev", True)
+    assert body["properties"]["ssl"] is True and body["properties"]["port"] == "5432"
+    mapped = run_program("dev", WITH_TOKEN | {"stitch_map_unmapped_sources": "true"}, secret=SECRETS)
+    assert mapped.outputs["stitch_destination"].value["ignore_unmapped_sources"] is False

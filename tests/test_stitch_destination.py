@@ -21,7 +21,7 @@ def props(stitch, url: str, **overrides):
         "access_token": stitch.token,
         "api_url": stitch.url,
         "name": "stitch-heroku-dev",
-        "properties": parse_database_url(url).stitch_destination()["properties"],
+        "properties": parse_database_url(url).stitch_properties(),
         "adopt_id": "",
         "keep_on_delete": False,
         "map_unmapped_sources": False,
@@ -389,3 +389,10 @@ def test_a_released_destination_is_recorded_read_and_deleted_without_a_call_to_s
     assert stitch.requests[seen:] == [] and made.id.isdigit() and int(made.id) in stitch.destinations
     assert not provider.diff(made.id, outs, released).changes, "released twice is no change"
     assert provider.create(released).id == "released" and stitch.requests[seen:] == []
+
+
+def test_the_stitch_destination_output_is_a_body_stitch_takes_as_it_is(stitch, ssl_server):
+    body = parse_database_url(ssl_server.granted_url).stitch_destination("stitch-heroku-dev", ignore_unmapped_sources=True)
+    status, _, answer = stitch.handle("POST", "/v4/destinations", f"Bearer {stitch.token}", body)
+    assert status == 200 and answer["name"] == "stitch-heroku-dev", answer
+    assert stitch.destinations[answer["id"]]["properties"]["ssl"] is True
