@@ -52,7 +52,7 @@ UNKNOWN_PUT_WORDS = "invalid connection id"
 UNKNOWN_DELETE_WORDS = "unable to locate dest"
 REDACTED = "[secret]"
 UNCONFIRMED_AFTER = 60.0
-"""Seconds to watch a report card that never leaves fully_configured after a PUT before calling it unconfirmed."""
+"""Seconds to watch a report card that never leaves fully_configured after a POST or PUT before calling it unconfirmed."""
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,8 @@ class Snapshot:
 class Verdict:
     """Where a destination stands after our POST or PUT.
 
-    status: succeeded (fully_configured after our change), unconfirmed (fully_configured, but Stitch
-    showed nothing newer than our PUT), failed (Stitch's check said no), running (not fully_configured
+    status: succeeded (a connection check newer than our POST or PUT passed, visibly), unconfirmed
+    (fully_configured, but Stitch showed nothing newer than our change), failed (Stitch's check said no), running (not fully_configured
     when the time was up)."""
 
     status: str
@@ -236,17 +236,19 @@ class StitchClient:
     def wait_for_verdict(
         self, destination_id: str, *, before: Snapshot | None, answer: dict[str, Any], timeout: float, poll_seconds: float
     ) -> Verdict:
-        """Poll GET /v4/destinations until the destination's report card says fully_configured about our
-        change, or until `timeout` seconds have passed. before: None for a destination we just created
-        (any verdict on it is about our properties), else the snapshot taken before our PUT.
+        """Poll GET /v4/destinations until Stitch shows a verdict on our change, or until `timeout` seconds
+        have passed. before: None for a destination we just created, else the snapshot taken before our PUT.
 
         The documented signal (create-configure-destination-connect-api.md, "Check the destination's
-        configuration status") is report_card.current_step_type. A verdict counts as ours when the
-        destination is new, when the card left fully_configured after our change, or when a check job
-        newer than the snapshot (check_job_name in the answers, or the check endpoint where it answers)
-        has finished."""
+        configuration status") is report_card.current_step_type. But a card that says fully_configured is
+        no verdict on its own: create-a-destination-v4.md's example answers the POST itself with
+        fully_configured, before any check can have run. So `succeeded` needs a connection check newer
+        than our POST or PUT to be visible: the card seen at the form after our change and then at
+        fully_configured, or a finished check that is ours (check_job_name newer than the snapshot, or the
+        check endpoint where it answers). A card that never leaves fully_configured is `unconfirmed`."""
         job = _newer(answer.get("check_job_name"), before)
-        fresh = before is None
+        # A new destination whose POST answer is still at the form: the card's next fully_configured is a check's.
+        fresh = before is None and _step(answer) != FULLY_CONFIGURED
         started = time.monotonic()
         while True:
             found = self.find_destination(destination_id)

@@ -396,3 +396,11 @@ def test_the_stitch_destination_output_is_a_body_stitch_takes_as_it_is(stitch, s
     status, _, answer = stitch.handle("POST", "/v4/destinations", f"Bearer {stitch.token}", body)
     assert status == 200 and answer["name"] == "stitch-heroku-dev", answer
     assert stitch.destinations[answer["id"]]["properties"]["ssl"] is True
+
+
+def test_a_destination_created_fully_configured_with_no_newer_check_in_sight_is_unconfirmed(stitch, ssl_server, caplog):
+    stitch.configured_on_post = True  # create-a-destination-v4.md's example answer
+    with caplog.at_level(logging.WARNING):
+        result = StitchDestinationProvider().create(props(stitch, ssl_server.granted_url, check_timeout=0.3))
+    assert result.outs["connection_check"] == "unconfirmed" and result.outs["report_card_step"] == "fully_configured"
+    assert "no connection check newer than our change" in caplog.text

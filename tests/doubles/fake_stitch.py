@@ -121,6 +121,10 @@ class FakeStitch:
     string_properties: bool = True
     """Answer properties as strings plus "status": "1" (create-a-destination-v4.md), else as sent
     (the older list-destinations example shows numbers and booleans)."""
+    configured_on_post: bool = False
+    """Answer the POST with the card at fully_configured while the check still runs, as the example of
+    create-a-destination-v4.md does (current_step_type "fully_configured" in the POST's own answer); a
+    failing check then takes the card back to the form. Off: the card starts at the form (the guide)."""
     report_card_required: tuple[str, ...] = REQUIRED
     destinations: dict[int, dict[str, Any]] = field(default_factory=dict)
     sources: dict[int, int | None] = field(default_factory=dict)
@@ -238,7 +242,9 @@ class FakeStitch:
             return 400, {}, {"error": "InvalidProperties", "data": {"message": "properties do not match schema", "bad_properties": bad}}
         if self.limit is not None and len(self.destinations) >= self.limit:
             return 400, {}, self.limit_message
-        destination = self._store(body.get("name") or "Default Warehouse", "postgres", dict(body["properties"]), resets=True)
+        destination = self._store(
+            body.get("name") or "Default Warehouse", "postgres", dict(body["properties"]), resets=not self.configured_on_post
+        )
         if not body.get("ignore_unmapped_sources", False):
             # create-a-destination-v4.md: leaving it out or false maps all unmapped sources to the destination.
             for source, mapped in self.sources.items():
@@ -296,7 +302,7 @@ class FakeStitch:
             "properties": properties,
             "created_at": "2026-11-25T12:00:00Z",
             "updated_at": "2026-11-25T12:00:00Z",
-            "configured": False,
+            "configured": not resets,  # resets=False: the card shows fully_configured from the start
         }
         self.next_id += 1
         self.destinations[destination["id"]] = destination
