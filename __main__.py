@@ -89,6 +89,7 @@ if cfg.stitch_destination != MANAGED:
     released = released_destination("stitch-destination")
     everything.append(released)
     pulumi.export("stitch_destination_id", released.destination_id)
+    pulumi.export("stitch_status", released.stitch_status)
 elif cfg.stitch:
     # Only once our own checks passed: Stitch then gets settings already proven to work.
     destination = StitchDestination(
@@ -109,6 +110,7 @@ elif cfg.stitch:
     everything.append(destination)
     pulumi.export("stitch_destination_id", destination.destination_id)
     pulumi.export("stitch_connection_check", destination.connection_check)
+    pulumi.export("stitch_status", destination.stitch_status)
 
 # Last, depending on all the rest: `pulumi destroy` must delete it first, and on a protected stack it refuses.
 DestroyGuard("destroy-guard", DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything))

@@ -164,7 +164,8 @@ class StitchClient:
         return next((d for d in self.list_destinations() if str(d.get("id")) == str(destination_id)), None)
 
     def find_destination_named(self, name: str) -> dict[str, Any] | None:
-        return next((d for d in self.list_destinations() if d.get("name") == name), None)
+        """The live destination with this name; one Stitch lists as deleted (deleted_at set) is none."""
+        return next((d for d in self.list_destinations() if d.get("name") == name and not d.get("deleted_at")), None)
 
     def create_destination(
         self, name: str, properties: dict[str, Any], *, ignore_unmapped_sources: bool = True, type_: str = DESTINATION_TYPE
@@ -252,8 +253,9 @@ class StitchClient:
         started = time.monotonic()
         while True:
             found = self.find_destination(destination_id)
-            if found is None:
+            if destination_status(found) == "deleted":
                 return Verdict("failed", None, "the destination is no longer in GET /v4/destinations (deleted in Stitch meanwhile?)")
+            assert found is not None
             step = _step(found)
             job = job or _newer(found.get("check_job_name"), before)
             check = self.last_connection_check(destination_id)
@@ -395,6 +397,18 @@ def message_in(parsed: Any, text: str = "") -> str:
     return str(error) if error else text
 
 
+def destination_status(destination: dict[str, Any] | None) -> str:
+    """active, paused (by the user), system_paused (by Stitch) or deleted, from destination-object-v4.md's
+    deleted_at, paused_at and system_paused_at (null while active); None (not listed) is deleted too."""
+    if destination is None or destination.get("deleted_at"):
+        return "deleted"
+    if destination.get("paused_at"):
+        return "paused"
+    if destination.get("system_paused_at"):
+        return "system_paused"
+    return "active"
+
+
 def _newer(job: Any, before: Snapshot | None) -> str | None:
     """A check job name that is not the one from before our change, or None."""
     return job if job and (before is None or job != before.check_job_name) else None
@@ -428,7 +442,10 @@ def _fix_for(status: int, stitch_message: str) -> str:
     if status == 400 and any(limit in words for limit in LIMIT_WORDS):
         return LIMIT_FIX
     if status == 400 and UNKNOWN_PUT_WORDS in words:
-        return "the destination is not in this Stitch account (deleted in its UI?): run pulumi refresh, then pulumi up creates it again"
+        return (
+            "the destination is not in this Stitch account (deleted in its UI?): run pulumi refresh, and the next pulumi up "
+            "says how to create a new one on purpose"
+        )
     if status == 404:
         return "the destination is not in this Stitch account: check stitch_destination_id, or run pulumi refresh"
     if status in RETRY_STATUSES:

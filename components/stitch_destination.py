@@ -16,7 +16,16 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 from components.checks import verify
 from components.connection import ConnectionSettings
-from components.stitch_api import DESTINATION_TYPE, FULLY_CONFIGURED, PLAN_FIX, Snapshot, StitchApiError, StitchClient, Verdict
+from components.stitch_api import (
+    DESTINATION_TYPE,
+    FULLY_CONFIGURED,
+    PLAN_FIX,
+    Snapshot,
+    StitchApiError,
+    StitchClient,
+    Verdict,
+    destination_status,
+)
 
 # Inputs that Stitch holds: a change means a PUT and a new wait for the report card.
 STITCH_SIDE = ("properties",)
@@ -42,7 +51,7 @@ class StitchDestinationProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         if props.get("released"):
             # Released before it was ever managed here: a record only, nothing is sent to Stitch.
-            return CreateResult(id_=RELEASED_ID, outs={**props, "connection_check": None})
+            return CreateResult(id_=RELEASED_ID, outs={**props, "connection_check": None, "stitch_status": "released"})
         client = client_for(props)
         properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""
@@ -67,7 +76,7 @@ class StitchDestinationProvider(ResourceProvider):
             outs = _settle(client, destination_id, answer, before, props)
         except (StitchDestinationError, StitchApiError) as error:
             raise StitchDestinationError(f"{error}\n{_undo_create(client, destination_id, adopted=bool(adopt_id))}") from None
-        return CreateResult(id_=destination_id, outs=outs)
+        return CreateResult(id_=destination_id, outs={**outs, "stitch_status": _surfaced(destination_id, answer)})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if news.get("released") or olds.get("released"):
@@ -79,6 +88,9 @@ class StitchDestinationProvider(ResourceProvider):
         if new_adopt != (olds.get("adopt_id") or "") and new_adopt != id_:
             # Another destination to manage: adopt it, then let go of this one.
             replaces.append("adopt_id")
+        if not replaces and olds.get("stitch_status") == "deleted":
+            # Seen by the last refresh. Never re-created behind the user's back: a new one has no sources mapped.
+            raise StitchDestinationError(_deleted_in_stitch(id_, olds.get("name")))
         if not replaces and olds.get("name") != news.get("name"):
             # Errors before effects: the preview stops here, before anything is sent.
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
@@ -92,7 +104,7 @@ class StitchDestinationProvider(ResourceProvider):
         if news.get("released"):
             # The old outputs stay (secret, through additional_secret_outputs); nothing is sent to Stitch.
             log.info("destination %s is released: it stays in Stitch as it is, and this stack no longer manages it", id_)
-            return UpdateResult(outs={**olds, "released": True})
+            return UpdateResult(outs={**olds, "released": True, "stitch_status": "released"})
         if id_ == RELEASED_ID:
             raise StitchDestinationError(
                 "stitch_destination: this stack released its destination before it ever managed one here; to manage one now: "
@@ -107,10 +119,9 @@ class StitchDestinationProvider(ResourceProvider):
         client = client_for(news)
         properties = _for_the_form(_destination_type(client, news["properties"]), news["properties"])
         existing = client.find_destination(id_)
-        if existing is None:
-            raise StitchDestinationError(
-                f"destination {id_} is no longer in Stitch (deleted in its UI?): run pulumi refresh, then pulumi up creates it again"
-            )
+        if destination_status(existing) == "deleted":
+            raise StitchDestinationError(_deleted_in_stitch(id_, news.get("name")))
+        assert existing is not None
         before = client.snapshot(existing)
         answer = client.update_destination(id_, properties)
         try:
@@ -119,18 +130,21 @@ class StitchDestinationProvider(ResourceProvider):
             raise StitchDestinationError(
                 f"{error}\nDestination {id_} has the new settings; the stack keeps the old state, so the next pulumi up tries again."
             ) from None
-        return UpdateResult(outs=outs)
+        return UpdateResult(outs={**outs, "stitch_status": _surfaced(id_, existing)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """What Stitch holds now. Gone: an empty id, so refresh drops it and `up` creates it again.
+        """What Stitch holds now, with its status (stitch_status: active, paused, system_paused, deleted).
+        Deleted in Stitch (not listed, or listed with deleted_at): it stays in the state as deleted, so the
+        next `up` stops and asks for a decision rather than creating a new, unmapped destination.
         Stitch never shows the password, so a password typed into its UI cannot be seen here."""
         if props.get("released"):
             return ReadResult(id_=id_, outs=props)  # no longer ours to look at
         client = client_for(props)
         found = client.find_destination(id_)
-        if found is None:
-            log.info("destination %s is gone from Stitch", id_)
-            return ReadResult(id_="", outs={})
+        if destination_status(found) == "deleted":
+            log.warning("destination %s was deleted in Stitch", id_)
+            return ReadResult(id_=id_, outs={**props, "stitch_status": "deleted"})
+        assert found is not None
         ours = dict(props.get("properties") or {})
         # Stitch answers with strings plus a "status": "1" of its own (create-a-destination-v4.md), and
         # an older example with numbers and booleans: compare our keys only, as strings.
@@ -144,6 +158,7 @@ class StitchDestinationProvider(ResourceProvider):
             "destination_id": str(id_),
             "connection_check": _status_on_read(client, id_, step),
             "report_card_step": step,
+            "stitch_status": _surfaced(id_, found),
         }
         return ReadResult(id_=id_, outs=outs)
 
@@ -252,6 +267,24 @@ def _cannot_rename(id_: str, old: Any, new: Any) -> str:
     )
 
 
+def _deleted_in_stitch(id_: str, name: Any) -> str:
+    return (
+        f"destination {id_} ({name!r}) was deleted in Stitch. stitch-heroku does not create a new one by itself: a new "
+        "destination starts with no sources mapped to it. To create a new one on purpose, let the stack forget the "
+        "deleted one: pulumi state delete '<its URN: pulumi stack --show-urns | grep stitch-destination>', then pulumi up. "
+        "To stop managing a destination from this stack instead: pulumi config set stitch_destination released, then pulumi up."
+    )
+
+
+def _surfaced(id_: str, destination: dict[str, Any] | None) -> str:
+    """The destination's status, with a warning when Stitch will not load into it as it is."""
+    status = destination_status(destination)
+    if status in ("paused", "system_paused"):
+        by = "by Stitch" if status == "system_paused" else "by a user"
+        log.warning("destination %s is paused in Stitch (%s): nothing loads into it until it is resumed in Stitch", id_, by)
+    return status
+
+
 def _undo_create(client: StitchClient, destination_id: str, *, adopted: bool) -> str:
     """After a failed create: what became of the destination, in one sentence for the error."""
     if adopted:
@@ -314,7 +347,7 @@ def _status_on_read(client: StitchClient, destination_id: str, step: str | None)
 
 
 def _kept(olds: dict[str, Any]) -> dict[str, Any]:
-    return {key: olds[key] for key in ("destination_id", "connection_check", "report_card_step") if key in olds}
+    return {key: olds[key] for key in ("destination_id", "connection_check", "report_card_step", "stitch_status") if key in olds}
 
 
 def _step(destination: dict[str, Any]) -> str | None:
@@ -355,6 +388,8 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
 
     destination_id: pulumi.Output[str]
     connection_check: pulumi.Output[str]
+    stitch_status: pulumi.Output[str]
+    """active, paused, system_paused or deleted, as Stitch showed it on the last up or refresh."""
 
     def __init__(self, name: str, args: StitchDestinationArgs, opts: pulumi.ResourceOptions | None = None):
         props = {
@@ -369,6 +404,7 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "poll_seconds": args.poll_seconds,
             "connect_timeout": args.connect_timeout,
             "released": False,
+            "stitch_status": None,
             "destination_id": None,
             "connection_check": None,
             "report_card_step": None,
@@ -383,7 +419,9 @@ def released_destination(name: str, opts: pulumi.ResourceOptions | None = None) 
     It keeps the same name and type, so the engine takes it for the destination in the state and runs an
     update that only marks it released. retain_on_delete: once the program stops declaring it, the engine
     drops it from the state without calling delete (delete would not call Stitch either)."""
-    props: dict[str, Any] = {key: None for key in (*SECRET_PROPS, "api_url", "name", "adopt_id", "destination_id", "connection_check")}
+    props: dict[str, Any] = {
+        key: None for key in (*SECRET_PROPS, "api_url", "name", "adopt_id", "destination_id", "connection_check", "stitch_status")
+    }
     props["released"] = True
     retained = pulumi.ResourceOptions(retain_on_delete=True, additional_secret_outputs=list(SECRET_PROPS))
     destination = StitchDestination.__new__(StitchDestination)

@@ -136,3 +136,7 @@ def test_the_stitch_destination_output_is_the_post_body_the_stack_sends(dev):
     assert body["properties"]["ssl"] is True and body["properties"]["port"] == "5432"
     mapped = run_program("dev", WITH_TOKEN | {"stitch_map_unmapped_sources": "true"}, secret=SECRETS)
     assert mapped.outputs["stitch_destination"].value["ignore_unmapped_sources"] is False
+
+
+def test_the_destinations_status_in_stitch_is_a_plain_output(dev):
+    assert dev.outputs["stitch_status"].value == "active" and not dev.outputs["stitch_status"].secret

@@ -202,7 +202,7 @@ def test_an_update_of_an_unknown_id_is_stitchs_400_with_the_refresh_fix(stitch_a
     with pytest.raises(StitchApiError) as raised:
         client(stitch_api).update_destination("999", {"password": "rotated"})
     assert raised.value.status == 400 and "invalid connection id" in str(raised.value)
-    assert "run pulumi refresh, then pulumi up creates it again" in str(raised.value)
+    assert "run pulumi refresh, and the next pulumi up says how to create a new one on purpose" in str(raised.value)
 
 
 def test_delete_answers_empty_and_an_unknown_id_means_already_gone(stitch_api):

@@ -79,7 +79,12 @@ class StitchMocks(pulumi.runtime.Mocks):
             outputs["report"] = {"ready": True, "target": "mocked: runs for real in tests/test_verification_resource.py"}
         if args.typ == "pulumi-python:dynamic/stitch:Destination":
             # As the provider answers; it runs for real in tests/test_stitch_destination.py.
-            outputs |= {"destination_id": "110397", "connection_check": "succeeded", "report_card_step": "fully_configured"}
+            outputs |= {
+                "destination_id": "110397",
+                "connection_check": "succeeded",
+                "report_card_step": "fully_configured",
+                "stitch_status": "active",
+            }
             return "110397", outputs
         return f"{args.name}-id", outputs
 
