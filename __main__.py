@@ -31,14 +31,16 @@ except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
 # Whether the stack manages a Stitch destination is recorded, not inferred from a token: once it does,
-# a run without the token stops here, before any step (released lets go of it on purpose).
+# a run without the token stops here, before any step (released lets go of it on purpose). Everything
+# else waits for it, so no other resource is even registered before its check has passed.
 mode = cfg.stitch_destination if cfg.stitch_destination != MANAGED or cfg.stitch else NONE
 destination_name = cfg.stitch.destination_name if cfg.stitch else None
-everything: list[pulumi.Resource] = [DestinationGuard("stitch-destination-guard", DestinationGuardArgs(mode, destination_name))]
+first = DestinationGuard("stitch-destination-guard", DestinationGuardArgs(mode, destination_name))
+everything: list[pulumi.Resource] = [first]
 
 # Heroku URLs are read live on every run, so a plain `pulumi up` picks up rotated credentials.
-created: list[pulumi.Resource] = []
-guard = SourceGuardArgs(cfg.source)
+created: list[pulumi.Resource] = [first]
+guard = SourceGuardArgs(cfg.source, owned=[first])
 stitch_url: pulumi.Input[str] | None = cfg.stitch_url
 if cfg.source == "heroku":
     heroku = HerokuDatabase(
@@ -46,13 +48,14 @@ if cfg.source == "heroku":
         HerokuDatabaseArgs(
             cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version, cfg.stitch_config_var
         ),
+        pulumi.ResourceOptions(depends_on=[first]),
     )
     owner_url, app_name, stitch_url = heroku.database_url, heroku.app_name, heroku.stitch_url or stitch_url
     created = [heroku.addon]
     everything.append(heroku)
     guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
 elif cfg.source == "heroku-existing":
-    live = live_urls(cfg.app_name, cfg.database_config_var, cfg.stitch_config_var, database_key="database_config_var")
+    live = live_urls(cfg.app_name, cfg.database_config_var, cfg.stitch_config_var, database_key="database_config_var", depends_on=[first])
     owner_url, app_name, stitch_url = live.database_url, cfg.app_name, live.stitch_url or stitch_url
 else:
     owner_url, app_name = pulumi.Output.secret(cfg.database_url), None

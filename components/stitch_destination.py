@@ -80,9 +80,11 @@ class StitchDestinationProvider(ResourceProvider):
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if news.get("released") or olds.get("released"):
-            # Letting go records it in the state; taking it back (a token, managed again) PUTs the settings.
+            # Letting go records it in the state; taking it back (a token, managed again) PUTs the settings,
+            # or, for a release recorded without any destination, creates one (the record goes without a call).
             changed = bool(news.get("released")) != bool(olds.get("released"))
-            return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
+            replaces = ["released"] if changed and id_ == RELEASED_ID else []
+            return DiffResult(changes=changed, replaces=replaces, stables=[], delete_before_replace=False)
         replaces = []
         new_adopt = news.get("adopt_id") or ""
         if new_adopt != (olds.get("adopt_id") or "") and new_adopt != id_:
@@ -105,12 +107,6 @@ class StitchDestinationProvider(ResourceProvider):
             # The old outputs stay (secret, through additional_secret_outputs); nothing is sent to Stitch.
             log.info("destination %s is released: it stays in Stitch as it is, and this stack no longer manages it", id_)
             return UpdateResult(outs={**olds, "released": True, "stitch_status": "released"})
-        if id_ == RELEASED_ID:
-            raise StitchDestinationError(
-                "stitch_destination: this stack released its destination before it ever managed one here; to manage one now: "
-                "pulumi config set stitch_destination released, pulumi config rm stitch:accessToken, pulumi up, then set "
-                "stitch_destination managed and the token again"
-            )
         if olds.get("name") != news.get("name"):
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
         stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE) or bool(olds.get("released"))

@@ -416,7 +416,11 @@ def test_a_released_destination_is_recorded_read_and_deleted_without_a_call_to_s
     provider.delete(made.id, outs)
     assert stitch.requests[seen:] == [] and made.id.isdigit() and int(made.id) in stitch.destinations
     assert not provider.diff(made.id, outs, released).changes, "released twice is no change"
-    assert provider.create(released).id == "released" and stitch.requests[seen:] == []
+    record = provider.create(released)
+    assert record.id == "released" and stitch.requests[seen:] == []
+    assert provider.diff(record.id, record.outs, props(stitch, ssl_server.granted_url)).replaces == ["released"], (
+        "managing one after a release recorded without a destination creates it; the record goes without a call"
+    )
 
 
 def test_the_stitch_destination_output_is_a_body_stitch_takes_as_it_is(stitch, ssl_server):
