@@ -170,8 +170,8 @@ def test_a_new_app_name_renames_the_app_in_place_and_keeps_the_database(toolchai
             renamed = f"{app_name}-new"
             heroku_config(stack, heroku, renamed)
             preview = stack.preview()
-            # The app, and the source guard that remembers its name; nothing replaced, created or deleted.
-            assert set(preview.change_summary) == {"same", "update"} and preview.change_summary["update"] == 2, preview.change_summary
+            # The app, and the two guards that name it in their messages; nothing replaced, created or deleted.
+            assert set(preview.change_summary) == {"same", "update"} and preview.change_summary["update"] == 3, preview.change_summary
             result = stack.up()
             assert set(result.summary.resource_changes) == {"same", "update"}, result.summary.resource_changes
             assert has_app(heroku, renamed) and not has_app(heroku, app_name)
