@@ -12,8 +12,17 @@ from components import config as stack_config
 from components.heroku_config_vars import live_urls
 from components.heroku_credential import CredentialChoice, HerokuCredentialError, choose_credential, credential_for_existing, heroku_access
 from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
-from components.source_guard import SourceGuard, SourceGuardArgs
-from components.stitch_destination import StitchDestination, StitchDestinationArgs
+from components.source_guard import (
+    MANAGED,
+    NONE,
+    DestinationGuard,
+    DestinationGuardArgs,
+    DestroyGuard,
+    DestroyGuardArgs,
+    SourceGuard,
+    SourceGuardArgs,
+)
+from components.stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
 from components.stitch_grant import StitchGrant, StitchGrantArgs
 from components.stitch_role import StitchRoleArgs
 from components.stitch_settings import stitch_settings
@@ -32,9 +41,17 @@ owner_reason, dedicated = choice.owner_reason, access if choice.dedicated else N
 own = cfg.stitch_url or cfg.stitch_config_var
 credential_kind = None if own else cfg.stitch_credential if cfg.source == "url" else "dedicated" if choice.dedicated else "owner"
 
+# Whether the stack manages a Stitch destination is recorded, not inferred from a token: once it does,
+# a run without the token stops here, before any step (released lets go of it on purpose). Everything
+# else waits for it, so no other resource is even registered before its check has passed.
+mode = cfg.stitch_destination if cfg.stitch_destination != MANAGED or cfg.stitch else NONE
+destination_name = cfg.stitch.destination_name if cfg.stitch else None
+first = DestinationGuard("stitch-destination-guard", DestinationGuardArgs(mode, destination_name))
+everything: list[pulumi.Resource] = [first]
+
 # Heroku URLs are read live on every run, so a plain `pulumi up` picks up rotated credentials.
-created: list[pulumi.Resource] = []
-guard = SourceGuardArgs(cfg.source)
+created: list[pulumi.Resource] = [first]
+guard = SourceGuardArgs(cfg.source, owned=[first])
 stitch_url: pulumi.Input[str] | None = cfg.stitch_url
 if cfg.source == "heroku":
     heroku = HerokuDatabase(
@@ -42,32 +59,41 @@ if cfg.source == "heroku":
         HerokuDatabaseArgs(
             cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version, cfg.stitch_config_var, dedicated
         ),
+        pulumi.ResourceOptions(depends_on=[first]),
     )
     owner_url, app_name, stitch_url = heroku.database_url, heroku.app_name, heroku.stitch_url or stitch_url
     created = [heroku.addon]
+    everything.append(heroku)
     guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
 elif cfg.source == "heroku-existing":
-    stitch_var, created = credential_for_existing(choice, access, cfg.stitch_config_var)
+    first_of_all = pulumi.ResourceOptions(depends_on=[first])
+    stitch_var, credential = credential_for_existing(choice, access, cfg.stitch_config_var, first_of_all)
+    everything += credential
+    created = [first, *credential]
     live = live_urls(cfg.app_name, cfg.database_config_var, stitch_var, database_key="database_config_var", depends_on=created)
     owner_url, app_name, stitch_url = live.database_url, cfg.app_name, live.stitch_url or stitch_url
 else:
     owner_url, app_name = pulumi.Output.secret(cfg.database_url), None
-owner = stitch_settings(owner_url, name="the database URL")
+
+# The outputs' POST body is what the stack sends with a token; without one, Stitch's body without a name.
+body = {"destination_name": destination_name, "ignore_unmapped_sources": not (cfg.stitch and cfg.stitch.map_unmapped_sources)}
+owner = stitch_settings(owner_url, name="the database URL", **body)
 stitch_key = "stitch_config_var" if cfg.stitch_config_var else "stitch_url" if cfg.stitch_url else "the dedicated credential"
-stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url) if stitch_url else owner
+stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url, **body) if stitch_url else owner
 # Stitch, a third party, gets a login role of its own where the source allows it (docs/least-privilege.md).
 role = None
 if cfg.source == "url" and cfg.stitch_credential == "dedicated":
     role = StitchRoleArgs(cfg.stitch_role_name, cfg.stitch_password_version, owner_url, cfg.connect_timeout)
 # A switch away from `heroku` would delete the database this stack made, and a role for Stitch needs an
 # owner that may create it: the guard stops the run first, before the provider signs in.
-credential = {"stitch_credential": credential_kind or "own", "stitch_role": role.name if role else stitch.username}
-guard = replace(guard, **credential, owner_url=owner_url, connect_timeout=cfg.connect_timeout)
-created.append(SourceGuard("source-guard", guard))
+remembered = {"stitch_credential": credential_kind or "own", "stitch_role": role.name if role else stitch.username}
+source_guard = SourceGuard("source-guard", replace(guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout))
+created.append(source_guard)
+everything.append(source_guard)
 
 grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created, role))
 if grant.stitch_role is not None:
-    stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL")
+    stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL", **body)
 verification = Verification(
     "verification",
     VerificationArgs(
@@ -87,15 +113,22 @@ pulumi.export("app_name", app_name)
 pulumi.export("database_url", stitch.database_url)
 pulumi.export("stitch_destination", stitch.stitch_destination)
 pulumi.export("verification", verification.report)
+everything += [grant, verification]
 
-if cfg.stitch:
+if cfg.stitch_destination != MANAGED:
+    # Released: kept in Stitch as it is; the state marks it, then forgets it once the setting is removed.
+    released = released_destination("stitch-destination")
+    everything.append(released)
+    pulumi.export("stitch_destination_id", released.destination_id)
+    pulumi.export("stitch_status", released.stitch_status)
+elif cfg.stitch:
     # Only once our own checks passed: Stitch then gets settings already proven to work.
     destination = StitchDestination(
         "stitch-destination",
         StitchDestinationArgs(
             access_token=cfg.stitch.access_token,
             name=cfg.stitch.destination_name,
-            properties=stitch.stitch_destination.apply(lambda body: body["properties"]),
+            properties=stitch.stitch_properties,
             adopt_id=cfg.stitch.adopt_id,
             keep_on_delete=cfg.stitch.keep_on_delete,
             check_timeout=cfg.stitch.check_timeout,
@@ -105,5 +138,10 @@ if cfg.stitch:
         ),
         pulumi.ResourceOptions(depends_on=[grant, verification]),
     )
+    everything.append(destination)
     pulumi.export("stitch_destination_id", destination.destination_id)
     pulumi.export("stitch_connection_check", destination.connection_check)
+    pulumi.export("stitch_status", destination.stitch_status)
+
+# Last, depending on all the rest: `pulumi destroy` must delete it first, and on a protected stack it refuses.
+DestroyGuard("destroy-guard", DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything))

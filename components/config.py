@@ -112,6 +112,9 @@ class StackConfig:
     """The dedicated role's name (source url)."""
     stitch_password_version: int = 1
     """Bumping it makes a new password for the dedicated role (source url)."""
+    stitch_destination: str = "managed"
+    """managed: with a token the stack manages the destination, and once it does a run without the token stops;
+    released: the stack forgets it, leaving it in Stitch untouched, and needs no token."""
 
     @property
     def addon_plan(self) -> str:
@@ -267,6 +270,18 @@ def parse_destination_id(text: str) -> str:
     return text
 
 
+DESTINATION_MODES = ("managed", "released")
+
+
+def parse_destination_mode(text: str) -> str:
+    if text not in DESTINATION_MODES:
+        raise Invalid(
+            f'"{text}" is not managed or released; "released" lets this stack forget its Stitch destination '
+            'and leaves it in Stitch, e.g. "released"'
+        )
+    return text
+
+
 def parse_api_url(text: str) -> str:
     api_url = text.rstrip("/")
     try:
@@ -368,6 +383,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(STITCH_TOKEN_KEY, "Stitch Connect API token, set with `--secret` (or `export STITCH_ACCESS_TOKEN`); without it "
             "the destination stays a manual step and the `stitch_*` keys below are refused",
             secret=True, credential=True, default_doc="`STITCH_ACCESS_TOKEN`, else none"),
+    Setting("stitch_destination", "`managed`: with a Stitch token the stack creates and keeps the destination, and once "
+            "it does, a run without the token stops before any change; `released`: the stack lets go of the destination "
+            "and leaves it in Stitch as it is (nothing is sent to Stitch, no token needed); then `pulumi config rm "
+            "stitch_destination` and `pulumi up` without a token remove it from the state",
+            parse_destination_mode, "managed", "`managed`"),
     Setting("stitch_destination_name", "the destination's name in Stitch", parse_destination_name,
             lambda c: f"{c.project}-{c.stack}", "`stitch-heroku-<stack>`", needs_token=True, attr="destination_name"),
     Setting("stitch_destination_id", "adopt this existing destination (its id) instead of creating one",

@@ -56,22 +56,35 @@ class ConnectionSettings:
         """Where we connect, for messages: everything but the password."""
         return f"{self.username}@{self.host}:{self.port}/{self.database}"
 
-    def stitch_destination(self) -> dict[str, object]:
-        """The body Stitch's Connect API takes to create this destination (POST /v4/destinations).
+    def stitch_properties(self) -> dict[str, str]:
+        """The postgres form's fields as strings, as the StitchDestination resource keeps them in the state;
+        it turns them into the form's JSON types when it sends them (stitch_destination._for_the_form)."""
+        return {
+            "host": self.host,
+            "port": str(self.port),
+            "username": self.username,
+            "password": self.password,
+            "database": self.database,
+            "ssl": "true",
+            "encryption_type": "none",
+        }
 
-        The API wants every property as a string, the port and the SSL flag included.
-        """
+    def stitch_destination(self, name: str | None = None, *, ignore_unmapped_sources: bool = True) -> dict[str, object]:
+        """The body of POST /v4/destinations for this database, exactly as stitch-heroku sends it.
+
+        stitchdata/docs _developer-files/connect/api/objects/destinations/v4/create-a-destination-v4.md:
+        arguments `type`, `properties` and `ignore_unmapped_sources` (left out or false maps every unmapped
+        source of the account to the new destination). Its example and the postgres form in the same answer
+        (report_card.steps[0].properties[].json_schema) make `ssl` a boolean and `port` a string matching
+        ^\\d+$, `encryption_type` "ssh" or "none". `name`, when given, is what we send besides: the
+        destination object's documented `name` (destination-object-v4.md); without it Stitch names the
+        destination "Default Warehouse" (the same example's answer)."""
+        named = {"name": name} if name else {}
         return {
             "type": "postgres",
-            "properties": {
-                "host": self.host,
-                "port": str(self.port),
-                "username": self.username,
-                "password": self.password,
-                "database": self.database,
-                "ssl": "true",
-                "encryption_type": "none",
-            },
+            **named,
+            "properties": {**self.stitch_properties(), "ssl": True},
+            "ignore_unmapped_sources": ignore_unmapped_sources,
         }
 
     @classmethod

@@ -73,7 +73,7 @@ def config_var_value(app_name: str, config_var: str, config_vars: Mapping[str, s
 
 
 def live_urls(
-    app_name: pulumi.Input[str],
+    app: pulumi.Input[str],
     database_var: pulumi.Input[str],
     stitch_var: str | None,
     *,
@@ -83,21 +83,27 @@ def live_urls(
 ) -> LiveUrls:
     """Read the app's config vars now (the lookup runs on every `pulumi up` and preview).
 
+    app: the app's id or its name. The heroku provider's getApp hands `name` to AppInfo, i.e.
+    GET /apps/{app_id_or_name} (terraform-provider-heroku heroku/framework_data_source_app.go and
+    data_source_heroku_app.go -> resourceHerokuAppRetrieve; heroku-go AppInfo takes an app identity), so a
+    stack that created the app passes its id: when `app_name` changes, the provider renames the app in
+    place, and a lookup by the new name would run before the rename and find nothing.
+
     depends_on holds the add-on when this stack creates it: the lookup then waits for it, and a
     preview of a new stack shows the URL as unknown instead of failing on an app that does not exist.
     The lookup returns the values unmarked, so they are made secret here.
     """
-    app = get_app_output(name=app_name, opts=pulumi.InvokeOutputOptions(depends_on=list(depends_on), parent=parent))
-    name = pulumi.Output.from_input(app_name)
+    found = get_app_output(name=app, opts=pulumi.InvokeOutputOptions(depends_on=list(depends_on), parent=parent))
+    name = found.name  # the app's name as Heroku has it, for the messages
     database_url = pulumi.Output.secret(
-        pulumi.Output.all(name, database_var, app.config_vars).apply(
+        pulumi.Output.all(name, database_var, found.config_vars).apply(
             lambda args: config_var_value(args[0], args[1], args[2], key=database_key)
         )
     )
     stitch_url = None
     if stitch_var is not None:
         stitch_url = pulumi.Output.secret(
-            pulumi.Output.all(name, app.config_vars).apply(
+            pulumi.Output.all(name, found.config_vars).apply(
                 lambda args: config_var_value(args[0], stitch_var, args[1], key="stitch_config_var")
             )
         )

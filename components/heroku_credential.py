@@ -442,7 +442,7 @@ class DedicatedCredential(pulumi.ComponentResource):
 
 
 def credential_for_existing(
-    choice: CredentialChoice, access: HerokuAccess | None, stitch_config_var: str | None
+    choice: CredentialChoice, access: HerokuAccess | None, stitch_config_var: str | None, opts: pulumi.ResourceOptions | None = None
 ) -> tuple[str | None, list[pulumi.Resource]]:
     """heroku-existing: the dedicated credential when the choice made one, as (the config var Stitch's URL is
     read from, what that read waits for); else the user's own stitch_config_var, if any."""
@@ -452,5 +452,6 @@ def credential_for_existing(
     dedicated = DedicatedCredential(
         "stitch-credential",
         DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, pulumi.Output.secret(access.api_key or ""), access.data_url),
+        opts,
     )
     return dedicated.config_var, [dedicated.attachment]

@@ -74,8 +74,9 @@ class HerokuDatabase(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self),
             )
             stitch_var, read_after = self.dedicated.config_var, [self.addon, self.dedicated.attachment]
+        # By id: a changed app_name renames the app in place, and the lookup runs before the rename.
         urls = live_urls(
-            self.app.name,
+            self.app.id,
             self.config_var,
             stitch_var,
             database_key="addon",

@@ -151,18 +151,26 @@ def database_limit_fix(database: str, limit: int) -> str:
 SERVER_LIMIT_FIX = "Stitch needs a few connections while it loads: close idle clients or choose a larger plan."
 
 
+REFRESH_AFTER_ROTATION = (
+    "A plain `pulumi refresh` or `pulumi up --refresh` (CI's `refresh: true`) signs in with the revoked password saved "
+    "in the state and fails with \"password authentication failed\": add `--run-program` to either."
+)
+"""Both proven with the real engine (tests/test_real_engine.py, test_refresh_after_a_rotation_needs_the_program)."""
+
+
 def credentials_fix(source: str | None) -> str:
     """What to run when the password was refused: it depends on where the stack's URL comes from."""
     if source in ("heroku", "heroku-existing"):
         return (
             "The username or password was refused. Heroku rotates credentials (maintenance, "
             "`heroku pg:credentials:rotate`): run `pulumi up`, which reads the current URL from the app's config vars "
-            "and, with a Stitch token, gives Stitch the new password (a plain `pulumi refresh` would use the revoked one)."
+            f"and, with a Stitch token, gives Stitch the new password. {REFRESH_AFTER_ROTATION}"
         )
     if source == "url":
         return (
             "The username or password was refused. If the password changed, set the new URL, read from stdin: "
-            "`pulumi config set --secret database_url` (or `stitch_url` for Stitch's own credential), then `pulumi up`."
+            "`pulumi config set --secret database_url` (or `stitch_url` for Stitch's own credential), then `pulumi up`. "
+            f"{REFRESH_AFTER_ROTATION}"
         )
     return (
         "The username or password was refused. If Heroku rotated the credentials, take the current URL "

@@ -1,5 +1,10 @@
-"""Refuse a change of `source` that would make Pulumi delete the Heroku database this stack created, and a
-change of Stitch's credential that the owner cannot carry out.
+"""Guards that refuse, before any step, a run that would make Pulumi delete or forget what this stack manages.
+
+SourceGuard: a change of `source` that would make Pulumi delete the Heroku database this stack created.
+DestinationGuard: a run without the Stitch token on a stack that manages a Stitch destination.
+DestroyGuard: a `pulumi destroy` of a protected stack, which would otherwise delete everything unprotected
+(the Stitch destination, the grant's record...) before failing on the protected database.
+The SourceGuard also refuses a change of Stitch's credential that the owner cannot carry out (below).
 
 With `source: heroku` the stack owns the app and its Postgres add-on. Switching to `heroku-existing` or
 `url` drops them from the program, and Pulumi then deletes them (or, on a protected stack, fails with an
@@ -15,6 +20,10 @@ stack), and whether the owner can act for the role Stitch loaded as before; if n
 change, with the ways out. A stack made before this setting existed used the owner's credential (unless it
 named its own): its switch to `dedicated` is carried out by components/stitch_role.py's handover. On
 Heroku no handover is possible, so a Heroku stack whose Stitch already loaded as the owner stops instead.
+
+The Stitch destination is declared only when the token is there. Whether the stack manages one is
+therefore a decision the DestinationGuard records; it is declared first in the program, with inputs
+known from the config alone, so its check fails before the engine has taken any step.
 """
 
 from __future__ import annotations
@@ -32,9 +41,6 @@ from pulumi.runtime import rpc
 
 from components import postgres_sql as pg
 from components.connection import parse_database_url
-
-# The diff watches these: a change is recorded, so the next run compares with what Stitch used last.
-RECORDED = ("source", "app_name", "app_urn", "stitch_credential", "stitch_role")
 
 
 def switch_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
@@ -150,26 +156,75 @@ def heroku_credential_refusal(olds: dict[str, Any], news: dict[str, Any], schema
     )
 
 
+MANAGED, RELEASED, NONE = "managed", "released", "none"
+"""What a run does with the Stitch destination: manages it (token set, `stitch_destination: managed`),
+releases it (`stitch_destination: released`), or has none (no token)."""
+
+
+def token_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
+    """Why a run without the Stitch token is refused, with both ways out; None when nothing would be lost."""
+    if olds.get("stitch_destination") != MANAGED or news.get("stitch_destination") != NONE:
+        return None
+    name = olds.get("destination_name") or "its destination"
+    return (
+        f'stitch:accessToken: this stack manages the Stitch destination "{name}", and this run has no Stitch token. '
+        "Without it `pulumi up` would drop the destination from the stack (a dev stack would delete it in Stitch). "
+        "Nothing was changed. Either provide the token: pulumi config set --secret stitch:accessToken (it asks for it), "
+        "or export STITCH_ACCESS_TOKEN=<token>; or let go of the destination on purpose, leaving it in Stitch as it is: "
+        "pulumi config set stitch_destination released, then pulumi up (no token needed)."
+    )
+
+
+def destroy_refusal(props: dict[str, Any]) -> str | None:
+    """Why deleting the DestroyGuard (the first step of `pulumi destroy`) is refused; None on an unprotected stack."""
+    if not props.get("protect"):
+        return None
+    app = props.get("app_name") or "the app"
+    return (
+        f'this stack is protected (protect: true): pulumi destroy deleted nothing, neither the Heroku app "{app}" and its '
+        "database nor the Stitch destination, and the state is unchanged. To delete them all on purpose: "
+        "pulumi config set protect false, then pulumi up (it only lifts the protection), then pulumi destroy."
+    )
+
+
+class GuardRefusal(Exception):
+    """A guard refused the step; the message says what would have happened and the way out."""
+
+
+def credential_refusals(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
+    """A source switch is refused first: a credential question then does not arise."""
+    if switch_refusal(olds, news):
+        return None
+    return credential_refusal(olds, news) or heroku_credential_refusal(olds, news)
+
+
+REFUSALS = (("source", switch_refusal), ("stitch_destination", token_refusal))
+"""Each guard's props hold only its own keys, so each refusal answers None for the other guard."""
+
+
 class SourceGuardProvider(ResourceProvider):
-    """State, and read-only questions to the server as the owner: nothing outside Pulumi is created or deleted."""
+    """State, and read-only questions to the server as the owner: nothing outside Pulumi is created or deleted.
+    Serves every guard."""
 
     def check(self, olds: Any, news: Any) -> CheckResult:
         olds, news = dict(olds or {}), dict(news or {})
-        failures = []
-        refusal = switch_refusal(olds, news)
-        if refusal:
-            failures.append(CheckFailure("source", refusal))
-        else:
-            credential = credential_refusal(olds, news) or heroku_credential_refusal(olds, news)
-            if credential:
-                failures.append(CheckFailure(credential.partition(":")[0], credential))
+        failures = [CheckFailure(key, refusal) for key, refuse in REFUSALS if (refusal := refuse(olds, news))]
+        credential = credential_refusals(olds, news)
+        if credential:  # the message starts with the setting to change (stitch_credential, stitch_role_name)
+            failures.append(CheckFailure(credential.partition(":")[0], credential))
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=uuid.uuid4().hex, outs=props)
 
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        refusal = destroy_refusal(props)
+        if refusal:
+            raise GuardRefusal(refusal)
+
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = any(olds.get(key) != news.get(key) for key in RECORDED)
+        # owner_url is a question for check(), not a record: a rotated password alone changes nothing here.
+        changed = any(olds.get(key) != news.get(key) for key in (set(olds) | set(news)) - {"__provider", "owner_url"})
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -211,3 +266,46 @@ class SourceGuard(pulumi.dynamic.Resource, module="stitch", name="SourceGuard"):
         }
         owned = pulumi.ResourceOptions(depends_on=list(args.owned), additional_secret_outputs=["owner_url"])
         super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, owned))
+
+
+@dataclass
+class DestinationGuardArgs:
+    stitch_destination: str
+    """This run: managed, released or none (see MANAGED, RELEASED, NONE)."""
+    destination_name: str | None = None
+    """The managed destination's name, for the message of a later run without the token."""
+
+
+class DestinationGuard(pulumi.dynamic.Resource, module="stitch", name="DestinationGuard"):
+    """Remembers whether the stack manages a Stitch destination; refuses a run that would lose it for want of a token.
+
+    Declare it before anything else, with nothing but config in its inputs: its check then runs before any step."""
+
+    def __init__(self, name: str, args: DestinationGuardArgs, opts: pulumi.ResourceOptions | None = None):
+        props = {"stitch_destination": args.stitch_destination, "destination_name": args.destination_name}
+        super().__init__(SourceGuardProvider(), name, props, opts)
+
+
+@dataclass
+class DestroyGuardArgs:
+    protect: bool
+    """The stack's `protect` (source heroku): `pulumi destroy` then deletes nothing."""
+    app_name: pulumi.Input[str] | None = None
+    """The Heroku app, for the message."""
+    everything: list[pulumi.Resource] = field(default_factory=list)
+    """Every other resource of the stack: the guard depends on them all, so destroy must delete it first."""
+
+
+class DestroyGuard(pulumi.dynamic.Resource, module="stitch", name="DestroyGuard"):
+    """Makes `pulumi destroy` of a protected stack all or nothing.
+
+    `protect` on the app and the add-on alone lets destroy delete everything that depends on them first
+    (the Stitch destination, the grant, the verification) and fail only at the database. This guard depends
+    on every resource, so the engine must delete it before any of them; on a protected stack its delete
+    fails, and the engine starts no other step. Protecting every resource instead would also block the
+    replacements a grant or a destination may need on a credential change."""
+
+    def __init__(self, name: str, args: DestroyGuardArgs, opts: pulumi.ResourceOptions | None = None):
+        props = {"protect": args.protect, "app_name": args.app_name}
+        last = pulumi.ResourceOptions(depends_on=list(args.everything))
+        super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, last))

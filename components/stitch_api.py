@@ -52,7 +52,7 @@ UNKNOWN_PUT_WORDS = "invalid connection id"
 UNKNOWN_DELETE_WORDS = "unable to locate dest"
 REDACTED = "[secret]"
 UNCONFIRMED_AFTER = 60.0
-"""Seconds to watch a report card that never leaves fully_configured after a PUT before calling it unconfirmed."""
+"""Seconds to watch a report card that never leaves fully_configured after a POST or PUT before calling it unconfirmed."""
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,8 @@ class Snapshot:
 class Verdict:
     """Where a destination stands after our POST or PUT.
 
-    status: succeeded (fully_configured after our change), unconfirmed (fully_configured, but Stitch
-    showed nothing newer than our PUT), failed (Stitch's check said no), running (not fully_configured
+    status: succeeded (a connection check newer than our POST or PUT passed, visibly), unconfirmed
+    (fully_configured, but Stitch showed nothing newer than our change), failed (Stitch's check said no), running (not fully_configured
     when the time was up)."""
 
     status: str
@@ -164,7 +164,8 @@ class StitchClient:
         return next((d for d in self.list_destinations() if str(d.get("id")) == str(destination_id)), None)
 
     def find_destination_named(self, name: str) -> dict[str, Any] | None:
-        return next((d for d in self.list_destinations() if d.get("name") == name), None)
+        """The live destination with this name; one Stitch lists as deleted (deleted_at set) is none."""
+        return next((d for d in self.list_destinations() if d.get("name") == name and not d.get("deleted_at")), None)
 
     def create_destination(
         self, name: str, properties: dict[str, Any], *, ignore_unmapped_sources: bool = True, type_: str = DESTINATION_TYPE
@@ -236,22 +237,25 @@ class StitchClient:
     def wait_for_verdict(
         self, destination_id: str, *, before: Snapshot | None, answer: dict[str, Any], timeout: float, poll_seconds: float
     ) -> Verdict:
-        """Poll GET /v4/destinations until the destination's report card says fully_configured about our
-        change, or until `timeout` seconds have passed. before: None for a destination we just created
-        (any verdict on it is about our properties), else the snapshot taken before our PUT.
+        """Poll GET /v4/destinations until Stitch shows a verdict on our change, or until `timeout` seconds
+        have passed. before: None for a destination we just created, else the snapshot taken before our PUT.
 
         The documented signal (create-configure-destination-connect-api.md, "Check the destination's
-        configuration status") is report_card.current_step_type. A verdict counts as ours when the
-        destination is new, when the card left fully_configured after our change, or when a check job
-        newer than the snapshot (check_job_name in the answers, or the check endpoint where it answers)
-        has finished."""
+        configuration status") is report_card.current_step_type. But a card that says fully_configured is
+        no verdict on its own: create-a-destination-v4.md's example answers the POST itself with
+        fully_configured, before any check can have run. So `succeeded` needs a connection check newer
+        than our POST or PUT to be visible: the card seen at the form after our change and then at
+        fully_configured, or a finished check that is ours (check_job_name newer than the snapshot, or the
+        check endpoint where it answers). A card that never leaves fully_configured is `unconfirmed`."""
         job = _newer(answer.get("check_job_name"), before)
-        fresh = before is None
+        # A new destination whose POST answer is still at the form: the card's next fully_configured is a check's.
+        fresh = before is None and _step(answer) != FULLY_CONFIGURED
         started = time.monotonic()
         while True:
             found = self.find_destination(destination_id)
-            if found is None:
+            if destination_status(found) == "deleted":
                 return Verdict("failed", None, "the destination is no longer in GET /v4/destinations (deleted in Stitch meanwhile?)")
+            assert found is not None
             step = _step(found)
             job = job or _newer(found.get("check_job_name"), before)
             check = self.last_connection_check(destination_id)
@@ -393,6 +397,18 @@ def message_in(parsed: Any, text: str = "") -> str:
     return str(error) if error else text
 
 
+def destination_status(destination: dict[str, Any] | None) -> str:
+    """active, paused (by the user), system_paused (by Stitch) or deleted, from destination-object-v4.md's
+    deleted_at, paused_at and system_paused_at (null while active); None (not listed) is deleted too."""
+    if destination is None or destination.get("deleted_at"):
+        return "deleted"
+    if destination.get("paused_at"):
+        return "paused"
+    if destination.get("system_paused_at"):
+        return "system_paused"
+    return "active"
+
+
 def _newer(job: Any, before: Snapshot | None) -> str | None:
     """A check job name that is not the one from before our change, or None."""
     return job if job and (before is None or job != before.check_job_name) else None
@@ -426,7 +442,10 @@ def _fix_for(status: int, stitch_message: str) -> str:
     if status == 400 and any(limit in words for limit in LIMIT_WORDS):
         return LIMIT_FIX
     if status == 400 and UNKNOWN_PUT_WORDS in words:
-        return "the destination is not in this Stitch account (deleted in its UI?): run pulumi refresh, then pulumi up creates it again"
+        return (
+            "the destination is not in this Stitch account (deleted in its UI?): run pulumi refresh, and the next pulumi up "
+            "says how to create a new one on purpose"
+        )
     if status == 404:
         return "the destination is not in this Stitch account: check stitch_destination_id, or run pulumi refresh"
     if status in RETRY_STATUSES:

@@ -16,7 +16,16 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 from components.checks import verify
 from components.connection import ConnectionSettings
-from components.stitch_api import DESTINATION_TYPE, FULLY_CONFIGURED, PLAN_FIX, Snapshot, StitchApiError, StitchClient, Verdict
+from components.stitch_api import (
+    DESTINATION_TYPE,
+    FULLY_CONFIGURED,
+    PLAN_FIX,
+    Snapshot,
+    StitchApiError,
+    StitchClient,
+    Verdict,
+    destination_status,
+)
 
 # Inputs that Stitch holds: a change means a PUT and a new wait for the report card.
 STITCH_SIDE = ("properties",)
@@ -26,6 +35,8 @@ OUR_SIDE = ("access_token", "api_url", "keep_on_delete", "check_timeout", "poll_
 SECRET_PROPS = ("access_token", "properties")
 # Verdicts after which nothing needs doing; anything else (seen on refresh) is worth a new PUT.
 SETTLED = (None, "succeeded", "unconfirmed")
+# The id of a release recorded on a stack that had no destination in its state: no destination in Stitch.
+RELEASED_ID = "released"
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +49,9 @@ class StitchDestinationProvider(ResourceProvider):
     """CRUD for one Stitch destination; the id is Stitch's destination id."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        if props.get("released"):
+            # Released before it was ever managed here: a record only, nothing is sent to Stitch.
+            return CreateResult(id_=RELEASED_ID, outs={**props, "connection_check": None, "stitch_status": "released"})
         client = client_for(props)
         properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""
@@ -75,14 +89,23 @@ class StitchDestinationProvider(ResourceProvider):
             outs = _settle(client, destination_id, answer, before, props)
         except (StitchDestinationError, StitchApiError) as error:
             raise StitchDestinationError(f"{error}\n{_undo_create(client, destination_id, adopted=bool(adopt_id))}") from None
-        return CreateResult(id_=destination_id, outs=outs)
+        return CreateResult(id_=destination_id, outs={**outs, "stitch_status": _surfaced(destination_id, answer)})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if news.get("released") or olds.get("released"):
+            # Letting go records it in the state; taking it back (a token, managed again) PUTs the settings,
+            # or, for a release recorded without any destination, creates one (the record goes without a call).
+            changed = bool(news.get("released")) != bool(olds.get("released"))
+            replaces = ["released"] if changed and id_ == RELEASED_ID else []
+            return DiffResult(changes=changed, replaces=replaces, stables=[], delete_before_replace=False)
         replaces = []
         new_adopt = news.get("adopt_id") or ""
         if new_adopt != (olds.get("adopt_id") or "") and new_adopt != id_:
             # Another destination to manage: adopt it, then let go of this one.
             replaces.append("adopt_id")
+        if not replaces and olds.get("stitch_status") == "deleted":
+            # Seen by the last refresh. Never re-created behind the user's back: a new one has no sources mapped.
+            raise StitchDestinationError(_deleted_in_stitch(id_, olds.get("name")))
         if not replaces and olds.get("name") != news.get("name"):
             # Errors before effects: the preview stops here, before anything is sent.
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
@@ -93,18 +116,21 @@ class StitchDestinationProvider(ResourceProvider):
         return DiffResult(changes=bool(changed or replaces), replaces=replaces, stables=[], delete_before_replace=False)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if news.get("released"):
+            # The old outputs stay (secret, through additional_secret_outputs); nothing is sent to Stitch.
+            log.info("destination %s is released: it stays in Stitch as it is, and this stack no longer manages it", id_)
+            return UpdateResult(outs={**olds, "released": True, "stitch_status": "released"})
         if olds.get("name") != news.get("name"):
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
-        stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE)
+        stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE) or bool(olds.get("released"))
         if not stitch_side_changed and olds.get("connection_check") in SETTLED:
             return UpdateResult(outs={**news, **_kept(olds)})
         client = client_for(news)
         properties = _for_the_form(_destination_type(client, news["properties"]), news["properties"])
         existing = client.find_destination(id_)
-        if existing is None:
-            raise StitchDestinationError(
-                f"destination {id_} is no longer in Stitch (deleted in its UI?): run pulumi refresh, then pulumi up creates it again"
-            )
+        if destination_status(existing) == "deleted":
+            raise StitchDestinationError(_deleted_in_stitch(id_, news.get("name")))
+        assert existing is not None
         before = client.snapshot(existing)
         answer = client.update_destination(id_, properties)
         try:
@@ -113,16 +139,21 @@ class StitchDestinationProvider(ResourceProvider):
             raise StitchDestinationError(
                 f"{error}\nDestination {id_} has the new settings; the stack keeps the old state, so the next pulumi up tries again."
             ) from None
-        return UpdateResult(outs=outs)
+        return UpdateResult(outs={**outs, "stitch_status": _surfaced(id_, existing)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """What Stitch holds now. Gone: an empty id, so refresh drops it and `up` creates it again.
+        """What Stitch holds now, with its status (stitch_status: active, paused, system_paused, deleted).
+        Deleted in Stitch (not listed, or listed with deleted_at): it stays in the state as deleted, so the
+        next `up` stops and asks for a decision rather than creating a new, unmapped destination.
         Stitch never shows the password, so a password typed into its UI cannot be seen here."""
+        if props.get("released"):
+            return ReadResult(id_=id_, outs=props)  # no longer ours to look at
         client = client_for(props)
         found = client.find_destination(id_)
-        if found is None:
-            log.info("destination %s is gone from Stitch", id_)
-            return ReadResult(id_="", outs={})
+        if destination_status(found) == "deleted":
+            log.warning("destination %s was deleted in Stitch", id_)
+            return ReadResult(id_=id_, outs={**props, "stitch_status": "deleted"})
+        assert found is not None
         ours = dict(props.get("properties") or {})
         # Stitch answers with strings plus a "status": "1" of its own (create-a-destination-v4.md), and
         # an older example with numbers and booleans: compare our keys only, as strings.
@@ -136,10 +167,14 @@ class StitchDestinationProvider(ResourceProvider):
             "destination_id": str(id_),
             "connection_check": _status_on_read(client, id_, step),
             "report_card_step": step,
+            "stitch_status": _surfaced(id_, found),
         }
         return ReadResult(id_=id_, outs=outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        if props.get("released"):
+            log.info("destination %s was released: it stays in Stitch, only the stack forgets it", id_)
+            return
         # keep_on_delete is the value saved by the last `up`: `pulumi destroy` does not run the program,
         # so a changed stitch_keep_destination counts only after an `up` (see the README).
         if props.get("keep_on_delete"):
@@ -267,6 +302,24 @@ def _cannot_rename(id_: str, old: Any, new: Any) -> str:
     )
 
 
+def _deleted_in_stitch(id_: str, name: Any) -> str:
+    return (
+        f"destination {id_} ({name!r}) was deleted in Stitch. stitch-heroku does not create a new one by itself: a new "
+        "destination starts with no sources mapped to it. To create a new one on purpose, let the stack forget the "
+        "deleted one: pulumi state delete '<its URN: pulumi stack --show-urns | grep stitch-destination>', then pulumi up. "
+        "To stop managing a destination from this stack instead: pulumi config set stitch_destination released, then pulumi up."
+    )
+
+
+def _surfaced(id_: str, destination: dict[str, Any] | None) -> str:
+    """The destination's status, with a warning when Stitch will not load into it as it is."""
+    status = destination_status(destination)
+    if status in ("paused", "system_paused"):
+        by = "by Stitch" if status == "system_paused" else "by a user"
+        log.warning("destination %s is paused in Stitch (%s): nothing loads into it until it is resumed in Stitch", id_, by)
+    return status
+
+
 def _undo_create(client: StitchClient, destination_id: str, *, adopted: bool) -> str:
     """After a failed create: what became of the destination, in one sentence for the error."""
     if adopted:
@@ -329,7 +382,7 @@ def _status_on_read(client: StitchClient, destination_id: str, step: str | None)
 
 
 def _kept(olds: dict[str, Any]) -> dict[str, Any]:
-    return {key: olds[key] for key in ("destination_id", "connection_check", "report_card_step") if key in olds}
+    return {key: olds[key] for key in ("destination_id", "connection_check", "report_card_step", "stitch_status") if key in olds}
 
 
 def _step(destination: dict[str, Any]) -> str | None:
@@ -348,7 +401,7 @@ class StitchDestinationArgs:
     name: str
     """The destination's name in Stitch; set at create, and never renamed (the API cannot)."""
     properties: pulumi.Input[dict[str, str]]
-    """The postgres form's fields, as ConnectionSettings.stitch_destination() gives them; secret."""
+    """The postgres form's fields as strings, as ConnectionSettings.stitch_properties() gives them; secret."""
     adopt_id: str | None
     """An existing destination to take over instead of creating one."""
     keep_on_delete: bool
@@ -370,6 +423,8 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
 
     destination_id: pulumi.Output[str]
     connection_check: pulumi.Output[str]
+    stitch_status: pulumi.Output[str]
+    """active, paused, system_paused or deleted, as Stitch showed it on the last up or refresh."""
 
     def __init__(self, name: str, args: StitchDestinationArgs, opts: pulumi.ResourceOptions | None = None):
         props = {
@@ -383,9 +438,27 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "check_timeout": args.check_timeout,
             "poll_seconds": args.poll_seconds,
             "connect_timeout": args.connect_timeout,
+            "released": False,
+            "stitch_status": None,
             "destination_id": None,
             "connection_check": None,
             "report_card_step": None,
         }
         secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_PROPS))
         super().__init__(StitchDestinationProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+
+
+def released_destination(name: str, opts: pulumi.ResourceOptions | None = None) -> StitchDestination:
+    """The stack's destination, let go on purpose (`stitch_destination: released`): no token, no call to Stitch.
+
+    It keeps the same name and type, so the engine takes it for the destination in the state and runs an
+    update that only marks it released. retain_on_delete: once the program stops declaring it, the engine
+    drops it from the state without calling delete (delete would not call Stitch either)."""
+    props: dict[str, Any] = {
+        key: None for key in (*SECRET_PROPS, "api_url", "name", "adopt_id", "destination_id", "connection_check", "stitch_status")
+    }
+    props["released"] = True
+    retained = pulumi.ResourceOptions(retain_on_delete=True, additional_secret_outputs=list(SECRET_PROPS))
+    destination = StitchDestination.__new__(StitchDestination)
+    pulumi.dynamic.Resource.__init__(destination, StitchDestinationProvider(), name, props, pulumi.ResourceOptions.merge(opts, retained))
+    return destination

@@ -23,14 +23,26 @@ class StitchSettings:
     database: pulumi.Output[str]
     database_url: pulumi.Output[str]
     stitch_destination: pulumi.Output[dict[str, Any]]
+    """The body of POST /v4/destinations, exactly (see ConnectionSettings.stitch_destination)."""
+    stitch_properties: pulumi.Output[dict[str, str]]
+    """The form's fields as strings, for the StitchDestination resource (its state's shape)."""
 
 
-def stitch_settings(url: pulumi.Input[str], *, name: str, same_database_as: pulumi.Input[str] | None = None) -> StitchSettings:
+def stitch_settings(
+    url: pulumi.Input[str],
+    *,
+    name: str,
+    same_database_as: pulumi.Input[str] | None = None,
+    destination_name: str | None = None,
+    ignore_unmapped_sources: bool = True,
+) -> StitchSettings:
     """Parse the URL once (psycopg's conninfo parser) and split it into outputs.
 
     name says which setting the URL came from, for the errors. same_database_as: the source's URL,
     which a separate Stitch credential must share host, port and database with; for Heroku sources
     it is known only during the deployment, so the check runs here rather than in the config.
+    destination_name, ignore_unmapped_sources: what the POST body names and asks (stitch_destination_name,
+    stitch_map_unmapped_sources).
     """
     secret_url = pulumi.Output.secret(url)
     parsed: pulumi.Output[ConnectionSettings] = secret_url.apply(lambda value: parse_database_url(value, name=name))
@@ -51,7 +63,10 @@ def stitch_settings(url: pulumi.Input[str], *, name: str, same_database_as: pulu
         database=plain(lambda s: s.database),
         # Through `parsed`, so a failed check fails this output too.
         database_url=pulumi.Output.secret(pulumi.Output.all(secret_url, parsed).apply(lambda pair: pair[0])),
-        stitch_destination=pulumi.Output.secret(parsed.apply(lambda s: s.stitch_destination())),
+        stitch_destination=pulumi.Output.secret(
+            parsed.apply(lambda s: s.stitch_destination(destination_name, ignore_unmapped_sources=ignore_unmapped_sources))
+        ),
+        stitch_properties=pulumi.Output.secret(parsed.apply(lambda s: s.stitch_properties())),
     )
 
 

@@ -58,7 +58,7 @@ def test_the_url_is_read_live_from_the_app_not_from_the_addons_saved_values():
     assert run.one("pulumi:providers:postgresql").inputs["password"] == "n3w-passw0rd"
     assert "n3w-passw0rd" in run.one("pulumi-python:dynamic/stitch:Verification").inputs["database_url"]
     (lookup,) = [c for c in mocks.calls if c.token == "heroku:app/getApp:getApp"]
-    assert lookup.args["name"] == "acme-stitch-dev"
+    assert lookup.args["name"] == "0b9f0c2e-app", "by the app's id: a renamed app is found before its rename"
 
 
 def test_the_pool_url_never_reaches_stitch():
@@ -128,8 +128,24 @@ def test_a_refused_password_names_the_command_for_the_stacks_source(source, comm
     fix = connect_error_fix('FATAL:  password authentication failed for user "u9abc"', "h:5432", source=source)
     assert command in fix
     assert "pulumi refresh &&" not in fix
+    if source is not None:
+        assert "`pulumi up --refresh` (CI's `refresh: true`)" in fix and "add `--run-program` to either" in fix
 
 
 def test_the_verification_resource_carries_the_source():
     run = run_program("dev", HEROKU_STACK)
     assert run.one("pulumi-python:dynamic/stitch:Verification").inputs["source"] == "heroku"
+
+
+def test_a_run_without_the_token_on_a_stack_that_manages_a_destination_is_refused_with_both_ways_out():
+    from components.source_guard import token_refusal
+
+    olds = {"stitch_destination": "managed", "destination_name": "stitch-heroku-dev"}
+    (failure,) = SourceGuardProvider().check(olds, {"stitch_destination": "none", "destination_name": None}).failures
+    assert failure.property == "stitch_destination" and '"stitch-heroku-dev"' in failure.reason
+    for way_out in ("pulumi config set --secret stitch:accessToken", "export STITCH_ACCESS_TOKEN", "stitch_destination released"):
+        assert way_out in failure.reason
+    for new in ("managed", "released"):
+        assert token_refusal(olds, {"stitch_destination": new}) is None
+    for old in (None, "none", "released"):
+        assert token_refusal({"stitch_destination": old}, {"stitch_destination": "none"}) is None

@@ -125,6 +125,7 @@ def test_outputs_are_the_fields_of_stitchs_form(dev):
     assert values["database"] == "d7xyz"
     assert values["ssl"] is True
     assert values["app_name"] == "acme-stitch-dev"
+    # create-a-destination-v4.md's body: ssl a boolean, port a string; no name without a token (we send none).
     assert values["stitch_destination"] == {
         "type": "postgres",
         "properties": {
@@ -133,9 +134,10 @@ def test_outputs_are_the_fields_of_stitchs_form(dev):
             "username": "u9abc",
             "password": ADDON_PASSWORD,
             "database": "d7xyz",
-            "ssl": "true",
+            "ssl": True,
             "encryption_type": "none",
         },
+        "ignore_unmapped_sources": True,
     }
     assert values["verification"]["ready"] is True
 
@@ -186,3 +188,20 @@ def test_heroku_api_key_from_the_environment_is_accepted(monkeypatch):
     monkeypatch.setenv("HEROKU_API_KEY", "hk-from-env")
     run = run_program("dev", {"app_name": "acme-stitch-dev"}, secret=())
     assert run.one(ADDON)
+
+
+DESTROY_GUARD = "pulumi-python:dynamic/stitch:DestroyGuard"
+
+
+@pytest.mark.parametrize(("stack", "protect"), [("dev", False), ("prod", True)])
+def test_the_destroy_guard_depends_on_every_resource_and_carries_protect(stack, protect):
+    run = run_program(stack, HEROKU_STACK)
+    guard = run.one(DESTROY_GUARD)
+    assert guard.inputs["protect"] is protect and guard.inputs["app_name"] == "acme-stitch-dev"
+    others = {r.urn for r in run.registrations if r.type.startswith(("heroku:", "postgresql:", "pulumi-python:")) and r is not guard}
+    assert others <= set(guard.dependencies), f"destroy could delete these before the guard: {others - set(guard.dependencies)}"
+
+
+def test_protect_means_nothing_to_the_destroy_guard_of_a_url_stack():
+    run = run_program("prod", {"source": "url", "database_url": ADDON_URL}, secret=("database_url",))
+    assert run.one(DESTROY_GUARD).inputs["protect"] is False

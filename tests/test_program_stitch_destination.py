@@ -34,12 +34,13 @@ def test_the_destination_comes_after_the_grant_and_the_verification(dev):
     destination = dev.one(DESTINATION)
     assert dev.one(GRANT).urn in destination.dependencies
     assert dev.one(VERIFICATION).urn in destination.dependencies
-    assert dev.registrations[-1].type == DESTINATION
+    assert [r.type for r in dev.registrations[-2:]] == [DESTINATION, "pulumi-python:dynamic/stitch:DestroyGuard"]
 
 
 def test_the_destination_gets_the_stacks_own_settings(dev):
     inputs = dev.one(DESTINATION).inputs
-    assert inputs["properties"] == dev.outputs["stitch_destination"].value["properties"]
+    body = dev.outputs["stitch_destination"].value
+    assert inputs["properties"] == {**body["properties"], "ssl": "true"}, "the state keeps the form's strings: no diff for old stacks"
     assert inputs["properties"]["password"] == ADDON_PASSWORD
     assert inputs["name"] == "stitch-heroku-dev"
     assert inputs["api_url"] == "https://api.stitchdata.com"
@@ -89,3 +90,55 @@ def test_a_plain_text_token_is_refused_and_not_echoed():
     with pytest.raises(Exception, match=r"stitch:accessToken: stored in plain text") as raised:
         run_program("dev", WITH_TOKEN, secret=("heroku:apiKey",))
     assert TOKEN not in str(raised.value)
+
+
+GUARD = "pulumi-python:dynamic/stitch:DestinationGuard"
+
+
+def guard_inputs(run) -> dict:
+    return {key: value for key, value in run.one(GUARD).inputs.items() if key != "__provider"}
+
+
+def test_the_destination_guard_comes_first_and_records_what_the_run_does(monkeypatch):
+    monkeypatch.delenv("STITCH_ACCESS_TOKEN", raising=False)
+    managed = run_program("dev", WITH_TOKEN, secret=SECRETS)
+    # Components (stitch:<module>:<Name>) are records only; every resource with a provider waits for the guard.
+    custom = [r for r in managed.registrations if not r.type.startswith("stitch:")]
+    assert custom[0].type == GUARD, "its check must run before any other step"
+    assert guard_inputs(managed) == {"stitch_destination": "managed", "destination_name": "stitch-heroku-dev"}
+    assert managed.one(GUARD).dependencies == []
+    assert guard_inputs(run_program("dev", HEROKU_STACK)) == {"stitch_destination": "none"}
+
+
+def test_released_keeps_a_record_of_the_destination_without_a_token_and_retains_it(monkeypatch):
+    monkeypatch.delenv("STITCH_ACCESS_TOKEN", raising=False)
+    run = run_program("dev", HEROKU_STACK | {"stitch_destination": "released"})
+    assert guard_inputs(run) == {"stitch_destination": "released"}
+    record = run.one(DESTINATION)
+    assert record.name == "stitch-destination", "the same name, so the engine takes it for the managed one"
+    assert record.inputs["released"] is True and not record.inputs.get("access_token") and not record.inputs.get("properties")
+    assert record.retain_on_delete, "once undeclared, the engine must drop it without calling delete"
+    with_token = run_program("dev", WITH_TOKEN | {"stitch_destination": "released"}, secret=SECRETS)
+    assert with_token.one(DESTINATION).inputs["released"] is True and not with_token.one(DESTINATION).inputs.get("access_token")
+
+
+def test_managed_destinations_are_not_released(dev):
+    assert dev.one(DESTINATION).inputs["released"] is False and not dev.one(DESTINATION).retain_on_delete
+
+
+def test_a_stitch_destination_setting_other_than_managed_or_released_is_refused():
+    with pytest.raises(Exception, match=r'stitch_destination: "forget" is not managed or released'):
+        run_program("dev", HEROKU_STACK | {"stitch_destination": "forget"})
+
+
+def test_the_stitch_destination_output_is_the_post_body_the_stack_sends(dev):
+    body = dev.outputs["stitch_destination"].value
+    assert set(body) == {"type", "name", "properties", "ignore_unmapped_sources"}
+    assert (body["type"], body["name"], body["ignore_unmapped_sources"]) == ("postgres", "stitch-heroku-dev", True)
+    assert body["properties"]["ssl"] is True and body["properties"]["port"] == "5432"
+    mapped = run_program("dev", WITH_TOKEN | {"stitch_map_unmapped_sources": "true"}, secret=SECRETS)
+    assert mapped.outputs["stitch_destination"].value["ignore_unmapped_sources"] is False
+
+
+def test_the_destinations_status_in_stitch_is_a_plain_output(dev):
+    assert dev.outputs["stitch_status"].value == "active" and not dev.outputs["stitch_status"].secret

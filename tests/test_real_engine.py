@@ -166,28 +166,86 @@ def test_rotation_reaches_the_verification_and_stitch(stack, database, tmp_path)
         assert_no_secret_anywhere(stack, new_password, stitch.token)
 
 
-def test_refresh_after_a_rotation_needs_the_program(stack, database):
-    """The README's advice, proven: a plain refresh configures the postgresql provider from the state,
-    whose owner password is revoked; `refresh --run-program` (or simply `up`) uses the new settings."""
-    cluster, db, _ = database
-    configure(stack, db)
-    stack.up()
+DESTINATION_TYPE = "pulumi-python:dynamic/stitch:Destination"
+
+
+def resources_of(stack: RealStack) -> list[dict]:
+    """The stack's resources in the state; default providers, which the engine re-registers with the config, aside."""
+    return [r for r in stack.stack.export_stack().deployment.get("resources") or [] if not r["type"].startswith("pulumi:providers:")]
+
+
+def test_a_run_without_the_stitch_token_stops_and_released_forgets_the_destination(toolchain, tmp_path, database):
+    """A dev stack (its destination would be deleted in Stitch) that lost its token: preview and up stop before
+    any step, with both ways out; `released`, then removing it, forgets the destination without a call to Stitch."""
+    _, db, _ = database
+    with StitchServer(FakeStitch()) as stitch, real_stack(tmp_path, "dev-token") as stack:
+        try:
+            configure(stack, db)
+            stack.set_config({"stitch-heroku:stitch_api_url": stitch.url}, secrets={"stitch:accessToken": stitch.token})
+            stack.up()
+            (destination_id,) = stitch.destinations
+            stack.remove_config("stitch:accessToken", "stitch-heroku:stitch_api_url")
+            before = resources_of(stack)
+            for run in (stack.preview, stack.up):
+                with pytest.raises(auto.CommandError) as refused:
+                    run()
+                message = str(refused.value)
+                ways_out = ("pulumi config set --secret stitch:accessToken", "export STITCH_ACCESS_TOKEN", "stitch_destination released")
+                assert all(way in message for way in ways_out), message[-1500:]
+            assert resources_of(stack) == before, "the refused run changed the state"
+            assert stitch.calls("DELETE") == [] and stitch.calls("PUT") == [] and destination_id in stitch.destinations
+
+            seen = len(stitch.requests)
+            stack.set_config({"stitch-heroku:stitch_destination": "released"})
+            assert stack.up().summary.result == "succeeded"
+            (record,) = [r for r in resources_of(stack) if r["type"] == DESTINATION_TYPE]
+            assert record["outputs"]["released"] is True and record.get("retainOnDelete") is True, record
+            stack.remove_config("stitch-heroku:stitch_destination")
+            assert stack.preview().change_summary.get("delete") == 1, "the record leaves the state on the next up"
+            stack.up()
+            assert not [r for r in resources_of(stack) if r["type"] == DESTINATION_TYPE], "the destination is still in the state"
+            assert stitch.requests[seen:] == [], "releasing sent something to Stitch"
+            assert destination_id in stitch.destinations and stitch.destinations[destination_id]["name"] == "stitch-heroku-dev-token"
+            assert set(stack.up().summary.resource_changes or {}) == {"same"}, "without the token the stack needs nothing more"
+            assert_no_secret_anywhere(stack, stitch.token, *passwords_of(db.owner_url, db.stitch_url))
+        finally:
+            stack.destroy()
+    assert stitch.calls("DELETE") == []
+
+
+def rotate_owner(cluster: Cluster, db: StitchDatabase) -> tuple[StitchDatabase, str, str]:
+    """Heroku's rotation of the owner credential: a new password on the server, the old one revoked."""
     owner = psycopg.conninfo.conninfo_to_dict(db.owner_url)
     new_password = os.urandom(12).hex()
     with cluster.superuser() as conn:
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(owner["user"]), sql.Literal(new_password)))
-    rotated = StitchDatabase(db.owner_url.replace(owner["password"], new_password), db.stitch_url)
+    return StitchDatabase(db.owner_url.replace(owner["password"], new_password), db.stitch_url), owner["password"], new_password
+
+
+def test_refresh_after_a_rotation_needs_the_program(stack, database):
+    """The README's advice, proven: a plain refresh, and `up --refresh` (what pulumi/actions' `refresh: true`
+    runs), configure the postgresql provider from the state, whose owner password is revoked; with
+    `--run-program` both use the new settings, and so does a plain `up`."""
+    cluster, db, _ = database
+    configure(stack, db)
+    stack.up()
+    rotated, old_password, new_password = rotate_owner(cluster, db)
     configure(stack, rotated)
 
-    with pytest.raises(auto.CommandError) as stale:
-        stack.refresh()
-    assert "password authentication failed" in str(stale.value)
-    assert new_password not in str(stale.value) and owner["password"] not in str(stale.value)
+    for stale_run in (stack.refresh, lambda: stack.up(refresh=True)):
+        with pytest.raises(auto.CommandError) as stale:
+            stale_run()
+        assert "password authentication failed" in str(stale.value)
+        assert new_password not in str(stale.value) and old_password not in str(stale.value)
 
-    refreshed = stack.refresh(run_program=True)
-    assert refreshed.summary.result == "succeeded"
+    assert stack.up(refresh=True, run_program=True).summary.result == "succeeded"
+    assert stack.outputs()["verification"].value["ready"] is True
+
+    again, _, newer_password = rotate_owner(cluster, rotated)
+    configure(stack, again)
+    assert stack.refresh(run_program=True).summary.result == "succeeded"
     assert stack.up().summary.result == "succeeded"
-    assert_no_secret_anywhere(stack, new_password, owner["password"])
+    assert_no_secret_anywhere(stack, new_password, old_password, newer_password)
 
 
 def test_destroy_succeeds_and_leaves_the_grant(stack, database):

@@ -63,10 +63,13 @@ def password_of(url: str) -> str:
 
 
 def unprotect_and_destroy(stack: RealStack) -> None:
-    subprocess.run(
-        [str(stack.pulumi), "state", "unprotect", "--all", "--yes", "--stack", stack.stack.name],
-        cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    """Teardown whatever the test left: the destroy guard forgotten, protection lifted, then destroy."""
+    guard = [r["urn"] for r in resources_of(stack) if r["type"].endswith("stitch:DestroyGuard")]
+    for command in (["state", "delete", "--force", *guard], ["state", "unprotect", "--all"]):
+        subprocess.run(
+            [str(stack.pulumi), *command, "--yes", "--stack", stack.stack.name],
+            cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
     stack.destroy()
 
 
@@ -102,15 +105,34 @@ def test_dev_stack_up_again_and_a_rotation_reach_outputs_verification_and_stitch
     assert not has_app(heroku, app_name) and not heroku.addons, "a dev stack's destroy deletes the app and the database"
 
 
-def test_prod_stack_refuses_destroy_updates_the_plan_in_place_and_refuses_a_version_change(toolchain, tmp_path, heroku, app_name):
-    with real_stack(tmp_path, "prod-e2e") as stack:
-        heroku_config(stack, heroku, app_name, plan="essential-0")
+def resources_of(stack: RealStack) -> list[dict]:
+    """The stack's resources in the state; default providers, which the engine re-registers with the config, aside."""
+    return [r for r in stack.stack.export_stack().deployment.get("resources") or [] if not r["type"].startswith("pulumi:providers:")]
+
+
+def by_urn(resources: list[dict]) -> dict[str, dict]:
+    """The state's resources by URN: the checkpoint may list them in another order after a failed operation."""
+    return {r["urn"]: r for r in resources}
+
+
+def test_prod_stack_destroy_deletes_nothing_the_plan_changes_in_place_and_a_version_change_is_refused(
+    toolchain, tmp_path, heroku, app_name
+):
+    with StitchServer(FakeStitch()) as stitch, real_stack(tmp_path, "prod-e2e") as stack:
+        # stitch_keep_destination false: only the guard can keep the destination from being deleted.
+        heroku_config(stack, heroku, app_name, plan="essential-0", stitch_api_url=stitch.url, stitch_keep_destination="false")
+        stack.set_config({}, secrets={"stitch:accessToken": stitch.token})
         try:
             stack.up()
-            addon = only_addon(heroku)
-            with pytest.raises(auto.CommandError, match="protect"):
-                stack.destroy()
-            assert has_app(heroku, app_name) and addon in heroku.addons
+            addon, before = only_addon(heroku), resources_of(stack)
+            for destroy in (stack.destroy, lambda: stack.destroy(exclude_protected=True)):
+                with pytest.raises(auto.CommandError) as refused:
+                    destroy()
+                assert "this stack is protected (protect: true): pulumi destroy deleted nothing" in str(refused.value)
+                assert "pulumi config set protect false, then pulumi up" in str(refused.value)
+                assert by_urn(resources_of(stack)) == by_urn(before), "a refused destroy changed the state"
+                assert heroku.calls("DELETE") == [] and stitch.calls("DELETE") == [] and stitch.calls("PUT") == []
+            assert has_app(heroku, app_name) and addon in heroku.addons and len(stitch.destinations) == 1
 
             heroku_config(stack, heroku, app_name, plan="essential-1")
             result = stack.up()
@@ -122,8 +144,46 @@ def test_prod_stack_refuses_destroy_updates_the_plan_in_place_and_refuses_a_vers
             with pytest.raises(auto.CommandError, match="protect"):
                 stack.up()
             assert only_addon(heroku) == addon
+
+            heroku_config(stack, heroku, app_name, plan="essential-1", protect="false")
+            stack.up()
+            assert stack.destroy().summary.result == "succeeded", "after protect false and an up, destroy deletes it all"
+            assert not has_app(heroku, app_name) and not heroku.addons and not stitch.destinations
         finally:
             unprotect_and_destroy(stack)
+
+
+def test_exclude_protected_on_a_dev_stack_deletes_everything(toolchain, tmp_path, heroku, app_name):
+    with real_stack(tmp_path, "dev-exclude") as stack:
+        heroku_config(stack, heroku, app_name)
+        try:
+            stack.up()
+            assert stack.destroy(exclude_protected=True).summary.result == "succeeded"
+            assert not has_app(heroku, app_name) and not heroku.addons and resources_of(stack) == []
+        finally:
+            stack.destroy()
+
+
+def test_a_new_app_name_renames_the_app_in_place_and_keeps_the_database(toolchain, tmp_path, heroku, app_name):
+    with real_stack(tmp_path, "dev-rename") as stack:
+        heroku_config(stack, heroku, app_name)
+        try:
+            stack.up()
+            addon, password = only_addon(heroku), stack.outputs()["password"].value
+            renamed = f"{app_name}-new"
+            heroku_config(stack, heroku, renamed)
+            preview = stack.preview()
+            # The app, and the two guards that name it in their messages; nothing replaced, created or deleted.
+            assert set(preview.change_summary) == {"same", "update"} and preview.change_summary["update"] == 3, preview.change_summary
+            result = stack.up()
+            assert set(result.summary.resource_changes) == {"same", "update"}, result.summary.resource_changes
+            assert has_app(heroku, renamed) and not has_app(heroku, app_name)
+            assert only_addon(heroku) == addon, "the rename must not replace the database"
+            assert stack.outputs()["app_name"].value == renamed and stack.outputs()["password"].value == password
+            assert stack.outputs()["verification"].value["ready"] is True
+            assert heroku.calls("DELETE") == [] and any(c.startswith("PATCH /apps/") for c in heroku.calls("PATCH"))
+        finally:
+            stack.destroy()
 
 
 def test_heroku_existing_reads_the_app_and_changes_nothing_on_heroku(toolchain, tmp_path, heroku, app_name):

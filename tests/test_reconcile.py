@@ -188,7 +188,7 @@ def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_de
 
             # Paused by a user in Stitch: reported with the fix, exit 1, nothing written, even with a rotation pending.
             writes_before, posts_before = writes(stitch), stitch.calls("POST")
-            stitch.mark(destination_id, paused_at="2026-11-28T09:00:00Z")
+            stitch.pause(destination_id, at="2026-11-28T09:00:00Z")
             heroku.rotate_credentials(addon, "stitch")
             done = run_reconcile(stack)
             assert done.returncode == 1, done.stdout + done.stderr[-3000:]
@@ -197,15 +197,16 @@ def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_de
             assert writes(stitch) == writes_before, "the reconcile wrote to a paused destination"
 
             # Paused by Stitch itself, then deleted in Stitch (still listed with deleted_at), then gone from the list.
-            stitch.mark(destination_id, system_paused_at="2026-11-28T10:00:00Z")
+            stitch.pause(destination_id, by_system=True, at="2026-11-28T10:00:00Z")
             report = report_of(done := run_reconcile(stack, "--json"))
             assert done.returncode == 1 and report["status"] == "failing", report
             assert report["stitch"]["system_paused_at"] == "2026-11-28T10:00:00Z"
             assert any("Stitch paused destination" in p["what"] for p in report["problems"]), report["problems"]
 
-            stitch.mark(destination_id, deleted_at="2026-11-28T11:00:00Z")
+            stitch.soft_delete = True  # deleted in Stitch's UI, and still listed with its deleted_at
+            stitch.delete_in_ui(destination_id)
             report = report_of(done := run_reconcile(stack, "--json"))
-            assert done.returncode == 1 and report["stitch"]["deleted_at"] == "2026-11-28T11:00:00Z", report
+            assert done.returncode == 1 and report["stitch"]["deleted_at"] == stitch.destinations[destination_id]["deleted_at"], report
             assert any("was deleted in Stitch" in p["what"] for p in report["problems"]), report["problems"]
 
             del stitch.destinations[destination_id]

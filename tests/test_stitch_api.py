@@ -202,7 +202,7 @@ def test_an_update_of_an_unknown_id_is_stitchs_400_with_the_refresh_fix(stitch_a
     with pytest.raises(StitchApiError) as raised:
         client(stitch_api).update_destination("999", {"password": "rotated"})
     assert raised.value.status == 400 and "invalid connection id" in str(raised.value)
-    assert "run pulumi refresh, then pulumi up creates it again" in str(raised.value)
+    assert "run pulumi refresh, and the next pulumi up says how to create a new one on purpose" in str(raised.value)
 
 
 def test_delete_answers_empty_and_an_unknown_id_means_already_gone(stitch_api):
@@ -246,6 +246,35 @@ def test_a_new_destination_is_done_when_its_report_card_says_fully_configured(st
     verdict = wait(api, answer["id"], answer=answer)
     assert (verdict.status, verdict.step) == ("succeeded", "fully_configured")
     assert stitch_api.calls("GET").count("GET /v4/destinations") == 3, "two looks see the check running, the third the verdict"
+
+
+def test_a_post_answered_fully_configured_is_unconfirmed_without_a_newer_check(stitch_api):
+    # create-a-destination-v4.md's example: the POST's own answer says fully_configured, before any check ran.
+    stitch_api.configured_on_post = True
+    api = client(stitch_api)
+    answer = api.create_destination("stitch-heroku-dev", PROPERTIES)
+    assert answer["report_card"]["current_step_type"] == "fully_configured"
+    verdict = wait(api, answer["id"], answer=answer, timeout=0.2)
+    assert (verdict.status, verdict.step) == ("unconfirmed", "fully_configured")
+    assert stitch_api.calls("GET").count("GET /v4/destinations") > 1, "it looked again for a newer check before giving up"
+
+
+def test_a_post_answered_fully_configured_succeeds_once_our_check_shows_it_passed(stitch_api):
+    stitch_api.configured_on_post, stitch_api.check_endpoint, stitch_api.running_polls = True, True, 2
+    api = client(stitch_api)
+    answer = api.create_destination("stitch-heroku-dev", PROPERTIES)
+    verdict = wait(api, answer["id"], answer=answer)
+    assert (verdict.status, verdict.step) == ("succeeded", "fully_configured")
+    assert stitch_api.calls("GET").count("GET /v4/destinations") == 3, "two looks saw our check running: no verdict yet"
+
+
+def test_a_post_answered_fully_configured_whose_check_fails_is_a_failure(stitch_api):
+    stitch_api.configured_on_post, stitch_api.check_endpoint = True, True
+    stitch_api.check_outcome = lambda props: ("failed", "could not connect")
+    api = client(stitch_api)
+    answer = api.create_destination("stitch-heroku-dev", PROPERTIES)
+    verdict = wait(api, answer["id"], answer=answer)
+    assert (verdict.status, verdict.error) == ("failed", "could not connect")
 
 
 def test_a_failed_check_without_the_endpoint_is_a_card_that_never_gets_there(stitch_api):

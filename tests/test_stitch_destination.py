@@ -9,7 +9,7 @@ import pytest
 from psycopg import sql
 
 from components.connection import parse_database_url
-from components.stitch_destination import StitchDestinationError, StitchDestinationProvider
+from components.stitch_destination import StitchDestinationError, StitchDestinationProvider, client_for
 from tests.doubles.fake_stitch import LIMIT_MESSAGE, connects_for_real
 
 CHECK_PATH = "/v4/destinations/110397/last-connection-check"
@@ -21,7 +21,7 @@ def props(stitch, url: str, **overrides):
         "access_token": stitch.token,
         "api_url": stitch.url,
         "name": "stitch-heroku-dev",
-        "properties": parse_database_url(url).stitch_destination()["properties"],
+        "properties": parse_database_url(url).stitch_properties(),
         "adopt_id": "",
         "keep_on_delete": False,
         "map_unmapped_sources": False,
@@ -246,14 +246,18 @@ def test_a_new_name_is_refused_in_the_preview_with_the_way_out(stitch, ssl_serve
     assert len(stitch.requests) == calls, "nothing was sent"
 
 
-def test_a_put_to_a_destination_deleted_in_stitch_says_refresh(stitch, ssl_server):
+@pytest.mark.parametrize("soft", [False, True])
+def test_a_put_to_a_destination_deleted_in_stitch_stops_and_names_the_decision(stitch, ssl_server, soft):
+    stitch.soft_delete = soft
     provider = StitchDestinationProvider()
     olds = provider.create(props(stitch, ssl_server.granted_url)).outs
-    del stitch.destinations[110397]
+    stitch.delete_in_ui(110397)
     rotated = props(stitch, ssl_server.granted_url.replace("granted-pw", "rotated"))
-    with pytest.raises(StitchDestinationError, match=r"no longer in Stitch .* run pulumi refresh, then pulumi up creates it again"):
+    refused = r"was deleted in Stitch\. stitch-heroku does not create a new one by itself"
+    with pytest.raises(StitchDestinationError, match=refused) as raised:
         provider.update("110397", olds, rotated)
-    assert stitch.calls("PUT") == []
+    assert "pulumi state delete" in str(raised.value) and "stitch_destination released" in str(raised.value)
+    assert stitch.calls("PUT") == [] and stitch.calls("POST") == ["POST /v4/destinations"]
 
 
 def test_a_failed_update_keeps_the_old_state_so_the_next_up_tries_again(stitch, ssl_server):
@@ -293,11 +297,35 @@ def test_refresh_with_stitchs_strings_and_status_sees_no_drift(stitch, ssl_serve
     assert provider.diff("110397", read.outs, wanted).changes is False
 
 
-def test_refresh_sees_a_destination_deleted_in_stitch(stitch, ssl_server):
+@pytest.mark.parametrize("soft", [False, True])
+def test_refresh_sees_a_destination_deleted_in_stitch_and_the_next_up_stops_instead_of_creating_one(stitch, ssl_server, soft):
+    stitch.soft_delete = soft  # listed with deleted_at (destination-object-v4.md), or not listed at all
     provider = StitchDestinationProvider()
-    olds = provider.create(props(stitch, ssl_server.granted_url)).outs
-    del stitch.destinations[110397]
-    assert provider.read("110397", olds).id == "", "an empty id tells Pulumi the resource is gone"
+    wanted = props(stitch, ssl_server.granted_url)
+    olds = provider.create(wanted).outs
+    stitch.delete_in_ui(110397)
+    read = provider.read("110397", olds)
+    assert read.id == "110397" and read.outs["stitch_status"] == "deleted", "it stays in the state, marked deleted"
+    with pytest.raises(StitchDestinationError, match="was deleted in Stitch"):
+        provider.diff("110397", read.outs, wanted)
+    released = provider.diff("110397", read.outs, {"released": True})
+    assert released.changes, "releasing is one way out"
+    assert stitch.calls("POST") == ["POST /v4/destinations"], "no new destination behind the user's back"
+
+
+@pytest.mark.parametrize(("field", "status"), [("paused_at", "paused"), ("system_paused_at", "system_paused")])
+def test_refresh_and_up_surface_a_paused_destination(stitch, ssl_server, caplog, field, status):
+    provider = StitchDestinationProvider()
+    wanted = props(stitch, ssl_server.granted_url)
+    olds = provider.create(wanted).outs
+    assert olds["stitch_status"] == "active"
+    stitch.pause(110397, by_system=field == "system_paused_at")
+    with caplog.at_level(logging.WARNING):
+        read = provider.read("110397", olds)
+    assert read.outs["stitch_status"] == status and "is paused in Stitch" in caplog.text
+    rotated = props(stitch, ssl_server.granted_url)  # same settings: a PUT after a failed check, say
+    updated = provider.update("110397", {**read.outs, "connection_check": "failed"}, rotated).outs
+    assert updated["stitch_status"] == status
 
 
 @pytest.mark.parametrize(("endpoint", "seen"), [(False, "pending"), (True, "failed")])
@@ -371,3 +399,51 @@ def test_an_api_error_while_waiting_removes_the_new_destination_or_says_where_it
     stitch.fail("DELETE", "/v4/destinations/110398", 403, "Forbidden")
     with pytest.raises(StitchDestinationError, match="adopt it with pulumi config set stitch_destination_id 110398"):
         StitchDestinationProvider().create(props(stitch, ssl_server.granted_url))
+
+
+# -- released ---------------------------------------------------------------------------------
+
+
+def test_a_released_destination_is_recorded_read_and_deleted_without_a_call_to_stitch(stitch, ssl_server):
+    provider = StitchDestinationProvider()
+    made = provider.create(props(stitch, ssl_server.granted_url))
+    released = {"released": True, "access_token": None, "properties": None}
+    assert provider.diff(made.id, made.outs, released).changes
+    seen = len(stitch.requests)
+    outs = provider.update(made.id, made.outs, released).outs
+    assert outs["released"] is True and outs["destination_id"] == made.id
+    assert provider.read(made.id, outs).outs == outs
+    provider.delete(made.id, outs)
+    assert stitch.requests[seen:] == [] and made.id.isdigit() and int(made.id) in stitch.destinations
+    assert not provider.diff(made.id, outs, released).changes, "released twice is no change"
+    record = provider.create(released)
+    assert record.id == "released" and stitch.requests[seen:] == []
+    assert provider.diff(record.id, record.outs, props(stitch, ssl_server.granted_url)).replaces == ["released"], (
+        "managing one after a release recorded without a destination creates it; the record goes without a call"
+    )
+
+
+def test_the_stitch_destination_output_is_a_body_stitch_takes_as_it_is(stitch, ssl_server):
+    body = parse_database_url(ssl_server.granted_url).stitch_destination("stitch-heroku-dev", ignore_unmapped_sources=True)
+    status, _, answer = stitch.handle("POST", "/v4/destinations", f"Bearer {stitch.token}", body)
+    assert status == 200 and answer["name"] == "stitch-heroku-dev", answer
+    assert stitch.destinations[answer["id"]]["properties"]["ssl"] is True
+
+
+def test_a_destination_created_fully_configured_with_no_newer_check_in_sight_is_unconfirmed(stitch, ssl_server, caplog):
+    stitch.configured_on_post = True  # create-a-destination-v4.md's example answer
+    with caplog.at_level(logging.WARNING):
+        result = StitchDestinationProvider().create(props(stitch, ssl_server.granted_url, check_timeout=0.3))
+    assert result.outs["connection_check"] == "unconfirmed" and result.outs["report_card_step"] == "fully_configured"
+    assert "no connection check newer than our change" in caplog.text
+
+
+def test_after_the_state_forgets_a_soft_deleted_destination_up_creates_a_new_one(stitch, ssl_server):
+    stitch.soft_delete = True
+    provider = StitchDestinationProvider()
+    provider.create(props(stitch, ssl_server.granted_url))
+    stitch.delete_in_ui(110397)
+    listed = {d["id"]: d["deleted_at"] for d in client_for(props(stitch, ssl_server.granted_url)).list_destinations()}
+    assert listed == {110397: "2026-11-26T09:00:00Z"}, "soft delete: still listed, with deleted_at"
+    again = provider.create(props(stitch, ssl_server.granted_url))
+    assert again.id == "110398", "a destination listed as deleted is no twin of the new one"

@@ -622,7 +622,8 @@ class FakeHeroku:
     # -- state ---------------------------------------------------------------------------------------
 
     def _app(self, ref: str) -> App:
-        """Heroku takes an app's id or its name wherever an app identity goes."""
+        """Heroku takes an app's id or its name wherever an app identity goes (the Platform API schema's
+        app `identity` is anyOf id, name; heroku-go's AppInfo(ctx, appIdentity) puts either into /apps/%v)."""
         found = self.apps.get(ref) or next((a for a in self.apps.values() if a.name == ref), None)
         if found is None:
             raise _not_found("app")

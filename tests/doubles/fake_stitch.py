@@ -149,7 +149,16 @@ class FakeStitch:
     string_properties: bool = True
     """Answer properties as strings plus "status": "1" (create-a-destination-v4.md), else as sent
     (the older list-destinations example shows numbers and booleans)."""
+    configured_on_post: bool = False
+    """Answer the POST with the card at fully_configured while the check still runs, as the example of
+    create-a-destination-v4.md does (current_step_type "fully_configured" in the POST's own answer); a
+    failing check then takes the card back to the form. Off: the card starts at the form (the guide)."""
     report_card_required: tuple[str, ...] = REQUIRED
+    soft_delete: bool = False
+    """Keep a deleted destination in GET /v4/destinations with `deleted_at` set. destination-object-v4.md documents
+    deleted_at ("The time at which the destination object was deleted") but no page says whether the list
+    still shows such a destination: off, it is gone from the list (list-destinations-v4.md: "one for each
+    destination connected to the account"); on, it stays with deleted_at. Either way it is no longer usable."""
     destinations: dict[int, dict[str, Any]] = field(default_factory=dict)
     sources: dict[int, int | None] = field(default_factory=dict)
     """Source id -> the destination it loads into, or None when unmapped."""
@@ -197,14 +206,15 @@ class FakeStitch:
         with self._lock:
             self._start_check(self.destinations[destination_id], resets=True, outcome=("failed", message), polls=0)
 
-    def mark(self, destination_id: int, *, paused_at: str | None = None, system_paused_at: str | None = None,
-             deleted_at: str | None = None) -> None:
-        """A pause or deletion made in Stitch, shown in the destination's fields as destination-object-v4.md
-        documents them: paused_at (paused by the user), system_paused_at (paused by the system), deleted_at.
-        The docs do not say whether a deleted destination stays listed: marked, it does (with deleted_at);
-        a DELETE removes it from the list."""
+    def delete_in_ui(self, destination_id: int) -> None:
+        """Someone deletes the destination in Stitch's UI: as a DELETE would (soft_delete decides how it shows)."""
         with self._lock:
-            self.destinations[destination_id].update(paused_at=paused_at, system_paused_at=system_paused_at, deleted_at=deleted_at)
+            self._delete(str(destination_id))
+
+    def pause(self, destination_id: int, *, by_system: bool = False, at: str = "2026-11-26T08:00:00Z") -> None:
+        """destination-object-v4.md: paused_at when the user paused it, system_paused_at when Stitch did."""
+        with self._lock:
+            self.destinations[destination_id]["system_paused_at" if by_system else "paused_at"] = at
 
     def mapped_to(self, destination_id: int) -> list[int]:
         return sorted(s for s, d in self.sources.items() if d == destination_id)
@@ -276,11 +286,11 @@ class FakeStitch:
         if match and method == "DELETE" and not match.group(2):
             return self._delete(match.group(1))
         if match and method == "PUT" and not match.group(2):
-            destination = self.destinations.get(int(match.group(1))) if match.group(1).isdigit() else None
+            destination = self._live(match.group(1))
             # destinations.yml: an unknown id on PUT is a 400 "invalid connection id".
             return self._update(destination, body) if destination else (400, {}, "invalid connection id")
         if match and method == "GET" and match.group(2) and self.check_endpoint:
-            destination = self.destinations.get(int(match.group(1))) if match.group(1).isdigit() else None
+            destination = self._live(match.group(1))
             if destination is not None:
                 return 200, {}, self._check_object(destination)
         # general-codes.yml: 404 when "the URI requested is invalid" or the resource does not exist.
@@ -299,9 +309,11 @@ class FakeStitch:
         bad = self._bad_properties(body["properties"], creating=True)
         if bad:
             return 400, {}, {"error": "InvalidProperties", "data": {"message": "properties do not match schema", "bad_properties": bad}}
-        if self.limit is not None and len(self.destinations) >= self.limit:
+        if self.limit is not None and sum(not d.get("deleted_at") for d in self.destinations.values()) >= self.limit:
             return 400, {}, self.limit_message
-        destination = self._store(body.get("name") or "Default Warehouse", "postgres", dict(body["properties"]), resets=True)
+        destination = self._store(
+            body.get("name") or "Default Warehouse", "postgres", dict(body["properties"]), resets=not self.configured_on_post
+        )
         if not body.get("ignore_unmapped_sources", False):
             # create-a-destination-v4.md: leaving it out or false maps all unmapped sources to the destination.
             for source, mapped in self.sources.items():
@@ -328,14 +340,23 @@ class FakeStitch:
         if not raw_id.isdigit():
             # destinations.yml: a missing or non-numeric id on DELETE is a 502.
             return 502, {}, "Bad Gateway"
-        destination = self.destinations.pop(int(raw_id), None)
+        destination = self._live(raw_id)
         if destination is None:
             # destinations.yml: also when "the destination has already been deleted".
             return 400, {}, f"Unable to locate dest ({raw_id}) for client ({CLIENT_ID}) to delete"
+        if self.soft_delete:
+            destination["deleted_at"] = "2026-11-26T09:00:00Z"
+        else:
+            del self.destinations[destination["id"]]
         for source, mapped in self.sources.items():
             if mapped == destination["id"]:
                 self.sources[source] = None
         return 200, {}, {}  # delete-a-destination-v4.md: the response is {}
+
+    def _live(self, raw_id: str) -> dict[str, Any] | None:
+        """The destination with this id unless it was deleted (a soft-deleted one counts as unknown: undocumented)."""
+        destination = self.destinations.get(int(raw_id)) if raw_id.isdigit() else None
+        return destination if destination is not None and not destination.get("deleted_at") else None
 
     def _bad_properties(self, properties: dict[str, Any], *, creating: bool) -> list[str]:
         """The names whose values break the form's schema; sources.yml: also an empty string."""
@@ -359,7 +380,7 @@ class FakeStitch:
             "properties": properties,
             "created_at": "2026-11-25T12:00:00Z",
             "updated_at": "2026-11-25T12:00:00Z",
-            "configured": False,
+            "configured": not resets,  # resets=False: the card shows fully_configured from the start
         }
         self.next_id += 1
         self.destinations[destination["id"]] = destination
@@ -463,6 +484,7 @@ class FakeStitch:
             "stitch_client_id": CLIENT_ID,
             "created_at": destination["created_at"],
             "updated_at": destination["updated_at"],
+            # destination-object-v4.md's timestamps: null while active.
             "deleted_at": destination.get("deleted_at"),
             "paused_at": destination.get("paused_at"),
             "system_paused_at": destination.get("system_paused_at"),

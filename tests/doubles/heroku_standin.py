@@ -829,7 +829,11 @@ class HerokuResources:
     # -- the app data source (tf-app-ds) --------------------------------------------------------------------
 
     def get_app(self, name: str) -> dict[str, Any]:
-        """dataSourceHerokuAppRead: the app read by name, then its last 200 releases for the newest succeeded one."""
+        """dataSourceHerokuAppRead: the app read by `name`, then its last 200 releases for the newest succeeded one.
+
+        `name` goes as it is to resourceHerokuAppRetrieve -> AppInfo (GET /apps/{app_id_or_name}), so an app id
+        works as well as a name (heroku/framework_data_source_app.go, heroku/data_source_heroku_app.go); the
+        result's name is the app's own."""
         found = self.retrieve_app(name)
         app = found["app"]
         result: dict[str, Any] = {"id": app["id"], **_app_details(app), "space": None, "organizations": []}

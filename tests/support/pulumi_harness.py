@@ -77,10 +77,12 @@ class StitchMocks(pulumi.runtime.Mocks):
 
         self.lookups.append((app_name, config_var))
         return DatabaseAddon("0c1d2e3f-addon", "postgresql-existing-1", "existing-app-id", self.existing_plan)
+        self.app_name: str | None = None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
         if args.typ == "heroku:app/app:App":
+            self.app_name = args.inputs["name"]
             outputs |= {"uuid": "0b9f0c2e-app", "herokuHostname": f"{args.inputs['name']}.herokuapp.com"}
             return "0b9f0c2e-app", outputs
         if args.typ == "heroku:addon/addon:Addon":
@@ -101,14 +103,22 @@ class StitchMocks(pulumi.runtime.Mocks):
             outputs["report"] = {"ready": True, "target": "mocked: runs for real in tests/test_verification_resource.py"}
         if args.typ == "pulumi-python:dynamic/stitch:Destination":
             # As the provider answers; it runs for real in tests/test_stitch_destination.py.
-            outputs |= {"destination_id": "110397", "connection_check": "succeeded", "report_card_step": "fully_configured"}
+            outputs |= {
+                "destination_id": "110397",
+                "connection_check": "succeeded",
+                "report_card_step": "fully_configured",
+                "stitch_status": "active",
+            }
             return "110397", outputs
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         self.calls.append(args)
         if args.token == "heroku:app/getApp:getApp":
-            return {"id": "existing-app-id", "name": args.args["name"], "configVars": self.app_config_vars, "region": "us"}
+            # GET /apps/{app_id_or_name}: the created app answers to its id too, with its name.
+            ref = args.args["name"]
+            app_id, name = ("0b9f0c2e-app", self.app_name) if ref == "0b9f0c2e-app" else ("existing-app-id", ref)
+            return {"id": app_id, "name": name, "configVars": self.app_config_vars, "region": "us"}
         return {}
 
 
