@@ -152,6 +152,19 @@ def calls_since(heroku: FakeHeroku, start: int) -> list[str]:
     return heroku.calls()[start:]
 
 
+def config_vars_then_read(app_id: str, release: str) -> list[str]:
+    """What the provider does after it creates or renames an app: patch the config vars, wait for the release
+    that made, then read the app back (the order the stand-in replays from resource_heroku_app.go)."""
+    return [
+        f"PATCH /apps/{app_id}/config-vars",
+        f"GET /apps/{app_id}/releases",
+        f"GET /apps/{app_id}/releases/{release}",
+        f"GET /apps/{app_id}",
+        f"GET /apps/{app_id}/buildpack-installations",
+        f"GET /apps/{app_id}/config-vars",
+    ]
+
+
 def failure(caught: pytest.ExceptionInfo[grpc.RpcError]) -> tuple[str, Any]:
     """The error text and, for a partial create, the ErrorResourceInitFailed the engine records."""
     details = dict(caught.value.trailing_metadata() or ()).get("grpc-status-details-bin")
@@ -207,15 +220,7 @@ def test_installed_plugin_prints_its_port_and_serves_the_engine_protocol(heroku:
 def test_app_create_makes_the_providers_calls_in_order(plugin: Plugin, heroku: FakeHeroku) -> None:
     app_id, outputs = plugin.new_app()
     release = heroku.apps[app_id].releases[-1].id
-    assert heroku.calls() == [
-        "POST /apps",
-        f"PATCH /apps/{app_id}/config-vars",
-        f"GET /apps/{app_id}/releases",
-        f"GET /apps/{app_id}/releases/{release}",
-        f"GET /apps/{app_id}",
-        f"GET /apps/{app_id}/buildpack-installations",
-        f"GET /apps/{app_id}/config-vars",
-    ]
+    assert heroku.calls() == ["POST /apps", *config_vars_then_read(app_id, release)]
     create, config_vars, releases = heroku.requests[:3]
     assert (create.body, config_vars.body, releases.range) == ({"name": "acme-stitch-dev", "region": "us"}, {}, LATEST_RELEASE)
     assert {(r.auth, r.accept) for r in heroku.requests} == {("basic", ACCEPT)}
@@ -271,15 +276,7 @@ def test_app_rename_is_an_update_with_the_providers_calls(plugin: Plugin, heroku
     start = len(heroku.requests)
     outputs = plugin.update(APP_TYPE, "app", app_id, state, {"name": "acme-stitch-two", "region": "us"})
     release = heroku.apps[app_id].releases[-1].id
-    assert calls_since(heroku, start) == [
-        f"PATCH /apps/{app_id}",
-        f"PATCH /apps/{app_id}/config-vars",
-        f"GET /apps/{app_id}/releases",
-        f"GET /apps/{app_id}/releases/{release}",
-        f"GET /apps/{app_id}",
-        f"GET /apps/{app_id}/buildpack-installations",
-        f"GET /apps/{app_id}/config-vars",
-    ]
+    assert calls_since(heroku, start) == [f"PATCH /apps/{app_id}", *config_vars_then_read(app_id, release)]
     assert (heroku.requests[start].body, heroku.requests[start + 1].body) == ({"name": "acme-stitch-two"}, {})
     assert (outputs["name"], outputs["herokuHostname"]) == ("acme-stitch-two", "acme-stitch-two.herokuapp.com")
 
