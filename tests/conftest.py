@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devtools import pulumi_toolchain
 from devtools.local_postgres import Cluster, StitchDatabase, free_port, provision_stitch_database
+from tests.doubles.fake_heroku import FakeHeroku, PostgresTarget, serve
 from tests.doubles.fake_stitch import FakeStitch, StitchServer
 
 
@@ -110,3 +111,10 @@ def toolchain() -> Path:
 def built_toolchain() -> Path:
     """The toolchain itself, for the tests of how it is built (they need Go)."""
     return _or_skip(pulumi_toolchain.ensure, "building the toolchain needs Go")
+
+
+@pytest.fixture
+def heroku(ssl_server: Server) -> Iterator[FakeHeroku]:
+    """A Heroku Platform and Data API double on loopback, whose add-ons are real databases on the SSL server;
+    the team "acme" exists, for team apps."""
+    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster), teams=frozenset({"acme"}))

@@ -12,7 +12,6 @@ CLI alone. Every wait is bounded.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import signal
@@ -30,9 +29,9 @@ import pytest
 from pulumi import automation as auto
 
 from components.stitch_destination import StitchDestinationError, StitchDestinationProvider
-from tests.doubles.fake_heroku import FakeHeroku, PostgresTarget, serve
+from tests.doubles.fake_heroku import FakeHeroku
 from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
-from tests.support.real_engine import RealStack, real_stack
+from tests.support.real_engine import RealStack, new_app_name, real_stack
 from tests.test_real_engine_heroku import heroku_config
 from tests.test_stitch_destination import props
 
@@ -196,7 +195,6 @@ def test_a_twin_that_is_not_provably_ours_is_still_refused(stitch, ssl_server, o
 
 # -- interrupted `up`s with the real engine ---------------------------------------------------------------
 
-_apps = itertools.count(1)
 PHASES = ("addon", "grant", "verification", "stitch-create-before", "stitch-create-after", "stitch-update")
 DESTINATION = "pulumi-python:dynamic/stitch:Destination"
 PENDING_TYPE = {
@@ -207,11 +205,6 @@ PENDING_TYPE = {
     "stitch-create-after": DESTINATION,
     "stitch-update": DESTINATION,
 }
-
-
-@pytest.fixture
-def heroku(ssl_server):
-    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster))
 
 
 def superuser(heroku: FakeHeroku, database: str) -> psycopg.Connection:
@@ -302,7 +295,7 @@ SCENARIOS = [
 def test_an_interrupted_up_recovers_and_converges(toolchain, tmp_path, heroku, phase, signum):
     """No destroy at the end: the Heroku double drops every database it made when the test ends, and the
     state lives in tmp_path (a destroy would cost the time the whole module has to stay under)."""
-    app_name = f"acme-crash-{next(_apps)}-{os.getpid() % 1000}"
+    app_name = new_app_name("crash")
     # Stitch's connection check is done at once and its check endpoint answers, so the wait for the report
     # card ends at the first look (no 5 s poll per create or update; nothing here is about that wait).
     fast = FakeStitch(check_outcome=connects_for_real, running_polls=0, check_endpoint=True)

@@ -7,14 +7,13 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 import urllib3
 
-from tests.doubles.fake_heroku import ACCEPT, POOL_PORT, FakeHeroku, HerokuApiServer, PostgresTarget, serve
+from tests.doubles.fake_heroku import ACCEPT, POOL_PORT, FakeHeroku, HerokuApiServer, PostgresTarget
 
 USER_AGENT = "heroku/v5 (linux; amd64) terraform-provider-heroku/5.2.10"
 LATEST_RELEASE = "version ..; max=1,order=desc"  # tf-app updateConfigVars: ListRange{Descending, "version", Max: 1}
@@ -126,11 +125,6 @@ def database_exists(ssl_server: Any, name: str) -> bool:
 def role_exists(ssl_server: Any, name: str) -> bool:
     with ssl_server.cluster.superuser() as conn:
         return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is not None
-
-
-@pytest.fixture
-def heroku(ssl_server: Any) -> Iterator[FakeHeroku]:
-    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster), teams=frozenset({"acme"}))
 
 
 @pytest.fixture

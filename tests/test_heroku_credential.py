@@ -4,7 +4,6 @@ name the fix and never the API key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,7 @@ from components.heroku_credential import (
     find_database_addon,
     heroku_api_key,
 )
-from tests.doubles.fake_heroku import FakeHeroku, PostgresTarget, serve
-
-
-@pytest.fixture
-def heroku(ssl_server: Any) -> Iterator[FakeHeroku]:
-    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster))
+from tests.doubles.fake_heroku import FakeHeroku
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from pulumi.runtime import proto
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from tests.doubles import heroku_standin
-from tests.doubles.fake_heroku import ACCEPT, FakeHeroku, HerokuApiServer, PostgresTarget, serve
+from tests.doubles.fake_heroku import ACCEPT, FakeHeroku, HerokuApiServer, PostgresTarget
 from tests.doubles.heroku_standin import ADDON_TYPE, APP_TYPE, GET_APP, HerokuStandIn, from_struct, is_secret, reveal, to_struct
 
 LATEST_RELEASE = "version ..; max=1,order=desc"
@@ -134,11 +134,6 @@ def running_plugin(heroku: FakeHeroku, environ: dict[str, str] | None = None) ->
     finally:
         channel.close()
         server.stop(None)
-
-
-@pytest.fixture
-def heroku(ssl_server: Any) -> Iterator[FakeHeroku]:
-    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster), teams=frozenset({"acme"}))
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from devtools import pulumi_toolchain
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
 from devtools.postgresql_standin import read_privileges
 from tests.doubles import policy_shim
-from tests.support.real_engine import GRANT_NAME, GrantProgram, RealStack, has_language_host, real_stack
+from tests.support.real_engine import GRANT_NAME, GrantProgram, RealStack, has_language_host, throwaway_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "policies"
@@ -114,14 +114,8 @@ class PolicyEvents:
 @contextmanager
 def stack_of(base_dir: Path, bin_dir: Path, stack_name: str, program: Callable[[], None] | None = None) -> Iterator[RealStack]:
     """A fresh stack (the throwaway program, or this project's __main__.py), destroyed and removed afterwards."""
-    with real_stack(base_dir, stack_name, path_prefix=policy_path(bin_dir, base_dir), program=program) as real:
-        try:
-            yield real
-        finally:
-            try:
-                real.destroy()
-            finally:
-                real.stack.workspace.remove_stack(stack_name, force=True)
+    with throwaway_stack(base_dir, stack_name, path_prefix=policy_path(bin_dir, base_dir), program=program) as real:
+        yield real
 
 
 def preview_with_pack(stack: RealStack, pack: Path, config: Path | None = None) -> tuple[PolicyEvents, auto.CommandError | None]:

@@ -21,7 +21,7 @@ from pulumi import automation as auto
 
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
 from tests.doubles.fake_stitch import FakeStitch, StitchServer
-from tests.support.real_engine import ROOT, RealStack, real_stack
+from tests.support.real_engine import ROOT, RealStack, real_stack, throwaway_stack
 
 _names = itertools.count(1)
 
@@ -37,13 +37,8 @@ def database(ssl_server) -> tuple[Cluster, StitchDatabase, str]:
 
 @pytest.fixture
 def stack(toolchain, tmp_path):
-    with real_stack(tmp_path, "e2e") as real:
+    with throwaway_stack(tmp_path, "e2e") as real:
         yield real
-        # Whatever the test did, leave nothing behind in the backend.
-        try:
-            real.destroy()
-        finally:
-            real.stack.workspace.remove_stack("e2e", force=True)
 
 
 def has_create(cluster: Cluster, role: str, database: str) -> bool:

@@ -7,8 +7,6 @@ terraform-provider-heroku v5 makes.
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
 import subprocess
 import threading
@@ -19,22 +17,15 @@ import pytest
 from psycopg import sql
 from pulumi import automation as auto
 
-from tests.doubles.fake_heroku import PostgresTarget, serve
 from tests.doubles.fake_stitch import FakeStitch, StitchServer
-from tests.support.real_engine import RealStack, real_stack
+from tests.support.real_engine import RealStack, new_app_name, real_stack, throwaway_stack
 
-_apps = itertools.count(1)
 DATA_API = "/postgres/v0/databases/"
 
 
 @pytest.fixture
-def heroku(ssl_server):
-    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster))
-
-
-@pytest.fixture
 def app_name() -> str:
-    return f"acme-e2e-{next(_apps)}-{os.getpid() % 1000}"
+    return new_app_name("e2e")
 
 
 def heroku_config(stack: RealStack, heroku, app_name: str, *, key: bool = True, **extra: str) -> None:
@@ -154,79 +145,67 @@ def test_prod_stack_destroy_deletes_nothing_the_plan_changes_in_place_and_a_vers
 
 
 def test_exclude_protected_on_a_dev_stack_deletes_everything(toolchain, tmp_path, heroku, app_name):
-    with real_stack(tmp_path, "dev-exclude") as stack:
+    with throwaway_stack(tmp_path, "dev-exclude") as stack:
         heroku_config(stack, heroku, app_name)
-        try:
-            stack.up()
-            assert stack.destroy(exclude_protected=True).summary.result == "succeeded"
-            assert not has_app(heroku, app_name) and not heroku.addons and resources_of(stack) == []
-        finally:
-            stack.destroy()
+        stack.up()
+        assert stack.destroy(exclude_protected=True).summary.result == "succeeded"
+        assert not has_app(heroku, app_name) and not heroku.addons and resources_of(stack) == []
 
 
 def test_a_new_app_name_renames_the_app_in_place_and_keeps_the_database(toolchain, tmp_path, heroku, app_name):
-    with real_stack(tmp_path, "dev-rename") as stack:
+    with throwaway_stack(tmp_path, "dev-rename") as stack:
         heroku_config(stack, heroku, app_name)
-        try:
-            stack.up()
-            addon, password = only_addon(heroku), stack.outputs()["password"].value
-            renamed = f"{app_name}-new"
-            heroku_config(stack, heroku, renamed)
-            preview = stack.preview()
-            # The app, and the two guards that name it in their messages; nothing replaced, created or deleted.
-            assert set(preview.change_summary) == {"same", "update"} and preview.change_summary["update"] == 3, preview.change_summary
-            result = stack.up()
-            assert set(result.summary.resource_changes) == {"same", "update"}, result.summary.resource_changes
-            assert has_app(heroku, renamed) and not has_app(heroku, app_name)
-            assert only_addon(heroku) == addon, "the rename must not replace the database"
-            assert stack.outputs()["app_name"].value == renamed and stack.outputs()["password"].value == password
-            assert stack.outputs()["verification"].value["ready"] is True
-            assert heroku.calls("DELETE") == [] and any(c.startswith("PATCH /apps/") for c in heroku.calls("PATCH"))
-        finally:
-            stack.destroy()
+        stack.up()
+        addon, password = only_addon(heroku), stack.outputs()["password"].value
+        renamed = f"{app_name}-new"
+        heroku_config(stack, heroku, renamed)
+        preview = stack.preview()
+        # The app, and the two guards that name it in their messages; nothing replaced, created or deleted.
+        assert set(preview.change_summary) == {"same", "update"} and preview.change_summary["update"] == 3, preview.change_summary
+        result = stack.up()
+        assert set(result.summary.resource_changes) == {"same", "update"}, result.summary.resource_changes
+        assert has_app(heroku, renamed) and not has_app(heroku, app_name)
+        assert only_addon(heroku) == addon, "the rename must not replace the database"
+        assert stack.outputs()["app_name"].value == renamed and stack.outputs()["password"].value == password
+        assert stack.outputs()["verification"].value["ready"] is True
+        assert heroku.calls("DELETE") == [] and any(c.startswith("PATCH /apps/") for c in heroku.calls("PATCH"))
 
 
 def test_heroku_existing_reads_the_app_and_changes_nothing_on_heroku(toolchain, tmp_path, heroku, app_name):
     heroku.create_app(app_name)
     addon = heroku.provision_addon(app_name)["id"]
-    with real_stack(tmp_path, "dev-existing") as stack:
+    with throwaway_stack(tmp_path, "dev-existing") as stack:
         heroku_config(stack, heroku, app_name, source="heroku-existing")
-        try:
-            stack.up()
-            assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)["DATABASE_URL"])
-            assert heroku.calls("POST") == [] and heroku.calls("PATCH") == [] and heroku.calls("DELETE") == []
-        finally:
-            stack.destroy()
+        stack.up()
+        assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+        assert heroku.calls("POST") == [] and heroku.calls("PATCH") == [] and heroku.calls("DELETE") == []
     assert addon in heroku.addons and heroku.calls("DELETE") == []
 
 
 def test_a_source_switch_is_refused_and_the_printed_way_out_keeps_the_database(toolchain, tmp_path, heroku, app_name):
-    with real_stack(tmp_path, "dev-switch") as stack:
+    with throwaway_stack(tmp_path, "dev-switch") as stack:
         heroku_config(stack, heroku, app_name)
-        try:
+        stack.up()
+        addon = only_addon(heroku)
+        heroku_config(stack, heroku, app_name, source="heroku-existing")
+        with pytest.raises(auto.CommandError) as refused:
+            stack.preview()
+        message = str(refused.value)
+        assert 'would delete them, database included' in message
+        command = re.search(r"pulumi state delete --force --target-dependents '([^']+)'", message)
+        assert command, message[-1500:]
+        with pytest.raises(auto.CommandError):
             stack.up()
-            addon = only_addon(heroku)
-            heroku_config(stack, heroku, app_name, source="heroku-existing")
-            with pytest.raises(auto.CommandError) as refused:
-                stack.preview()
-            message = str(refused.value)
-            assert 'would delete them, database included' in message
-            command = re.search(r"pulumi state delete --force --target-dependents '([^']+)'", message)
-            assert command, message[-1500:]
-            with pytest.raises(auto.CommandError):
-                stack.up()
-            assert addon in heroku.addons and heroku.calls("DELETE") == [], "the refused run deleted something"
+        assert addon in heroku.addons and heroku.calls("DELETE") == [], "the refused run deleted something"
 
-            done = subprocess.run(
-                [str(stack.pulumi), "state", "delete", "--force", "--target-dependents", "--yes", command.group(1)],
-                cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            assert done.returncode == 0, done.stderr
-            assert stack.up().summary.result == "succeeded"
-            assert addon in heroku.addons and heroku.calls("DELETE") == []
-            assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)["DATABASE_URL"])
-        finally:
-            stack.destroy()
+        done = subprocess.run(
+            [str(stack.pulumi), "state", "delete", "--force", "--target-dependents", "--yes", command.group(1)],
+            cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert stack.up().summary.result == "succeeded"
+        assert addon in heroku.addons and heroku.calls("DELETE") == []
+        assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)["DATABASE_URL"])
     assert addon in heroku.addons, "the adopted database must outlive the stack"
 
 
@@ -240,39 +219,33 @@ def test_an_app_that_already_has_a_database_url_gets_the_colored_var_and_we_use_
         if has_app(heroku, app_name):
             heroku.set_config_vars(app_name, {"DATABASE_URL": elsewhere})
 
-    with real_stack(tmp_path, "dev-colored") as stack:
+    with throwaway_stack(tmp_path, "dev-colored") as stack:
         heroku_config(stack, heroku, app_name)
         watcher = threading.Thread(target=set_database_url_when_the_app_appears, daemon=True)
         watcher.start()
-        try:
-            stack.up()
-            addon = only_addon(heroku)
-            colored = [name for name in heroku.addon_info(addon)["config_vars"] if name.startswith("HEROKU_POSTGRESQL_")]
-            assert colored, heroku.addon_info(addon)["config_vars"]
-            assert heroku.config_vars(app_name)["DATABASE_URL"] == elsewhere
-            assert stack.outputs()["database"].value == heroku.database_name(addon)
-            assert stack.outputs()["host"].value != "db.example.com"
-        finally:
-            stack.destroy()
+        stack.up()
+        addon = only_addon(heroku)
+        colored = [name for name in heroku.addon_info(addon)["config_vars"] if name.startswith("HEROKU_POSTGRESQL_")]
+        assert colored, heroku.addon_info(addon)["config_vars"]
+        assert heroku.config_vars(app_name)["DATABASE_URL"] == elsewhere
+        assert stack.outputs()["database"].value == heroku.database_name(addon)
+        assert stack.outputs()["host"].value != "db.example.com"
 
 
 def test_a_separate_stitch_credential_is_read_live_and_its_rotation_is_picked_up(toolchain, tmp_path, heroku, app_name):
-    with real_stack(tmp_path, "dev-credential") as stack:
+    with throwaway_stack(tmp_path, "dev-credential") as stack:
         heroku_config(stack, heroku, app_name)
-        try:
-            stack.up()
-            addon = only_addon(heroku)
-            var = heroku.attach_credential(addon, "stitch", "STITCH_DATABASE")
-            heroku_config(stack, heroku, app_name, stitch_config_var=var)
-            stack.up()
-            assert stack.outputs()["username"].value == heroku.role_name(addon, "stitch")
-            assert stack.outputs()["verification"].value["ready"] is True, "the grant gave the Stitch role CREATE"
+        stack.up()
+        addon = only_addon(heroku)
+        var = heroku.attach_credential(addon, "stitch", "STITCH_DATABASE")
+        heroku_config(stack, heroku, app_name, stitch_config_var=var)
+        stack.up()
+        assert stack.outputs()["username"].value == heroku.role_name(addon, "stitch")
+        assert stack.outputs()["verification"].value["ready"] is True, "the grant gave the Stitch role CREATE"
 
-            heroku.rotate_credentials(addon, "stitch")
-            stack.up()
-            assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)[var])
-        finally:
-            stack.destroy()
+        heroku.rotate_credentials(addon, "stitch")
+        stack.up()
+        assert stack.outputs()["password"].value == password_of(heroku.config_vars(app_name)[var])
 
 
 def test_a_heroku_login_through_netrc_is_enough(toolchain, tmp_path, heroku, app_name):
@@ -280,18 +253,14 @@ def test_a_heroku_login_through_netrc_is_enough(toolchain, tmp_path, heroku, app
     host = heroku.url.split("://", 1)[1]
     netrc.write_text(f"machine {host}\n  login {heroku.email}\n  password {heroku.api_key}\n")
     netrc.chmod(0o600)
-    with real_stack(tmp_path, "dev-netrc", env={"NETRC_PATH": str(netrc)}) as stack:
+    with throwaway_stack(tmp_path, "dev-netrc", env={"NETRC_PATH": str(netrc)}) as stack:
         heroku_config(stack, heroku, app_name, key=False)
-        try:
-            stack.up()
-            assert has_app(heroku, app_name)
-            assert all(r.auth == "basic" for r in heroku.requests)
-        finally:
-            stack.destroy()
+        stack.up()
+        assert has_app(heroku, app_name)
+        assert all(r.auth == "basic" for r in heroku.requests)
 
 
 # Stitch's own credential (stitch_credential): the Data API double's credentials are real roles.
-
 
 
 def data_host(heroku) -> dict[str, str]:
@@ -323,73 +292,64 @@ def stitch_cannot_drop_the_owners_table(heroku, addon: str, stitch_url: str) -> 
 
 
 def test_a_standard_plan_gets_its_own_credential_granted_read_live_and_healed_after_a_rotation(toolchain, tmp_path, heroku, app_name):
-    with real_stack(tmp_path, "dev-dedicated", env=data_host(heroku)) as stack:
+    with throwaway_stack(tmp_path, "dev-dedicated", env=data_host(heroku)) as stack:
         heroku_config(stack, heroku, app_name, plan="standard-0")
-        try:
-            stack.up()
-            addon = only_addon(heroku)
-            assert heroku.credential_state(addon, "stitch") == "active"
-            (attached,) = [a for a in heroku.attachments(addon) if a["name"] == "STITCH_DATABASE"]
-            assert attached["namespace"] == "credential:stitch"
-            stitch_url = heroku.config_vars(app_name)["STITCH_DATABASE_URL"]
-            role = heroku.role_name(addon, "stitch")
-            outputs = stack.outputs()
-            assert outputs["username"].value == role != heroku.role_name(addon), "Stitch loads as its own role, not the owner"
-            assert outputs["password"].value == password_of(stitch_url)
-            assert outputs["verification"].value["ready"] is True
-            assert checks_of(stack)["least privilege"]["status"] == "pass", "Stitch's own credential is no owner and holds nothing more"
-            assert privileges(heroku, addon, role) == {"CONNECT": True, "CREATE": True, "TEMPORARY": True}
-            stitch_cannot_drop_the_owners_table(heroku, addon, stitch_url)
-            created = [c for c in heroku.calls("POST") if c.startswith(f"POST {DATA_API}")]
-            assert created == [f"POST {DATA_API}{addon}/credentials"], created
-            assert all(r.auth == "basic" for r in heroku.requests if r.path.startswith(DATA_API))
+        stack.up()
+        addon = only_addon(heroku)
+        assert heroku.credential_state(addon, "stitch") == "active"
+        (attached,) = [a for a in heroku.attachments(addon) if a["name"] == "STITCH_DATABASE"]
+        assert attached["namespace"] == "credential:stitch"
+        stitch_url = heroku.config_vars(app_name)["STITCH_DATABASE_URL"]
+        role = heroku.role_name(addon, "stitch")
+        outputs = stack.outputs()
+        assert outputs["username"].value == role != heroku.role_name(addon), "Stitch loads as its own role, not the owner"
+        assert outputs["password"].value == password_of(stitch_url)
+        assert outputs["verification"].value["ready"] is True
+        assert checks_of(stack)["least privilege"]["status"] == "pass", "Stitch's own credential is no owner and holds nothing more"
+        assert privileges(heroku, addon, role) == {"CONNECT": True, "CREATE": True, "TEMPORARY": True}
+        stitch_cannot_drop_the_owners_table(heroku, addon, stitch_url)
+        created = [c for c in heroku.calls("POST") if c.startswith(f"POST {DATA_API}")]
+        assert created == [f"POST {DATA_API}{addon}/credentials"], created
+        assert all(r.auth == "basic" for r in heroku.requests if r.path.startswith(DATA_API))
 
-            again = stack.up()
-            assert set(again.summary.resource_changes or {}) == {"same"}, again.summary.resource_changes
+        again = stack.up()
+        assert set(again.summary.resource_changes or {}) == {"same"}, again.summary.resource_changes
 
-            heroku.rotate_credentials(addon, "stitch")  # `heroku pg:credentials:rotate --name stitch`
-            rotated = password_of(heroku.config_vars(app_name)["STITCH_DATABASE_URL"])
-            assert rotated != outputs["password"].value
-            stack.up()  # a plain up, no refresh
-            assert stack.outputs()["password"].value == rotated
-            assert stack.outputs()["verification"].value["ready"] is True
-            for secret in (rotated, heroku.api_key):
-                assert secret not in stack.state_text() and secret not in stack.all_printed()
-        finally:
-            stack.destroy()
+        heroku.rotate_credentials(addon, "stitch")  # `heroku pg:credentials:rotate --name stitch`
+        rotated = password_of(heroku.config_vars(app_name)["STITCH_DATABASE_URL"])
+        assert rotated != outputs["password"].value
+        stack.up()  # a plain up, no refresh
+        assert stack.outputs()["password"].value == rotated
+        assert stack.outputs()["verification"].value["ready"] is True
+        for secret in (rotated, heroku.api_key):
+            assert secret not in stack.state_text() and secret not in stack.all_printed()
 
 
 def test_an_essential_plan_keeps_the_owner_and_the_verification_says_why(toolchain, tmp_path, heroku, app_name):
-    with real_stack(tmp_path, "dev-essential", env=data_host(heroku)) as stack:
+    with throwaway_stack(tmp_path, "dev-essential", env=data_host(heroku)) as stack:
         heroku_config(stack, heroku, app_name, plan="essential-0")
-        try:
-            stack.up()
-            addon = only_addon(heroku)
-            assert stack.outputs()["username"].value == heroku.role_name(addon)
-            warning = checks_of(stack)["least privilege"]
-            assert warning["status"] == "warn"
-            assert "essential plans have one credential; standard-0 and up allow a dedicated one" in warning["detail"]
-            assert stack.outputs()["verification"].value["ready"] is True
-            assert not [r for r in heroku.requests if r.path.startswith(DATA_API) or r.path.startswith("/addon-attachments")]
-        finally:
-            stack.destroy()
+        stack.up()
+        addon = only_addon(heroku)
+        assert stack.outputs()["username"].value == heroku.role_name(addon)
+        warning = checks_of(stack)["least privilege"]
+        assert warning["status"] == "warn"
+        assert "essential plans have one credential; standard-0 and up allow a dedicated one" in warning["detail"]
+        assert stack.outputs()["verification"].value["ready"] is True
+        assert not [r for r in heroku.requests if r.path.startswith(DATA_API) or r.path.startswith("/addon-attachments")]
 
 
 def test_heroku_existing_standard_gets_a_credential_on_its_addon_and_destroy_keeps_it(toolchain, tmp_path, heroku, app_name):
     heroku.create_app(app_name)
     addon = heroku.provision_addon(app_name, "standard-0")["id"]
-    with real_stack(tmp_path, "dev-existing-dedicated", env=data_host(heroku)) as stack:
+    with throwaway_stack(tmp_path, "dev-existing-dedicated", env=data_host(heroku)) as stack:
         heroku_config(stack, heroku, app_name, source="heroku-existing")
-        try:
-            stack.up()
-            assert heroku.calls("POST") == [f"POST {DATA_API}{addon}/credentials", "POST /addon-attachments"], heroku.calls("POST")
-            assert heroku.calls("PATCH") == [] and heroku.calls("DELETE") == [] and heroku.calls("PUT") == []
-            role = heroku.role_name(addon, "stitch")
-            assert stack.outputs()["username"].value == role
-            assert privileges(heroku, addon, role)["CREATE"] is True
-            assert stack.outputs()["verification"].value["ready"] is True
-        finally:
-            stack.destroy()
+        stack.up()
+        assert heroku.calls("POST") == [f"POST {DATA_API}{addon}/credentials", "POST /addon-attachments"], heroku.calls("POST")
+        assert heroku.calls("PATCH") == [] and heroku.calls("DELETE") == [] and heroku.calls("PUT") == []
+        role = heroku.role_name(addon, "stitch")
+        assert stack.outputs()["username"].value == role
+        assert privileges(heroku, addon, role)["CREATE"] is True
+        assert stack.outputs()["verification"].value["ready"] is True
     assert heroku.credential_state(addon, "stitch") == "active", "destroy keeps the credential: its role owns what Stitch loaded"
     assert "STITCH_DATABASE_URL" not in heroku.config_vars(app_name), "the stack's attachment goes"
     assert [c.split("/")[1] for c in heroku.calls("DELETE")] == ["addon-attachments"]

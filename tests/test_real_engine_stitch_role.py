@@ -14,7 +14,7 @@ from pulumi import automation as auto
 
 from devtools.local_postgres import Cluster, StitchDatabase, provision_stitch_database
 from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
-from tests.support.real_engine import RealStack, real_stack
+from tests.support.real_engine import RealStack, throwaway_stack
 from tests.test_real_engine import assert_no_secret_anywhere, passwords_of, stack_db
 
 _names = itertools.count(1)
@@ -74,12 +74,8 @@ def scenario(ssl_server) -> Scenario:
 
 @pytest.fixture
 def stack(toolchain, tmp_path):
-    with real_stack(tmp_path, "lp") as real:
+    with throwaway_stack(tmp_path, "lp") as real:
         yield real
-        try:
-            real.destroy()
-        finally:
-            real.stack.workspace.remove_stack("lp", force=True)
 
 
 def configure(stack: RealStack, scenario: Scenario, **values: str) -> None:

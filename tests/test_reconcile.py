@@ -7,9 +7,7 @@ Each scenario costs a real `up` or several, so one scenario holds several checks
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import subprocess
 import sys
 from typing import Any
@@ -18,21 +16,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.doubles.fake_heroku import PostgresTarget, serve
 from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
-from tests.support.real_engine import RealStack, real_stack
-
-_apps = itertools.count(1)
-
-
-@pytest.fixture
-def heroku(ssl_server):
-    yield from serve(PostgresTarget.for_cluster(ssl_server.cluster))
+from tests.support.real_engine import RealStack, new_app_name, real_stack
 
 
 @pytest.fixture
 def app_name() -> str:
-    return f"acme-rec-{next(_apps)}-{os.getpid() % 1000}"
+    return new_app_name("rec")
 
 
 def configure(stack: RealStack, heroku, app_name: str, stitch: FakeStitch | None = None, **extra: str) -> None:
@@ -197,6 +187,7 @@ def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_de
             assert writes(stitch) == writes_before, "the reconcile wrote to a paused destination"
 
             # Paused by Stitch itself, then deleted in Stitch (still listed with deleted_at), then gone from the list.
+            stitch.resume(destination_id)
             stitch.pause(destination_id, by_system=True, at="2026-11-28T10:00:00Z")
             report = report_of(done := run_reconcile(stack, "--json"))
             assert done.returncode == 1 and report["status"] == "failing", report

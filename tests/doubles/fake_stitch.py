@@ -216,6 +216,11 @@ class FakeStitch:
         with self._lock:
             self.destinations[destination_id]["system_paused_at" if by_system else "paused_at"] = at
 
+    def resume(self, destination_id: int) -> None:
+        """destination-object-v4.md: both pause timestamps are null while the destination is active."""
+        with self._lock:
+            self.destinations[destination_id].update(paused_at=None, system_paused_at=None)
+
     def mapped_to(self, destination_id: int) -> list[int]:
         return sorted(s for s, d in self.sources.items() if d == destination_id)
 

@@ -11,6 +11,7 @@ dynamic providers in `pulumi-resource-pulumi-python`) and the state are real.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -169,6 +170,27 @@ def real_stack(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def throwaway_stack(base_dir: Path, stack_name: str, **options: Any) -> Iterator[RealStack]:
+    """real_stack, destroyed and removed afterwards whatever the test did, so nothing is left in the backend."""
+    with real_stack(base_dir, stack_name, **options) as real:
+        try:
+            yield real
+        finally:
+            try:
+                real.destroy()
+            finally:
+                real.stack.workspace.remove_stack(stack_name, force=True)
+
+
+_apps = itertools.count(1)
+
+
+def new_app_name(kind: str) -> str:
+    """A Heroku app name no other scenario of this run uses (3-30 characters, as config requires)."""
+    return f"acme-{kind}-{next(_apps)}-{os.getpid() % 1000}"
 
 
 GRANT_NAME = "create-on-database"
