@@ -144,10 +144,19 @@ def parse_app_name(text: str) -> str:
     return text
 
 
-def parse_region(text: str) -> str:
-    if text not in REGIONS:
-        raise Invalid(f'"{text}" is not a Heroku Postgres region for this program; use "us" or "eu"')
-    return text
+def _one_of(allowed: tuple[str, ...], what: str) -> Callable[[str], str]:
+    """A parser for a setting that takes one of a few words; `what` says what they mean, for the message."""
+
+    def parse(text: str) -> str:
+        if text not in allowed:
+            words = " or ".join(f'"{word}"' for word in allowed)
+            raise Invalid(f'"{text}" is not {words}: {what}')
+        return text
+
+    return parse
+
+
+parse_region = _one_of(REGIONS, "the Heroku Postgres regions this program creates databases in")
 
 
 def parse_plan(text: str) -> str:
@@ -213,13 +222,9 @@ def parse_database_url_text(text: str) -> str:
     return text
 
 
-def parse_stitch_credential(text: str) -> str:
-    if text not in STITCH_CREDENTIALS:
-        raise Invalid(
-            f'"{text}" is not a kind of Stitch credential; use "dedicated" (a role of Stitch\'s own, without the owner\'s '
-            'rights) or "owner" (the database owner\'s credential)'
-        )
-    return text
+parse_stitch_credential = _one_of(
+    STITCH_CREDENTIALS, "whose credential Stitch loads with: dedicated, one of its own without the owner's rights; owner, the owner's"
+)
 
 
 def parse_role_name(text: str) -> str:
@@ -273,13 +278,9 @@ def parse_destination_id(text: str) -> str:
 DESTINATION_MODES = ("managed", "released")
 
 
-def parse_destination_mode(text: str) -> str:
-    if text not in DESTINATION_MODES:
-        raise Invalid(
-            f'"{text}" is not managed or released; "released" lets this stack forget its Stitch destination '
-            'and leaves it in Stitch, e.g. "released"'
-        )
-    return text
+parse_destination_mode = _one_of(
+    DESTINATION_MODES, "released lets this stack forget its Stitch destination and leaves it in Stitch, as it is"
+)
 
 
 def parse_api_url(text: str) -> str:

@@ -127,7 +127,7 @@ def test_managed_destinations_are_not_released(dev):
 
 
 def test_a_stitch_destination_setting_other_than_managed_or_released_is_refused():
-    with pytest.raises(Exception, match=r'stitch_destination: "forget" is not managed or released'):
+    with pytest.raises(Exception, match=r'stitch_destination: "forget" is not "managed" or "released"'):
         run_program("dev", HEROKU_STACK | {"stitch_destination": "forget"})
 
 
