@@ -363,12 +363,10 @@ SETTINGS: tuple[Setting, ...] = (
             "e.g. `STITCH_DATABASE_URL` (made by `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE`), "
             "read on every `up`; instead of `stitch_url`",
             _config_var("STITCH_DATABASE_URL"), sources=HEROKU_SOURCES),
-    Setting("stitch_credential", "`dedicated`: Stitch gets a credential of its own, allowed CONNECT, CREATE, TEMPORARY on "
-            "the database and nothing more (`url`: a login role this stack creates; Heroku: the credential `stitch`, attached "
-            "as `STITCH_DATABASE` and read live; standard-0 and up); `owner`: the database owner's (a `warn` in the "
-            "verification). Implicit, and refused, when `stitch_url` or `stitch_config_var` names your own",
-            parse_stitch_credential, default_stitch_credential,
-            "`dedicated`, but `owner` on Essential plans (`heroku-existing`: by the add-on's plan, read at deploy time)"),
+    Setting("stitch_credential", "`dedicated`: Stitch gets a credential of its own that may load and nothing more "
+            "(`url`: a role this stack creates; Heroku: the credential `stitch`); `owner`: the owner's (the verification "
+            "warns). Not with `stitch_url` or `stitch_config_var`, which name your own",
+            parse_stitch_credential, default_stitch_credential, "`dedicated`; `owner` on Essential plans"),
     Setting("stitch_role_name", "the dedicated role this stack creates for Stitch (1-63 lowercase letters, digits, "
             "underscores; not `pg_*`); kept by `pulumi destroy`, since it owns what Stitch loaded",
             parse_role_name, "stitch", "`stitch`", sources=("url",)),
@@ -384,10 +382,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(STITCH_TOKEN_KEY, "Stitch Connect API token, set with `--secret` (or `export STITCH_ACCESS_TOKEN`); without it "
             "the destination stays a manual step and the `stitch_*` keys below are refused",
             secret=True, credential=True, default_doc="`STITCH_ACCESS_TOKEN`, else none"),
-    Setting("stitch_destination", "`managed`: with a Stitch token the stack creates and keeps the destination, and once "
-            "it does, a run without the token stops before any change; `released`: the stack lets go of the destination "
-            "and leaves it in Stitch as it is (nothing is sent to Stitch, no token needed); then `pulumi config rm "
-            "stitch_destination` and `pulumi up` without a token remove it from the state",
+    Setting("stitch_destination", "`managed`: with a token the stack keeps the destination, and then every run needs "
+            "the token; `released`: the stack lets go of it and leaves it in Stitch untouched (no token needed)",
             parse_destination_mode, "managed", "`managed`"),
     Setting("stitch_destination_name", "the destination's name in Stitch", parse_destination_name,
             lambda c: f"{c.project}-{c.stack}", "`stitch-heroku-<stack>`", needs_token=True, attr="destination_name"),
