@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import uuid
 from typing import Any
 
 import psycopg
@@ -14,8 +13,8 @@ import pytest
 import urllib3
 
 from tests.doubles.fake_heroku import ACCEPT, POOL_PORT, FakeHeroku, HerokuApiServer, PostgresTarget
+from tests.doubles.heroku_standin import heroku_go_request
 
-USER_AGENT = "heroku/v5 (linux; amd64) terraform-provider-heroku/5.2.10"
 LATEST_RELEASE = "version ..; max=1,order=desc"  # tf-app updateConfigVars: ListRange{Descending, "version", Max: 1}
 RELEASES_FOR_DATA_SOURCE = "version ..; max=200,order=desc"  # tf-app-ds: ListRange{"version", Max: 200, Descending}
 ENOUGH_POLLS = 10
@@ -40,15 +39,8 @@ class HerokuGo:
         authorization: str | None = "",
         accept: str = ACCEPT,
     ) -> tuple[int, Any]:
-        headers = {"Accept": accept, "User-Agent": USER_AGENT, "Request-Id": str(uuid.uuid4())}
-        if authorization is not None:
-            headers["Authorization"] = authorization or self.authorization
-        if range_:
-            headers["Range"] = range_
-        data = None
-        if body is not None:
-            data = json.dumps(body, separators=(",", ":")).encode()
-            headers["Content-Type"] = "application/json"
+        sent = None if authorization is None else authorization or self.authorization
+        headers, data = heroku_go_request(body, sent, range_, accept)
         response = self.http.request(method, self.url + path, body=data, headers=headers)
         return response.status, json.loads(response.data)
 

@@ -314,6 +314,23 @@ Sleep = Callable[[float], None]
 Clock = Callable[[], float]
 
 
+def heroku_go_request(
+    body: Any, authorization: str | None, range_: str | None = None, accept: str = ACCEPT
+) -> tuple[dict[str, str], bytes | None]:
+    """The headers and body heroku-go v5.4.1 sends (heroku.go, Service.NewRequest and Transport): Accept
+    version 3, its User-Agent, a Request-Id, basic auth when given, a Range when listing, compact JSON."""
+    headers = {"Accept": accept, "User-Agent": USER_AGENT, "Request-Id": str(uuid.uuid4())}
+    if authorization:
+        headers["Authorization"] = authorization
+    if range_:
+        headers["Range"] = range_
+    data = None
+    if body is not None:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        headers["Content-Type"] = "application/json"
+    return headers, data
+
+
 class HerokuClient:
     """heroku-go v5's Service over its Transport, as tf-config initializeAPI builds it.
 
@@ -334,15 +351,7 @@ class HerokuClient:
 
     def call(self, method: str, path: str, body: Any = None, *, range_: str | None = None) -> Any:
         url = self.settings.url + path  # heroku-go: URL + path, the URL without a trailing slash
-        headers = {"Accept": ACCEPT, "User-Agent": USER_AGENT, "Request-Id": str(uuid.uuid4())}
-        if self.authorization:
-            headers["Authorization"] = self.authorization
-        if range_:
-            headers["Range"] = range_
-        data = None
-        if body is not None:
-            data = json.dumps(body, separators=(",", ":")).encode()
-            headers["Content-Type"] = "application/json"
+        headers, data = heroku_go_request(body, self.authorization, range_)
         headers.update(self.settings.headers)  # transport: AdditionalHeaders last
         shown = _without_password(url)
         interval, jitter, multiplier, longest = RATE_LIMIT_BACKOFF
