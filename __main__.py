@@ -9,19 +9,9 @@ from dataclasses import replace
 import pulumi
 
 from components import config as stack_config
-from components.heroku_config_vars import live_urls
-from components.heroku_credential import CredentialChoice, HerokuCredentialError, choose_credential, credential_for_existing, heroku_access
-from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
-from components.source_guard import (
-    MANAGED,
-    NONE,
-    DestinationGuard,
-    DestinationGuardArgs,
-    DestroyGuard,
-    DestroyGuardArgs,
-    SourceGuard,
-    SourceGuardArgs,
-)
+from components.database_source import database_for, plan_credential
+from components.heroku_credential import HerokuCredentialError
+from components.source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
 from components.stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
 from components.stitch_grant import StitchGrant, StitchGrantArgs
 from components.stitch_role import StitchRoleArgs
@@ -29,17 +19,12 @@ from components.stitch_settings import stitch_settings
 from components.verification import Verification, VerificationArgs
 
 try:
-    # Every key of the stack is read, so keys that belong to no setting are caught too.
+    # Every key of the stack is read, so keys that belong to no setting are caught too; then whose
+    # credential Stitch gets (least privilege: its own wherever the source allows it).
     cfg = stack_config.load_stack()
-    # Least privilege: Stitch gets a credential of its own wherever the plan allows one (heroku-existing: its plan is read now).
-    access = heroku_access() if cfg.source != "url" else None
-    choice = choose_credential(cfg, access) if access else CredentialChoice(False)
+    credential = plan_credential(cfg)
 except (stack_config.ConfigError, HerokuCredentialError) as error:
     raise pulumi.RunError(str(error)) from None
-owner_reason, dedicated = choice.owner_reason, access if choice.dedicated else None
-# How strict the least-privilege check is: `dedicated`, `owner`, or None for the user's own credential.
-own = cfg.stitch_url or cfg.stitch_config_var
-credential_kind = None if own else cfg.stitch_credential if cfg.source == "url" else "dedicated" if choice.dedicated else "owner"
 
 # Whether the stack manages a Stitch destination is recorded, not inferred from a token: once it does,
 # a run without the token stops here, before any step (released lets go of it on purpose). Everything
@@ -47,33 +32,11 @@ credential_kind = None if own else cfg.stitch_credential if cfg.source == "url" 
 mode = cfg.stitch_destination if cfg.stitch_destination != MANAGED or cfg.stitch else NONE
 destination_name = cfg.stitch.destination_name if cfg.stitch else None
 first = DestinationGuard("stitch-destination-guard", DestinationGuardArgs(mode, destination_name))
-everything: list[pulumi.Resource] = [first]
 
-# Heroku URLs are read live on every run, so a plain `pulumi up` picks up rotated credentials.
-created: list[pulumi.Resource] = [first]
-guard = SourceGuardArgs(cfg.source, owned=[first])
-stitch_url: pulumi.Input[str] | None = cfg.stitch_url
-if cfg.source == "heroku":
-    heroku = HerokuDatabase(
-        "database",
-        HerokuDatabaseArgs(
-            cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version, cfg.stitch_config_var, dedicated
-        ),
-        pulumi.ResourceOptions(depends_on=[first]),
-    )
-    owner_url, app_name, stitch_url = heroku.database_url, heroku.app_name, heroku.stitch_url or stitch_url
-    created = [heroku.addon]
-    everything.append(heroku)
-    guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
-elif cfg.source == "heroku-existing":
-    first_of_all = pulumi.ResourceOptions(depends_on=[first])
-    stitch_var, credential = credential_for_existing(choice, access, cfg.stitch_config_var, first_of_all)
-    everything += credential
-    created = [first, *credential]
-    live = live_urls(cfg.app_name, cfg.database_config_var, stitch_var, database_key="database_config_var", depends_on=created)
-    owner_url, app_name, stitch_url = live.database_url, cfg.app_name, live.stitch_url or stitch_url
-else:
-    owner_url, app_name = pulumi.Output.secret(cfg.database_url), None
+# The database, from its source; Heroku URLs are read live on every run, so `pulumi up` heals a rotation.
+database = database_for(cfg, credential, first)
+owner_url, app_name, stitch_url = database.owner_url, database.app_name, database.stitch_url
+everything: list[pulumi.Resource] = [first, *database.resources]
 
 # The outputs' POST body is what the stack sends with a token; without one, Stitch's body without a name.
 body = {"destination_name": destination_name, "ignore_unmapped_sources": not (cfg.stitch and cfg.stitch.map_unmapped_sources)}
@@ -86,18 +49,18 @@ if cfg.source == "url" and cfg.stitch_credential == "dedicated":
     role = StitchRoleArgs(cfg.stitch_role_name, cfg.stitch_password_version, owner_url, cfg.connect_timeout)
 # A switch away from `heroku` would delete the database this stack made, and a role for Stitch needs an
 # owner that may create it: the guard stops the run first, before the provider signs in.
-remembered = {"stitch_credential": credential_kind or "own", "stitch_role": role.name if role else stitch.username}
-source_guard = SourceGuard("source-guard", replace(guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout))
-created.append(source_guard)
+remembered = {"stitch_credential": credential.kind or "own", "stitch_role": role.name if role else stitch.username}
+source_guard = SourceGuard("source-guard", replace(database.guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout))
 everything.append(source_guard)
 
-grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, created, role))
+grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, [*database.waits_for, source_guard], role))
 if grant.stitch_role is not None:
     stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL", **body)
 verification = Verification(
     "verification",
     VerificationArgs(
-        stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source, credential_kind, owner_reason
+        stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source, credential.kind,
+        credential.owner_reason,
     ),
     pulumi.ResourceOptions(depends_on=[grant]),
 )

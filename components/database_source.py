@@ -1,0 +1,86 @@
+"""Where the database comes from (`source`), and whose credential Stitch gets on it.
+
+Both are decided here, once, so the program reads as config -> database -> grant -> verification -> Stitch.
+The credential is chosen before any resource is declared: least privilege wherever the source allows it
+(docs/least-privilege.md), with heroku-existing's plan read from Heroku, read-only, on every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.config import StackConfig
+from components.heroku_config_vars import live_urls
+from components.heroku_credential import CredentialChoice, HerokuAccess, choose_credential, credential_for_existing, heroku_access
+from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
+from components.source_guard import SourceGuardArgs
+
+
+@dataclass(frozen=True)
+class CredentialPlan:
+    """Whose credential Stitch loads with on this run."""
+
+    kind: str | None
+    """`dedicated`, `owner`, or None for a credential the user named (stitch_url, stitch_config_var)."""
+    owner_reason: str | None
+    """Why Stitch keeps the owner's credential, for the verification's warning."""
+    choice: CredentialChoice
+    """The Heroku side of the decision (the add-on a heroku-existing credential is made on)."""
+    heroku: HerokuAccess | None = None
+    """How this run calls Heroku (Heroku sources only)."""
+
+
+def plan_credential(cfg: StackConfig) -> CredentialPlan:
+    """Raises HerokuCredentialError when Heroku's answer makes the configured choice impossible."""
+    access = heroku_access() if cfg.source != "url" else None
+    choice = choose_credential(cfg, access) if access else CredentialChoice(False)
+    if cfg.stitch_url or cfg.stitch_config_var:
+        kind = None
+    elif cfg.source == "url":
+        kind = cfg.stitch_credential
+    else:
+        kind = "dedicated" if choice.dedicated else "owner"
+    return CredentialPlan(kind, choice.owner_reason, choice, access)
+
+
+@dataclass
+class Database:
+    """The database as the rest of the program sees it, whatever its source."""
+
+    owner_url: pulumi.Output[str]
+    """The owner's URL, secret, read live on every run for the Heroku sources."""
+    app_name: pulumi.Input[str] | None
+    """The Heroku app, for the outputs; None for source url."""
+    stitch_url: pulumi.Input[str] | None
+    """Stitch's own credential where one exists already (the user's, or Heroku's `stitch`); None: decided later."""
+    guard: SourceGuardArgs
+    """What the source guard remembers of this source."""
+    waits_for: list[pulumi.Resource] = field(default_factory=list)
+    """What must exist before the grant signs in (the add-on, Stitch's Heroku credential)."""
+    resources: list[pulumi.Resource] = field(default_factory=list)
+    """Everything declared here, for the destroy guard."""
+
+
+def database_for(cfg: StackConfig, credential: CredentialPlan, first: pulumi.Resource) -> Database:
+    """The Heroku app and add-on this stack creates, an existing Heroku database, or a URL; after `first`."""
+    after_first = pulumi.ResourceOptions(depends_on=[first])
+    if cfg.source == "heroku":
+        dedicated = credential.heroku if credential.choice.dedicated else None
+        heroku = HerokuDatabase(
+            "database",
+            HerokuDatabaseArgs(
+                cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version, cfg.stitch_config_var, dedicated
+            ),
+            after_first,
+        )
+        guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
+        stitch_url = heroku.stitch_url or cfg.stitch_url
+        return Database(heroku.database_url, heroku.app_name, stitch_url, guard, [heroku.addon], [heroku])
+    guard = SourceGuardArgs(cfg.source, owned=[first])
+    if cfg.source == "heroku-existing":
+        stitch_var, made = credential_for_existing(credential.choice, credential.heroku, cfg.stitch_config_var, after_first)
+        live = live_urls(cfg.app_name, cfg.database_config_var, stitch_var, database_key="database_config_var", depends_on=[first, *made])
+        return Database(live.database_url, cfg.app_name, live.stitch_url or cfg.stitch_url, guard, [first, *made], made)
+    return Database(pulumi.Output.secret(cfg.database_url), None, cfg.stitch_url, guard, [first])
