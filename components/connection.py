@@ -14,7 +14,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 POSTGRES_SCHEMES = ("postgres", "postgresql")
 DEFAULT_PORT = 5432
-REDACTED = "********"
+REDACTED = "[secret]"
+"""What stands where a secret was, in every message of this project: Pulumi's own marker for a secret value."""
 
 # The scheme alone, read without urllib: urlsplit raises on a password holding "[" (it takes it for
 # an IPv6 host), while libpq's own URI parser, which decides what the URL means, accepts it.
@@ -153,3 +154,12 @@ def redact(text: str, secret: str | None = None, *, public: Iterable[str] = ()) 
         token = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])")
         text = token.sub(REDACTED, text)
     return text
+
+
+def hide_known(text: str, secrets: Iterable[str]) -> str:
+    """Text with every occurrence of each secret we hold (a token, a password) replaced, longest first, for
+    text that came from outside (an API's error, an engine's message) and may quote one back."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+

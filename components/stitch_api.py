@@ -30,6 +30,8 @@ from urllib3.exceptions import HTTPError as TransportError
 from urllib3.util import make_headers, parse_url
 from urllib3.util.retry import Retry
 
+from components.connection import hide_known
+
 DEFAULT_API_URL = "https://api.stitchdata.com"
 DESTINATION_TYPE = "postgres"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -50,7 +52,6 @@ LIMIT_FIX = (
 LIMIT_WORDS = ("destination limit", "at most one destination")
 UNKNOWN_PUT_WORDS = "invalid connection id"
 UNKNOWN_DELETE_WORDS = "unable to locate dest"
-REDACTED = "[secret]"
 UNCONFIRMED_AFTER = 60.0
 """Seconds to watch a report card that never leaves fully_configured after a POST or PUT before calling it unconfirmed."""
 
@@ -249,14 +250,14 @@ class StitchClient:
         check endpoint where it answers). A card that never leaves fully_configured is `unconfirmed`."""
         job = _newer(answer.get("check_job_name"), before)
         # A new destination whose POST answer is still at the form: the card's next fully_configured is a check's.
-        fresh = before is None and _step(answer) != FULLY_CONFIGURED
+        fresh = before is None and report_card_step(answer) != FULLY_CONFIGURED
         started = time.monotonic()
         while True:
             found = self.find_destination(destination_id)
             if destination_status(found) == "deleted":
                 return Verdict("failed", None, "the destination is no longer in GET /v4/destinations (deleted in Stitch meanwhile?)")
             assert found is not None
-            step = _step(found)
+            step = report_card_step(found)
             job = job or _newer(found.get("check_job_name"), before)
             check = self.last_connection_check(destination_id)
             ours = check is not None and _is_ours(check, job, before)
@@ -276,10 +277,8 @@ class StitchClient:
     # -- plumbing -----------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
-        """Replace every secret the client knows by [secret], for text that came from outside."""
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        """Replace every secret the client knows by the marker, for text that came from outside."""
+        return hide_known(text, self._secrets)
 
     def _retry(self, repeatable: bool, retries: int) -> Retry:
         # A refused connection never reached Stitch, so it is safe to try again even for a POST;
@@ -422,7 +421,8 @@ def _is_ours(check: ConnectionCheck, job: str | None, before: Snapshot | None) -
     return before.check_seen and check.name is not None and check.name != before.check_name
 
 
-def _step(destination: dict[str, Any]) -> str | None:
+def report_card_step(destination: dict[str, Any]) -> str | None:
+    """Where the destination's report card stands (destination-object-v4.md: report_card.current_step_type)."""
     return (destination.get("report_card") or {}).get("current_step_type")
 
 

@@ -25,6 +25,7 @@ from components.stitch_api import (
     StitchClient,
     Verdict,
     destination_status,
+    report_card_step,
 )
 
 # Inputs that Stitch holds: a change means a PUT and a new wait for the report card.
@@ -159,7 +160,7 @@ class StitchDestinationProvider(ResourceProvider):
         # an older example with numbers and booleans: compare our keys only, as strings.
         seen = found.get("properties") or {}
         properties = {key: _as_property(seen[key]) if key in seen and key != "password" else value for key, value in ours.items()}
-        step = _step(found)
+        step = report_card_step(found)
         outs = {
             **props,
             "name": found.get("name", props.get("name")),
@@ -383,10 +384,6 @@ def _status_on_read(client: StitchClient, destination_id: str, step: str | None)
 
 def _kept(olds: dict[str, Any]) -> dict[str, Any]:
     return {key: olds[key] for key in ("destination_id", "connection_check", "report_card_step", "stitch_status") if key in olds}
-
-
-def _step(destination: dict[str, Any]) -> str | None:
-    return (destination.get("report_card") or {}).get("current_step_type")
 
 
 def _as_property(value: Any) -> str:

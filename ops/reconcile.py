@@ -23,7 +23,7 @@ from pulumi import automation as auto
 
 from components import config as stack_config
 from components.checks import Report, verify
-from components.connection import ConnectionSettings
+from components.connection import ConnectionSettings, hide_known
 from components.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
 from ops import workspace
 
@@ -384,16 +384,14 @@ def _secret_values(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.St
 
 
 def scrub(value: Any, secrets: Iterable[str]) -> Any:
-    """value with every secret replaced by [secret], however deep (strings in dicts and lists)."""
-    ordered = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)
+    """value with every secret replaced by the marker, however deep (strings in dicts and lists)."""
+    secrets = list(secrets)
     if isinstance(value, str):
-        for secret in ordered:
-            value = value.replace(secret, "[secret]")
-        return value
+        return hide_known(value, secrets)
     if isinstance(value, dict):
-        return {key: scrub(item, ordered) for key, item in value.items()}
+        return {key: scrub(item, secrets) for key, item in value.items()}
     if isinstance(value, list):
-        return [scrub(item, ordered) for item in value]
+        return [scrub(item, secrets) for item in value]
     return value
 
 

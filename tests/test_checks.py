@@ -247,12 +247,12 @@ def test_a_password_that_is_also_the_database_name_leaves_the_name_readable(ssl_
     ("text", "secret", "expected"),
     [
         ('missing "=" after "postgres://loader:s3cr3t@db/x" in connection info string', None,
-         'missing "=" after "postgres://loader:********@db/x" in connection info string'),
-        ("invalid option: host=db password='a b\\'c' dbname=x", None, "invalid option: host=db password=******** dbname=x"),
-        ("password=hunter2 user=x", None, "password=******** user=x"),
-        ('unexpected value "Xy7-long-s3cret"', "Xy7-long-s3cret", 'unexpected value "********"'),
+         'missing "=" after "postgres://loader:[secret]@db/x" in connection info string'),
+        ("invalid option: host=db password='a b\\'c' dbname=x", None, "invalid option: host=db password=[secret] dbname=x"),
+        ("password=hunter2 user=x", None, "password=[secret] user=x"),
+        ('unexpected value "Xy7-long-s3cret"', "Xy7-long-s3cret", 'unexpected value "[secret]"'),
         ("connection to server at 127.0.0.1, port 1 failed", "p", "connection to server at 127.0.0.1, port 1 failed"),
-        ('database "postgres" does not exist', "postgres", 'database "********" does not exist'),
+        ('database "postgres" does not exist', "postgres", 'database "[secret]" does not exist'),
     ],
 )
 def test_redaction_finds_passwords_in_urls_conninfo_and_whole_tokens(text, secret, expected):
