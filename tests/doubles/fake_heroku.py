@@ -35,12 +35,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 from psycopg import sql
+
+from tests.doubles.loopback import LoopbackServer
 
 ACCEPT = "application/vnd.heroku+json; version=3"
 SERVICE = "heroku-postgresql"
@@ -1146,27 +1148,13 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the requests are recorded instead."""
 
 
-class HerokuApiServer:
+class HerokuApiServer(LoopbackServer[FakeHeroku]):
     """Serves a FakeHeroku on 127.0.0.1 (a free port) in a thread, for a `with` block. Point the
     provider at `fake.url` with `heroku:url` or HEROKU_API_URL (no trailing slash: heroku-go joins
     URL + path). On exit it stops serving and drops every database the double made."""
 
     def __init__(self, heroku: FakeHeroku):
-        handler = type("Handler", (_Handler,), {"heroku": heroku})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        heroku.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.heroku = heroku
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fake-heroku", daemon=True)
-
-    def __enter__(self) -> FakeHeroku:
-        self.thread.start()
-        return self.heroku
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.heroku.close()
+        super().__init__(heroku, type("Handler", (_Handler,), {"heroku": heroku}), "fake-heroku", on_exit=heroku.close)
 
 
 def serve(postgres: PostgresTarget, **settings: Any) -> Iterator[FakeHeroku]:

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+
+from tests.doubles.loopback import LoopbackServer
 
 # The postgres form, from GET /v4/destination-types/postgres in create-configure-destination-connect-api.md.
 FORM: dict[str, dict[str, Any]] = {
@@ -544,27 +545,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the requests are recorded instead."""
 
 
-class StitchServer:
+class StitchServer(LoopbackServer[FakeStitch]):
     """Serves a FakeStitch on 127.0.0.1 in a thread, for a `with` block; over TLS when given a certificate."""
 
     def __init__(self, stitch: FakeStitch, *, tls: tuple[Path, Path] | None = None):
-        handler = type("Handler", (_Handler,), {"stitch": stitch})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        scheme = "http"
-        if tls is not None:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*tls)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-            scheme = "https"
-        stitch.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
-        self.stitch = stitch
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fake-stitch", daemon=True)
-
-    def __enter__(self) -> FakeStitch:
-        self.thread.start()
-        return self.stitch
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(stitch, type("Handler", (_Handler,), {"stitch": stitch}), "fake-stitch", tls=tls)
