@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 POSTGRES_SCHEMES = ("postgres", "postgresql")
@@ -162,4 +163,12 @@ def hide_known(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
+
+
+def connect_as(url: str, *, connect_timeout: int, application_name: str, autocommit: bool = True) -> psycopg.Connection:
+    """A session with SSL required, signed in with a stack's URL (the owner's, for the guards and the handover).
+
+    Raises InvalidDatabaseUrl (a ValueError) or psycopg's own errors."""
+    settings = parse_database_url(url, name="the database URL")
+    return psycopg.connect(settings.conninfo(connect_timeout=connect_timeout, application_name=application_name), autocommit=autocommit)
 

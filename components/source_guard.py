@@ -40,7 +40,8 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from components import postgres_sql as pg
-from components.connection import parse_database_url
+from components.connection import connect_as
+from components.stitch_role import stitch_schemas
 
 
 def switch_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
@@ -59,15 +60,15 @@ def switch_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
     )
 
 
+GUARD_SESSION = "stitch-heroku-guard"
+
 OwnerFacts = Callable[[str, str, str | None, int], dict[str, Any] | None]
 
 
 def owner_facts(owner_url: str, role: str, previous: str | None, connect_timeout: int) -> dict[str, Any] | None:
     """What the owner may do about Stitch's role, read-only; None when the server cannot be asked now."""
     try:
-        settings = parse_database_url(owner_url, name="the database URL")
-        conninfo = settings.conninfo(connect_timeout=connect_timeout, application_name="stitch-heroku-guard")
-        with psycopg.connect(conninfo, autocommit=True) as conn:
+        with connect_as(owner_url, connect_timeout=connect_timeout, application_name=GUARD_SESSION) as conn:
             return conn.cursor(row_factory=dict_row).execute(pg.OWNER_FACTS_QUERY, {"role": role, "previous": previous}).fetchone()
     except (psycopg.Error, OSError, ValueError):
         return None  # the verification reports a database it cannot reach, with the server's words
@@ -118,11 +119,9 @@ def owner_era_schemas(owner_url: str, connect_timeout: int) -> list[str] | None:
     """Stitch's schemas (every table has `_sdc_` columns) the owner may act for, read-only; None when the
     server cannot be asked now."""
     try:
-        settings = parse_database_url(owner_url, name="the database URL")
-        conninfo = settings.conninfo(connect_timeout=connect_timeout, application_name="stitch-heroku-guard")
-        with psycopg.connect(conninfo, autocommit=True) as conn:
+        with connect_as(owner_url, connect_timeout=connect_timeout, application_name=GUARD_SESSION) as conn:
             # No role is excluded: every Stitch schema the owner's side holds counts.
-            return [row[0] for row in conn.execute(pg.STITCH_SCHEMAS_QUERY, {"role": ""}).fetchall()]
+            return [schema for schema, _tables in stitch_schemas(conn, "")]
     except (psycopg.Error, OSError, ValueError):
         return None
 

@@ -28,7 +28,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ResourceProvid
 from pulumi.runtime import rpc
 
 from components import postgres_sql as pg
-from components.connection import parse_database_url
+from components.connection import connect_as, parse_database_url
 
 # 40 characters from 62 letters and digits: about 238 bits. Letters and digits only, so the password
 # needs no quoting in a URL, a conninfo or Stitch's form.
@@ -87,9 +87,8 @@ def hand_over(owner_url: str, role: str, connect_timeout: int) -> list[str]:
     """As the owner, in one transaction: make the owner a member of `role`, then give it Stitch's schemas.
 
     Returns the schemas given."""
-    settings = parse_database_url(owner_url, name="the database URL")
-    conninfo = settings.conninfo(connect_timeout=connect_timeout, application_name="stitch-heroku-handover")
-    with psycopg.connect(conninfo) as conn, conn.transaction():
+    session = connect_as(owner_url, connect_timeout=connect_timeout, application_name="stitch-heroku-handover", autocommit=False)
+    with session as conn, conn.transaction():
         conn.execute(pg.HANDOVER_LOCK_TIMEOUT)
         schemas = stitch_schemas(conn, role)
         # The GRANT runs even with nothing to hand over: the owner then reads what Stitch loads, and can
@@ -107,9 +106,8 @@ class StitchHandoverProvider(ResourceProvider):
         owner_url, role = _plain(news.get("owner_url")), news.get("role")
         if _known(owner_url) and _known(role):
             try:
-                settings = parse_database_url(owner_url, name="the database URL")
-                conninfo = settings.conninfo(connect_timeout=int(news.get("connect_timeout") or 10))
-                with psycopg.connect(conninfo, autocommit=True) as conn:
+                timeout = int(news.get("connect_timeout") or 10)
+                with connect_as(owner_url, connect_timeout=timeout, application_name="stitch-heroku-handover") as conn:
                     news["schemas"] = [schema for schema, _ in stitch_schemas(conn, role)]
             except (psycopg.Error, OSError, ValueError):
                 pass  # not reachable now: create finds them itself, and the verification reports the connection
