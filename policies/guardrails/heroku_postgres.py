@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from pulumi_policy import (
-    EnforcementLevel,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
+from .declare import guardrail
 from .resource_view import config_strings, label, read, stack_of, strings_config
 
 ADDON_TYPE = "heroku:addon/addon:Addon"
@@ -24,12 +19,16 @@ POSTGRES_SERVICE = "heroku-postgresql"
 # Heroku's free hobby plans ended in 2022; mini and basic, which replaced them, were in turn replaced by
 # the Essential plans. The same list components/config.py refuses (tests/test_policies.py keeps them equal).
 RETIRED_PLANS_KEY = "retiredPlans"
+RETIRED_PLANS_HELP = "Retired Heroku Postgres plans (glob patterns on the part after heroku-postgresql:)."
 DEFAULT_RETIRED_PLANS = ("hobby-*", "mini", "basic")
+NO_RETIRED_PLAN_CONFIG = strings_config(RETIRED_PLANS_KEY, RETIRED_PLANS_HELP, DEFAULT_RETIRED_PLANS)
 # The current plan closest to each retired one (Heroku moved mini and basic databases to these).
 _SUCCESSOR = {"hobby-dev": "essential-0", "mini": "essential-0", "hobby-basic": "essential-1", "basic": "essential-1"}
 
 UNPROTECTED_PREFIXES_KEY = "unprotectedStackPrefixes"
+UNPROTECTED_PREFIXES_HELP = "Stack name prefixes whose databases may go unprotected (throwaway stacks)."
 DEFAULT_UNPROTECTED_PREFIXES = ("dev",)
+PROTECTED_OUTSIDE_DEV_CONFIG = strings_config(UNPROTECTED_PREFIXES_KEY, UNPROTECTED_PREFIXES_HELP, DEFAULT_UNPROTECTED_PREFIXES)
 
 
 def postgres_plan(args: ResourceValidationArgs) -> str | None:
@@ -44,7 +43,12 @@ def postgres_plan(args: ResourceValidationArgs) -> str | None:
     return tier if service == POSTGRES_SERVICE else None
 
 
-def validate_no_retired_plan(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+@guardrail("heroku-postgres-no-retired-plan", mandatory=True, severity=Severity.HIGH, config=NO_RETIRED_PLAN_CONFIG)
+def no_retired_plan(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A Heroku Postgres add-on must use a plan Heroku still offers (not hobby-*, mini or basic).
+
+    Fix: Use a current plan, e.g. plan="heroku-postgresql:essential-0".
+    """
     tier = postgres_plan(args)
     if not tier:
         return
@@ -67,7 +71,12 @@ def validate_no_retired_plan(args: ResourceValidationArgs, report_violation: Rep
     )
 
 
-def validate_protected_outside_dev(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+@guardrail("heroku-postgres-protected", mandatory=False, severity=Severity.MEDIUM, config=PROTECTED_OUTSIDE_DEV_CONFIG)
+def protected_outside_dev(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A Heroku Postgres add-on on a stack that is not a dev stack should be protected from deletion.
+
+    Fix: Declare the add-on with opts=pulumi.ResourceOptions(protect=True).
+    """
     if postgres_plan(args) is None or args.opts.protect:
         return
     stack = stack_of(args.urn)
@@ -83,32 +92,3 @@ def validate_protected_outside_dev(args: ResourceValidationArgs, report_violatio
         f"({UNPROTECTED_PREFIXES_KEY} config).",
         None,
     )
-
-
-no_retired_plan = ResourceValidationPolicy(
-    name="heroku-postgres-no-retired-plan",
-    description="A Heroku Postgres add-on must use a plan Heroku still offers (not hobby-*, mini or basic).",
-    validate=validate_no_retired_plan,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    config_schema=strings_config(
-        RETIRED_PLANS_KEY,
-        "Retired Heroku Postgres plans (glob patterns on the part after heroku-postgresql:).",
-        DEFAULT_RETIRED_PLANS,
-    ),
-    remediation_steps='Use a current plan, e.g. plan="heroku-postgresql:essential-0".',
-)
-
-protected_outside_dev = ResourceValidationPolicy(
-    name="heroku-postgres-protected",
-    description="A Heroku Postgres add-on on a stack that is not a dev stack should be protected from deletion.",
-    validate=validate_protected_outside_dev,
-    enforcement_level=EnforcementLevel.ADVISORY,
-    severity=Severity.MEDIUM,
-    config_schema=strings_config(
-        UNPROTECTED_PREFIXES_KEY,
-        "Stack name prefixes whose databases may go unprotected (throwaway stacks).",
-        DEFAULT_UNPROTECTED_PREFIXES,
-    ),
-    remediation_steps="Declare the add-on with opts=pulumi.ResourceOptions(protect=True).",
-)

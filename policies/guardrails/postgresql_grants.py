@@ -12,17 +12,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
+from .declare import guardrail
 from .resource_view import config_strings, label, read, reveal, shown, strings_config
 
 GRANT_TYPE = "postgresql:index/grant:Grant"
+RETAINED_GRANTS_KEY = "retainedGrants"
+RETAINED_GRANTS_HELP = "Names (or URNs) of database Grants you have checked are declared with retain_on_delete."
+RETAINED_ON_DELETE_CONFIG = strings_config(RETAINED_GRANTS_KEY, RETAINED_GRANTS_HELP, [])
 
 # Every privilege PostgreSQL has on a database, in the order the fix lists them.
 DATABASE_PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
@@ -55,7 +53,13 @@ def _target(props: Mapping[str, Any]) -> str:
     return f'{text} to role "{role}"' if role else text
 
 
-def validate_keeps_connect_and_temporary(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+@guardrail("postgresql-database-grant-keeps-connect-temporary", mandatory=True, severity=Severity.HIGH)
+def keeps_connect_and_temporary(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A postgresql Grant on a database that lists CREATE must also list CONNECT and TEMPORARY: the provider
+    revokes every database privilege of the role before it grants.
+
+    Fix: List every database privilege the role keeps: privileges=["CONNECT", "CREATE", "TEMPORARY"].
+    """
     privileges = database_privileges(args)
     if privileges is None or "CREATE" not in privileges:
         return
@@ -74,10 +78,17 @@ def validate_keeps_connect_and_temporary(args: ResourceValidationArgs, report_vi
     )
 
 
-def validate_retained_on_delete(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+@guardrail("postgresql-database-grant-retain-on-delete", mandatory=False, severity=Severity.MEDIUM, config=RETAINED_ON_DELETE_CONFIG)
+def retained_on_delete(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A postgresql Grant on a database should be declared with retain_on_delete: deleting it revokes every
+    database privilege of its role. Policies cannot see retain_on_delete, so this is a reminder until the Grant
+    is listed in retainedGrants.
+
+    Fix: Declare the Grant with opts=pulumi.ResourceOptions(retain_on_delete=True), then list it in retainedGrants.
+    """
     if database_privileges(args) is None:
         return
-    if {args.name, args.urn} & set(config_strings(args.get_config(), "retainedGrants", [])):
+    if {args.name, args.urn} & set(config_strings(args.get_config(), RETAINED_GRANTS_KEY, [])):
         return
     report_violation(
         f"{label('postgresql.Grant', args.name)} {_target(args.props)}: check that it is declared with retain_on_delete. "
@@ -90,36 +101,3 @@ def validate_retained_on_delete(args: ResourceValidationArgs, report_violation: 
         f'"{args.name}" to this policy\'s retainedGrants config to record that it is set.',
         None,
     )
-
-
-keeps_connect_and_temporary = ResourceValidationPolicy(
-    name="postgresql-database-grant-keeps-connect-temporary",
-    description=(
-        "A postgresql Grant on a database that lists CREATE must also list CONNECT and TEMPORARY: "
-        "the provider revokes every database privilege of the role before it grants."
-    ),
-    validate=validate_keeps_connect_and_temporary,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps='List every database privilege the role keeps: privileges=["CONNECT", "CREATE", "TEMPORARY"].',
-)
-
-RETAINED_GRANTS_KEY = "retainedGrants"
-
-retained_on_delete = ResourceValidationPolicy(
-    name="postgresql-database-grant-retain-on-delete",
-    description=(
-        "A postgresql Grant on a database should be declared with retain_on_delete: deleting it revokes every "
-        "database privilege of its role. Policies cannot see retain_on_delete, so this is a reminder until the "
-        "Grant is listed in retainedGrants."
-    ),
-    validate=validate_retained_on_delete,
-    enforcement_level=EnforcementLevel.ADVISORY,
-    severity=Severity.MEDIUM,
-    config_schema=strings_config(
-        RETAINED_GRANTS_KEY,
-        "Names (or URNs) of database Grants you have checked are declared with retain_on_delete.",
-        [],
-    ),
-    remediation_steps="Declare the Grant with opts=pulumi.ResourceOptions(retain_on_delete=True), then list it in retainedGrants.",
-)

@@ -9,8 +9,9 @@ provider process's own fallback is not.
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
+from .declare import guardrail
 from .resource_view import label, read, shown
 
 PROVIDER_TYPE = "pulumi:providers:postgresql"
@@ -36,7 +37,12 @@ def _is_default_provider(name: str) -> bool:
     return name == "default" or name.startswith("default_")
 
 
-def validate_provider_requires_ssl(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+@guardrail("postgresql-provider-requires-ssl", mandatory=True, severity=Severity.HIGH)
+def provider_requires_ssl(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A postgresql provider must connect with sslmode require, verify-ca or verify-full.
+
+    Fix: Set sslmode="require" on the provider (pulumi config set postgresql:sslmode require for the default one).
+    """
     if args.resource_type != PROVIDER_TYPE:
         return
     mode = read(args.props, "sslmode") or read(args.props, "sslMode", "ssl_mode")
@@ -62,13 +68,3 @@ def validate_provider_requires_ssl(args: ResourceValidationArgs, report_violatio
             "it is not an sslmode that refuses to connect without TLS (require, verify-ca, verify-full)",
         )
     report_violation(f"{who} {problem}. Why: {why}. Fix: {fix}.", None)
-
-
-provider_requires_ssl = ResourceValidationPolicy(
-    name="postgresql-provider-requires-ssl",
-    description="A postgresql provider must connect with sslmode require, verify-ca or verify-full.",
-    validate=validate_provider_requires_ssl,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps='Set sslmode="require" on the provider (pulumi config set postgresql:sslmode require for the default one).',
-)

@@ -14,21 +14,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from pulumi_policy import (
-    EnforcementLevel,
-    ReportViolation,
-    Secret,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, Secret, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
 from . import secret_marks
+from .declare import guardrail
 from .resource_view import config_strings, is_unknown, stack_of, strings_config
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 ALLOWED_OUTPUTS_KEY = "allowedOutputs"
+ALLOWED_OUTPUTS_HELP = "Output names (or dotted paths inside an output) that look like credentials but are not."
+NO_PLAINTEXT_CREDENTIALS_CONFIG = strings_config(ALLOWED_OUTPUTS_KEY, ALLOWED_OUTPUTS_HELP, [])
 
 DATABASE_URL_SCHEMES = ("postgres", "postgresql")
 # Output names (lower-case, letters and digits only) that say "this is a password".
@@ -98,7 +94,12 @@ def _allowed(path: str, allowed: list[str]) -> bool:
     return any(path == name or path.startswith((f"{name}.", f"{name}[")) for name in allowed)
 
 
-def validate_no_plaintext_credentials(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+@guardrail("stack-outputs-no-plaintext-credentials", mandatory=False, severity=Severity.HIGH, config=NO_PLAINTEXT_CREDENTIALS_CONFIG)
+def no_plaintext_credentials(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Stack outputs should not hold a password or a database URL in plain text: export them as secrets.
+
+    Fix: Export the value with pulumi.Output.secret(...).
+    """
     if not secret_marks.installed():
         args.not_applicable(
             "this pulumi-policy version hands policies secret values unmarked (pulumi/pulumi-policy#241), "
@@ -124,18 +125,3 @@ def validate_no_plaintext_credentials(args: StackValidationArgs, report_violatio
                 f"(or list it in {ALLOWED_OUTPUTS_KEY} if it holds no real credential).",
                 resource.urn,
             )
-
-
-no_plaintext_credentials = StackValidationPolicy(
-    name="stack-outputs-no-plaintext-credentials",
-    description="Stack outputs should not hold a password or a database URL in plain text: export them as secrets.",
-    validate=validate_no_plaintext_credentials,
-    enforcement_level=EnforcementLevel.ADVISORY,
-    severity=Severity.HIGH,
-    config_schema=strings_config(
-        ALLOWED_OUTPUTS_KEY,
-        "Output names (or dotted paths inside an output) that look like credentials but are not.",
-        [],
-    ),
-    remediation_steps="Export the value with pulumi.Output.secret(...).",
-)

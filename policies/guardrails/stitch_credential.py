@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
+from .declare import guardrail
 from .resource_view import is_unknown, label, reveal
 
 PROVIDER_TYPE = "pulumi:providers:postgresql"
@@ -36,7 +37,13 @@ def _signs_in_as(props: Any) -> tuple[str, str, str, str] | None:
     return None if None in found else found  # type: ignore[return-value]
 
 
-def validate_stitch_not_given_the_owners_credential(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+@guardrail("stitch-destination-not-the-owners-credential", mandatory=False, severity=Severity.MEDIUM)
+def stitch_not_given_the_owners_credential(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """A Stitch destination should get a credential of its own, not the database owner's the provider signs in
+    with.
+
+    Fix: Give Stitch a role of its own (stitch_credential dedicated, or stitch_url); see docs/least-privilege.md.
+    """
     owners = {}
     for resource in args.resources:
         if resource.resource_type == PROVIDER_TYPE:
@@ -67,13 +74,3 @@ def _properties(props: Any) -> Any:
         return reveal(props["properties"]) if "properties" in props else None
     except UnknownValueError:
         return None
-
-
-stitch_not_given_the_owners_credential = StackValidationPolicy(
-    name="stitch-destination-not-the-owners-credential",
-    description="A Stitch destination should get a credential of its own, not the database owner's the provider signs in with.",
-    validate=validate_stitch_not_given_the_owners_credential,
-    enforcement_level=EnforcementLevel.ADVISORY,
-    severity=Severity.MEDIUM,
-    remediation_steps="Give Stitch a role of its own (stitch_credential dedicated, or stitch_url); see docs/least-privilege.md.",
-)
