@@ -257,10 +257,48 @@ SELECT r.rolname AS role,
  WHERE r.rolname = session_user
 """)
 
+# Whether the stack's login may grant on its database. GRANT and REVOKE on an object are its owner's, or
+# done as the owner by a role that has the owner's privileges (a member with INHERIT, which
+# pg_has_role(..., 'USAGE') tests, or a superuser; PostgreSQL's GRANT reference). For anyone else
+# `GRANT ... ON DATABASE` and `REVOKE ALL ...` succeed with only a WARNING ("no privileges were granted",
+# "no privileges could be revoked"), so the postgresql provider's Grant would report success and grant nothing.
+LOGIN_OWNERSHIP_QUERY = sql.SQL("""
+SELECT current_user AS login,
+       pg_get_userbyid(d.datdba) AS database_owner,
+       d.datname AS database,
+       pg_has_role(current_user, d.datdba, 'USAGE') AS acts_as_owner
+  FROM pg_database AS d
+ WHERE d.datname = current_database()
+""")
+
+
+def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
+    """Why a stack whose login neither owns its database nor acts for the owner is stopped, and the ways out."""
+    who, db = quote_identifier(login), quote_identifier(database)
+    head = (
+        f"{key}: its login {who} does not own the database {db} (its owner is {quote_identifier(owner)}) and is no member "
+        "of the owner's role, so this stack could grant Stitch nothing: PostgreSQL answers a GRANT or REVOKE ON DATABASE "
+        'by anyone else with a mere warning ("no privileges were granted"), and a role made for Stitch would be left '
+        "without CONNECT and CREATE. Nothing was changed. "
+    )
+    if key == "database_config_var":
+        return head + (
+            "Point database_config_var at the config var of the database's default (owner) credential, usually "
+            "DATABASE_URL (`heroku pg:credentials:url <database> --name default` shows it): pulumi config set "
+            "database_config_var DATABASE_URL. Give Stitch another credential with stitch_config_var instead."
+        )
+    return head + (
+        f"Either give the stack the owner's URL: pulumi config set --secret database_url (it asks for it); or, as a "
+        f"superuser or the owner, let {who} act for the owner: GRANT {quote_identifier(owner)} TO {who}; or, as a "
+        f"superuser, make it the owner: ALTER DATABASE {db} OWNER TO {who}; then pulumi up."
+    )
+
+
 # Run as the database owner (read-only, in preview): may it create Stitch's role, and does that role exist?
 # CREATE ROLE needs CREATEROLE or SUPERUSER (PostgreSQL's CREATE ROLE reference).
 OWNER_FACTS_QUERY = sql.SQL("""
 SELECT current_user AS owner,
+       (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) AS database_owner,
        (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may_create_roles,
        EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(role)s) AS role_exists,
        %(previous)s::text IS NOT NULL AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(previous)s)

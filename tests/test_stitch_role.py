@@ -16,7 +16,7 @@ from pulumi.runtime import rpc
 
 from components.checks import verify
 from components.connection import parse_database_url
-from components.source_guard import SourceGuardProvider, credential_refusal, heroku_credential_refusal
+from components.source_guard import SourceGuardProvider, credential_refusal, heroku_credential_refusal, ownership_refusal
 from components.stitch_role import CONNECTION_LIMIT, PASSWORD_LENGTH, StitchPasswordProvider, hand_over, new_password, role_url
 from devtools import postgresql_standin as standin
 from devtools.local_postgres import Cluster, provision_stitch_database
@@ -247,6 +247,32 @@ def test_the_guard_stops_a_switch_from_a_users_own_role_the_owner_cannot_act_for
     with db.cluster.superuser() as conn:
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(own), sql.Identifier(db.owner)))
     assert credential_refusal(olds, news) is None
+
+
+def test_the_guard_stops_a_login_that_neither_owns_the_database_nor_acts_for_its_owner(db):
+    """A database_url whose login may create roles but is not the owner: the Grant would only raise warnings."""
+    other, password = f"{db.role}_other", new_password()
+    db.cluster.create_role(other, password)
+    with db.cluster.superuser() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(other)))
+    url = db.cluster.url(other, password, db.database)
+    news = {"source": "url", "stitch_credential": "dedicated", "stitch_role": db.role, "owner_url": url}
+    refusal = ownership_refusal(news)
+    assert refusal and refusal.startswith("database_url:"), refusal
+    assert f'its owner is "{db.owner}"' in refusal and f'GRANT "{db.owner}" TO "{other}";' in refusal
+    assert "pulumi config set --secret database_url" in refusal and password not in refusal
+    failures = SourceGuardProvider().check({}, news).failures
+    assert [f.property for f in failures] == ["database_url"], "the guard's check stops it before any step"
+    heroku = ownership_refusal({**news, "source": "heroku-existing"})
+    assert heroku and heroku.startswith("database_config_var:") and "DATABASE_URL" in heroku
+    assert ownership_refusal({**news, "owner_url": db.owner_url}) is None, "the owner itself"
+    with db.cluster.superuser() as conn:
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(db.owner), sql.Identifier(other)))
+    assert ownership_refusal(news) is None, "a member of the owner (with INHERIT) grants as the owner"
+    with db.cluster.superuser() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} NOCREATEROLE").format(sql.Identifier(other)))
+    refusal = credential_refusal({}, news)
+    assert refusal and f'the stack\'s login "{other}" (acting for the database owner "{db.owner}")' in refusal, refusal
 
 
 def test_the_guard_asks_nothing_while_the_owners_url_is_unknown():
