@@ -294,6 +294,78 @@ def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
     )
 
 
+# What Stitch's role may do to objects that are not its own, asked as that role. Its own are the schemas it owns
+# (those it created, or was handed) and the tables it owns; system schemas are left out (the catalogs are
+# PUBLIC's to read, which Stitch needs). A privilege counts however the role holds it: granted to it, to PUBLIC, or
+# to a role whose privileges it inherits (pg_has_role 'USAGE'), read from the ACLs themselves (aclexplode; a NULL
+# ACL is the owner's default, acldefault) so the REVOKE can name the grantee. Column grants count too: a table-level
+# REVOKE takes them as well (PostgreSQL's REVOKE reference). Schemas: CREATE from anyone (PostgreSQL 14 and older
+# grant CREATE on `public` to PUBLIC by default), USAGE only where granted to the role itself (PUBLIC's USAGE on
+# `public` alone reaches nothing).
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+OBJECT_PRIVILEGES_QUERY = sql.SQL("""
+WITH me AS (SELECT oid FROM pg_roles WHERE rolname = session_user),
+     theirs AS (SELECT n.oid, n.nspname, n.nspowner, n.nspacl
+                  FROM pg_namespace AS n, me
+                 WHERE n.nspowner <> me.oid
+                   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'),
+     rels AS (SELECT c.oid, t.nspname, c.relname, c.relowner, c.relacl
+                FROM pg_class AS c JOIN theirs AS t ON t.oid = c.relnamespace, me
+               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> me.oid),
+     acls AS (SELECT 'table' AS kind, r.nspname AS schema, r.relname AS name, a.privilege_type, a.grantee
+                FROM rels AS r CROSS JOIN LATERAL aclexplode(coalesce(r.relacl, acldefault('r', r.relowner))) AS a
+               UNION
+              SELECT 'table', r.nspname, r.relname, a.privilege_type, a.grantee
+                FROM rels AS r JOIN pg_attribute AS att ON att.attrelid = r.oid AND att.attacl IS NOT NULL AND NOT att.attisdropped
+               CROSS JOIN LATERAL aclexplode(att.attacl) AS a
+               UNION
+              SELECT 'schema', t.nspname, t.nspname, a.privilege_type, a.grantee
+                FROM theirs AS t CROSS JOIN LATERAL aclexplode(coalesce(t.nspacl, acldefault('n', t.nspowner))) AS a)
+SELECT kind, schema, name, privilege_type AS privilege,
+       CASE WHEN grantee = 0 THEN NULL ELSE pg_get_userbyid(grantee) END AS grantee
+  FROM acls, me
+ WHERE (grantee = 0 OR pg_has_role(me.oid, grantee, 'USAGE'))
+   AND ((kind = 'table' AND privilege_type = ANY (%(table_privileges)s))
+        OR (kind = 'schema' AND (privilege_type = 'CREATE' OR (privilege_type = 'USAGE' AND grantee = me.oid))))
+ ORDER BY kind DESC, schema, name, privilege_type, grantee NULLS FIRST
+""")
+
+
+def object_privilege_revokes(role: str, held: list[dict[str, str | None]]) -> list[str]:
+    """The REVOKEs that take those privileges from `role`, one per object and grantee, in the rows' order.
+
+    Held through PUBLIC: REVOKE ... FROM PUBLIC (every role loses it, as PostgreSQL 15 has it for `public`).
+    Held through another role's grant: REVOKE that role FROM Stitch's, which leaves the other members theirs.
+    """
+    statements: dict[str, None] = {}
+    grouped: dict[tuple[str, str, str, str | None], list[str]] = {}
+    for row in held:
+        key = (str(row["kind"]), str(row["schema"]), str(row["name"]), row["grantee"])
+        grouped.setdefault(key, []).append(str(row["privilege"]))
+    for (kind, schema, name, grantee), privileges in grouped.items():
+        if grantee is not None and grantee != role:
+            statements[f"REVOKE {quote_identifier(grantee)} FROM {quote_identifier(role)};"] = None
+            continue
+        target = f"SCHEMA {quote_identifier(schema)}" if kind == "schema" else f"TABLE {quote_identifier(schema)}.{quote_identifier(name)}"
+        who = "PUBLIC" if grantee is None else quote_identifier(role)
+        statements[f"REVOKE {', '.join(privileges)} ON {target} FROM {who};"] = None
+    return list(statements)
+
+
+def object_privilege_words(held: list[dict[str, str | None]], shown: int = 8) -> str:
+    """'may SELECT, UPDATE public.orders; CREATE in schema public' for the check's detail, the first `shown` objects."""
+    by_object: dict[tuple[str, str, str], list[str]] = {}
+    for row in held:
+        privileges = by_object.setdefault((str(row["kind"]), str(row["schema"]), str(row["name"])), [])
+        privileges += [str(row["privilege"])] if row["privilege"] not in privileges else []
+    parts = [
+        f"{', '.join(p)} in schema {schema}" if kind == "schema" else f"{', '.join(p)} {schema}.{name}"
+        for (kind, schema, name), p in by_object.items()
+    ]
+    more = f" and {len(parts) - shown} more" if len(parts) > shown else ""
+    return "may " + "; ".join(parts[:shown]) + more + " (outside its own schemas)"
+
+
 # Run as the database owner (read-only, in preview): may it create Stitch's role, and does that role exist?
 # CREATE ROLE needs CREATEROLE or SUPERUSER (PostgreSQL's CREATE ROLE reference).
 OWNER_FACTS_QUERY = sql.SQL("""
