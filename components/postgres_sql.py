@@ -398,6 +398,26 @@ HAVING bool_and(EXISTS (SELECT 1 FROM pg_attribute AS a
 """)
 
 
+# Whether Stitch's role is exactly what the postgresql provider's create leaves (resource_postgresql_role.go:
+# CREATE ROLE ... WITH <the attributes components/stitch_role.py sets>, in one transaction, nothing else), owning
+# and holding nothing yet: no object, no privilege anywhere (pg_shdepend spans every database), no membership.
+# PostgreSQL 16 grants a role made by a non-superuser to its creator (createrole_self_grant), so that one
+# membership is allowed there. Once the stack's Grant or handover ran, the role holds something and this is false.
+JUST_CREATED_ROLE_QUERY = sql.SQL("""
+SELECT EXISTS (
+  SELECT 1 FROM pg_roles AS r
+   WHERE r.rolname = %(role)s
+     AND r.rolcanlogin AND r.rolinherit AND NOT r.rolsuper AND NOT r.rolcreatedb AND NOT r.rolcreaterole
+     AND NOT r.rolreplication AND NOT r.rolbypassrls AND r.rolconnlimit = %(connection_limit)s AND r.rolconfig IS NULL
+     AND NOT EXISTS (SELECT 1 FROM pg_shdepend AS d WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid)
+     AND NOT EXISTS (SELECT 1 FROM pg_auth_members AS m
+                      WHERE m.member = r.oid
+                         OR (m.roleid = r.oid AND NOT (current_setting('server_version_num')::int >= 160000
+                                                       AND m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user))))
+) AS just_created
+""")
+
+
 # Keep waits for a lock short: a handover must not queue behind (and so block) a long Stitch load.
 HANDOVER_LOCK_TIMEOUT = sql.SQL("SET LOCAL lock_timeout = '10s'")
 

@@ -17,7 +17,15 @@ from pulumi.runtime import rpc
 from components.checks import verify
 from components.connection import parse_database_url
 from components.source_guard import SourceGuardProvider, credential_refusal, heroku_credential_refusal, ownership_refusal
-from components.stitch_role import CONNECTION_LIMIT, PASSWORD_LENGTH, StitchPasswordProvider, hand_over, new_password, role_url
+from components.stitch_role import (
+    CONNECTION_LIMIT,
+    PASSWORD_LENGTH,
+    StitchPasswordProvider,
+    hand_over,
+    left_by_an_interrupted_create,
+    new_password,
+    role_url,
+)
 from devtools import postgresql_standin as standin
 from devtools.local_postgres import Cluster, provision_stitch_database
 
@@ -234,6 +242,23 @@ def test_least_privilege_fails_where_public_may_create_in_schema_public_as_postg
     with made.as_owner() as conn:
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
     assert least_privilege_of(made).status == "pass"
+
+
+def test_a_role_exactly_as_the_providers_create_left_it_is_recognised_and_nothing_else(db):
+    """What a kill after CREATE ROLE committed leaves: the role, owning and holding nothing. Once the Grant ran, or
+    with other attributes, or as another server's role, it is not that."""
+    assert left_by_an_interrupted_create(db.owner_url, db.role, 5) is False, "no role yet"
+    with db.as_owner() as conn:
+        standin.create_role(conn, db.role_props())
+    assert left_by_an_interrupted_create(db.owner_url, db.role, 5) is True
+    assert left_by_an_interrupted_create(None, db.role, 5) is False and left_by_an_interrupted_create("postgres://x@127.0.0.1:1/d", db.role, 1) is False
+    with db.as_owner() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 3").format(sql.Identifier(db.role)))
+    assert left_by_an_interrupted_create(db.owner_url, db.role, 5) is False, "not the attributes our create sets"
+    with db.as_owner() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(sql.Identifier(db.role), sql.Literal(CONNECTION_LIMIT)))
+        standin.grant(conn, db.database, db.role, ["CONNECT", "CREATE", "TEMPORARY"])
+    assert left_by_an_interrupted_create(db.owner_url, db.role, 5) is False, "the Grant ran: the state has the Role"
 
 
 def test_an_update_alters_only_what_changed_and_a_new_password_works(made):
