@@ -443,11 +443,13 @@ def create_role_waits(conn: psycopg.Connection) -> bool:
     return bool(row and row[0])
 
 
-def test_a_kill_after_create_role_committed_leaves_a_role_the_next_up_adopts(toolchain, tmp_path, ssl_server):
+@pytest.mark.parametrize("touched", [False, True], ids=["as-created", "changed-after"])
+def test_a_kill_after_create_role_committed_leaves_a_role_the_next_up_adopts(toolchain, tmp_path, ssl_server, touched):
     """The provider's CREATE ROLE waits for a lock on pg_authid; the CLI is killed alone (SIGKILL), then the lock
     is let go, so the provider, still running, commits the role and answers no one: the state never records it.
-    The documented recovery, then `up`, adopts the role instead of failing with "role ... already exists"."""
-    scenario = Scenario(ssl_server.cluster, 900 + os.getpid() % 97)
+    The documented recovery, then `up`, adopts the role instead of failing with "role ... already exists". A role
+    someone changed since is not provably ours: the up stops, and the documented drop recovers."""
+    scenario = Scenario(ssl_server.cluster, time.monotonic_ns() % 10**9)
     scenario.allow_create_role()
     with real_stack(tmp_path, "dev") as stack:
         configure(stack, scenario)
@@ -473,9 +475,17 @@ def test_a_kill_after_create_role_committed_leaves_a_role_the_next_up_adopts(too
         assert scenario.attributes() is not None and scenario.attributes()["can_create"] is False, "made, never granted"
 
         recover(stack)
+        if touched:
+            scenario.owner_run(f'GRANT CONNECT ON DATABASE "{scenario.database}" TO "{scenario.role}"')
+            with pytest.raises(auto.CommandError, match="already exists"):
+                stack.up()
+            # docs/crash-recovery.md: nothing of Stitch's is in it (Stitch never got its URL), so as the owner:
+            role = f'"{scenario.role}"'
+            scenario.owner_run(f"GRANT {role} TO CURRENT_USER", f"DROP OWNED BY {role}", f"DROP ROLE {role}")
         adopted = stack.up()
         assert adopted.summary.result == "succeeded"
-        assert (adopted.summary.resource_changes or {}).get("import") == 1, adopted.summary.resource_changes
+        if not touched:
+            assert (adopted.summary.resource_changes or {}).get("import") == 1, adopted.summary.resource_changes
         outputs = stack.outputs()
         assert outputs["username"].value == scenario.role and outputs["verification"].value["ready"] is True
         attributes = scenario.attributes()
