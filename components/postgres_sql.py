@@ -301,7 +301,9 @@ def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
 # ACL is the owner's default, acldefault) so the REVOKE can name the grantee. Column grants count too: a table-level
 # REVOKE takes them as well (PostgreSQL's REVOKE reference). Schemas: CREATE from anyone (PostgreSQL 14 and older
 # grant CREATE on `public` to PUBLIC by default), USAGE only where granted to the role itself (PUBLIC's USAGE on
-# `public` alone reaches nothing).
+# `public` alone reaches nothing). An extension's own tables and views are left out: what it grants PUBLIC is the
+# extension's design, not the app's data (pg_stat_statements, which Heroku installs in every database, is readable by
+# PUBLIC; so is PostGIS's spatial_ref_sys).
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 OBJECT_PRIVILEGES_QUERY = sql.SQL("""
 WITH me AS (SELECT oid FROM pg_roles WHERE rolname = session_user),
@@ -311,7 +313,9 @@ WITH me AS (SELECT oid FROM pg_roles WHERE rolname = session_user),
                    AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'),
      rels AS (SELECT c.oid, t.nspname, c.relname, c.relowner, c.relacl
                 FROM pg_class AS c JOIN theirs AS t ON t.oid = c.relnamespace, me
-               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> me.oid),
+               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> me.oid
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend AS e
+                                  WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')),
      acls AS (SELECT 'table' AS kind, r.nspname AS schema, r.relname AS name, a.privilege_type, a.grantee
                 FROM rels AS r CROSS JOIN LATERAL aclexplode(coalesce(r.relacl, acldefault('r', r.relowner))) AS a
                UNION

@@ -224,6 +224,8 @@ def test_least_privilege_ignores_stitchs_own_schemas_and_tables_and_publics_usag
     with made.as_owner() as conn:
         conn.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")  # PostgreSQL's default: it reaches no table by itself
         conn.execute("CREATE TABLE public.app_users (id bigint)")
+    with made.cluster.superuser(made.database) as conn:  # as Heroku installs it: its view is PUBLIC's to read
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     with made.as_role() as conn:
         conn.execute("CREATE SCHEMA salesforce")
         conn.execute("CREATE TABLE salesforce.accounts (id bigint, _sdc_batched_at timestamptz)")
