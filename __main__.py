@@ -46,7 +46,7 @@ stitch = stitch_settings(stitch_url, name=stitch_key, same_database_as=owner_url
 # Stitch, a third party, gets a login role of its own where the source allows it (docs/least-privilege.md).
 role = None
 if cfg.source == "url" and cfg.stitch_credential == "dedicated":
-    role = StitchRoleArgs(cfg.stitch_role_name, cfg.stitch_password_version, owner_url, cfg.connect_timeout)
+    role = StitchRoleArgs(cfg.stitch_role_name, cfg.stitch_password_version, owner_url, cfg.connect_timeout, cfg.database_url)
 # A switch away from `heroku` would delete the database this stack made, and a role for Stitch needs an
 # owner that may create it: the guard stops the run first, before the provider signs in.
 remembered = {"stitch_credential": credential.kind or "own", "stitch_role": role.name if role else stitch.username}

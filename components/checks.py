@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
@@ -360,13 +360,18 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> C
         excess.append(f'is a member of the database owner "{owner}" (it may act with all the owner\'s rights)')
     if powers:
         excess.append("has " + ", ".join(powers))
+    # The owner (or a member) reaches every object anyway: its object privileges would only repeat that.
+    held = [] if facts["is_owner"] or facts["member_of_owner"] else object_privileges(conn)
+    if held:
+        excess.append(pg.object_privilege_words(held))
     if not excess:
         return CheckResult(
             "least privilege",
             "pass",
-            f'{role} is not the database owner ({owner}) nor a member of it, and has no SUPERUSER, CREATEROLE, CREATEDB, '
-            "REPLICATION or BYPASSRLS",
+            f'{role} is not the database owner ({owner}) nor a member of it, has no SUPERUSER, CREATEROLE, CREATEDB, '
+            "REPLICATION or BYPASSRLS, and no privilege on tables or schemas outside its own",
         )
+    revokes = " ".join(pg.object_privilege_revokes(role, held))
     detail = f"{role} " + "; ".join(excess)
     if privilege.credential == "owner":
         reason = privilege.owner_reason or "the stack is set to give Stitch the owner's credential (stitch_credential owner)"
@@ -382,16 +387,28 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> C
             "least privilege",
             "fail",
             f"{detail}, but it is the role this stack made for Stitch",
-            f"Take the extra rights away as a superuser or the owner: ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER "
-            f"NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS; and REVOKE {pg.quote_identifier(owner)} FROM "
-            f"{pg.quote_identifier(role)};",
+            "Take the extra rights away as a superuser or the owner: "
+            + " ".join(
+                ([f"ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS; and "
+                  f"REVOKE {pg.quote_identifier(owner)} FROM {pg.quote_identifier(role)};"]
+                 if powers or facts["is_owner"] or facts["member_of_owner"] else [])
+                + ([revokes] if revokes else [])
+            ),
         )
     return CheckResult(
         "least privilege",
         "warn",
         f"{detail}: Stitch, a third party, would hold more than loading needs",
-        "Give Stitch a role with only CONNECT, CREATE and TEMPORARY on the database (docs/least-privilege.md).",
+        "Give Stitch a role with only CONNECT, CREATE and TEMPORARY on the database (docs/least-privilege.md)"
+        + (f", or as the owner: {revokes}" if revokes else "."),
     )
+
+
+def object_privileges(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Privileges the session's role holds on tables and schemas outside its own (pg.OBJECT_PRIVILEGES_QUERY)."""
+    with conn.transaction():
+        query = conn.cursor(row_factory=dict_row).execute(pg.OBJECT_PRIVILEGES_QUERY, {"table_privileges": list(pg.TABLE_PRIVILEGES)})
+        return query.fetchall()
 
 
 def headroom_check(limits: ConnectionLimits) -> CheckResult:

@@ -171,6 +171,9 @@ class DatabaseAddon:
     id: str
     name: str
     app_id: str
+    """The app the stack names, which the add-on is attached to (the attachment's `app.id`): Stitch's credential is
+    attached there, where the program reads STITCH_DATABASE_URL. For a database shared from another app
+    (`heroku addons:attach`) that is not the add-on's owner (`addon.app.id`), whose release would restart its dynos."""
     plan: str
     """Without the "heroku-postgresql:" prefix, e.g. "standard-0"."""
 
@@ -193,7 +196,8 @@ def find_database_addon(http: HerokuHttp, app_name: str, config_var: str) -> Dat
     status, addon = http.call("GET", f"/addons/{quote(addon_id, safe='')}")
     if status == 404:
         raise HerokuCredentialError(f"the add-on {addon_id} behind {config_var} of {app_name!r} is gone: run `pulumi up` again")
-    return DatabaseAddon(addon["id"], addon["name"], addon["app"]["id"], str(addon["plan"]["name"]).removeprefix(PLAN_PREFIX))
+    # api-ref "Add-on Attachment": `app` is the app the add-on is attached to, `addon.app` the one that owns it.
+    return DatabaseAddon(addon["id"], addon["name"], attachment["app"]["id"], str(addon["plan"]["name"]).removeprefix(PLAN_PREFIX))
 
 
 def dedicated_refused(plan: str) -> str:

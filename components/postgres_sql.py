@@ -257,10 +257,124 @@ SELECT r.rolname AS role,
  WHERE r.rolname = session_user
 """)
 
+# Whether the stack's login may grant on its database. GRANT and REVOKE on an object are its owner's, or
+# done as the owner by a role that has the owner's privileges (a member with INHERIT, which
+# pg_has_role(..., 'USAGE') tests, or a superuser; PostgreSQL's GRANT reference). For anyone else
+# `GRANT ... ON DATABASE` and `REVOKE ALL ...` succeed with only a WARNING ("no privileges were granted",
+# "no privileges could be revoked"), so the postgresql provider's Grant would report success and grant nothing.
+LOGIN_OWNERSHIP_QUERY = sql.SQL("""
+SELECT current_user AS login,
+       pg_get_userbyid(d.datdba) AS database_owner,
+       d.datname AS database,
+       pg_has_role(current_user, d.datdba, 'USAGE') AS acts_as_owner
+  FROM pg_database AS d
+ WHERE d.datname = current_database()
+""")
+
+
+def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
+    """Why a stack whose login neither owns its database nor acts for the owner is stopped, and the ways out."""
+    who, db = quote_identifier(login), quote_identifier(database)
+    head = (
+        f"{key}: its login {who} does not own the database {db} (its owner is {quote_identifier(owner)}) and is no member "
+        "of the owner's role, so this stack could grant Stitch nothing: PostgreSQL answers a GRANT or REVOKE ON DATABASE "
+        'by anyone else with a mere warning ("no privileges were granted"), and a role made for Stitch would be left '
+        "without CONNECT and CREATE. Nothing was changed. "
+    )
+    if key == "database_config_var":
+        return head + (
+            "Point database_config_var at the config var of the database's default (owner) credential, usually "
+            "DATABASE_URL (`heroku pg:credentials:url <database> --name default` shows it): pulumi config set "
+            "database_config_var DATABASE_URL. Give Stitch another credential with stitch_config_var instead."
+        )
+    return head + (
+        f"Either give the stack the owner's URL: pulumi config set --secret database_url (it asks for it); or, as a "
+        f"superuser or the owner, let {who} act for the owner: GRANT {quote_identifier(owner)} TO {who}; or, as a "
+        f"superuser, make it the owner: ALTER DATABASE {db} OWNER TO {who}; then pulumi up."
+    )
+
+
+# What Stitch's role may do to objects that are not its own, asked as that role. Its own are the schemas it owns
+# (those it created, or was handed) and the tables it owns; system schemas are left out (the catalogs are
+# PUBLIC's to read, which Stitch needs). A privilege counts however the role holds it: granted to it, to PUBLIC, or
+# to a role whose privileges it inherits (pg_has_role 'USAGE'), read from the ACLs themselves (aclexplode; a NULL
+# ACL is the owner's default, acldefault) so the REVOKE can name the grantee. Column grants count too: a table-level
+# REVOKE takes them as well (PostgreSQL's REVOKE reference). Schemas: CREATE from anyone (PostgreSQL 14 and older
+# grant CREATE on `public` to PUBLIC by default), USAGE only where granted to the role itself (PUBLIC's USAGE on
+# `public` alone reaches nothing). An extension's own tables and views are left out: what it grants PUBLIC is the
+# extension's design, not the app's data (pg_stat_statements, which Heroku installs in every database, is readable by
+# PUBLIC; so is PostGIS's spatial_ref_sys).
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+OBJECT_PRIVILEGES_QUERY = sql.SQL("""
+WITH me AS (SELECT oid FROM pg_roles WHERE rolname = session_user),
+     theirs AS (SELECT n.oid, n.nspname, n.nspowner, n.nspacl
+                  FROM pg_namespace AS n, me
+                 WHERE n.nspowner <> me.oid
+                   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'),
+     rels AS (SELECT c.oid, t.nspname, c.relname, c.relowner, c.relacl
+                FROM pg_class AS c JOIN theirs AS t ON t.oid = c.relnamespace, me
+               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> me.oid
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend AS e
+                                  WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')),
+     acls AS (SELECT 'table' AS kind, r.nspname AS schema, r.relname AS name, a.privilege_type, a.grantee
+                FROM rels AS r CROSS JOIN LATERAL aclexplode(coalesce(r.relacl, acldefault('r', r.relowner))) AS a
+               UNION
+              SELECT 'table', r.nspname, r.relname, a.privilege_type, a.grantee
+                FROM rels AS r JOIN pg_attribute AS att ON att.attrelid = r.oid AND att.attacl IS NOT NULL AND NOT att.attisdropped
+               CROSS JOIN LATERAL aclexplode(att.attacl) AS a
+               UNION
+              SELECT 'schema', t.nspname, t.nspname, a.privilege_type, a.grantee
+                FROM theirs AS t CROSS JOIN LATERAL aclexplode(coalesce(t.nspacl, acldefault('n', t.nspowner))) AS a)
+SELECT kind, schema, name, privilege_type AS privilege,
+       CASE WHEN grantee = 0 THEN NULL ELSE pg_get_userbyid(grantee) END AS grantee
+  FROM acls, me
+ WHERE (grantee = 0 OR pg_has_role(me.oid, grantee, 'USAGE'))
+   AND ((kind = 'table' AND privilege_type = ANY (%(table_privileges)s))
+        OR (kind = 'schema' AND (privilege_type = 'CREATE' OR (privilege_type = 'USAGE' AND grantee = me.oid))))
+ ORDER BY kind DESC, schema, name, privilege_type, grantee NULLS FIRST
+""")
+
+
+def object_privilege_revokes(role: str, held: list[dict[str, str | None]]) -> list[str]:
+    """The REVOKEs that take those privileges from `role`, one per object and grantee, in the rows' order.
+
+    Held through PUBLIC: REVOKE ... FROM PUBLIC (every role loses it, as PostgreSQL 15 has it for `public`).
+    Held through another role's grant: REVOKE that role FROM Stitch's, which leaves the other members theirs.
+    """
+    statements: dict[str, None] = {}
+    grouped: dict[tuple[str, str, str, str | None], list[str]] = {}
+    for row in held:
+        key = (str(row["kind"]), str(row["schema"]), str(row["name"]), row["grantee"])
+        grouped.setdefault(key, []).append(str(row["privilege"]))
+    for (kind, schema, name, grantee), privileges in grouped.items():
+        if grantee is not None and grantee != role:
+            statements[f"REVOKE {quote_identifier(grantee)} FROM {quote_identifier(role)};"] = None
+            continue
+        target = f"SCHEMA {quote_identifier(schema)}" if kind == "schema" else f"TABLE {quote_identifier(schema)}.{quote_identifier(name)}"
+        who = "PUBLIC" if grantee is None else quote_identifier(role)
+        statements[f"REVOKE {', '.join(privileges)} ON {target} FROM {who};"] = None
+    return list(statements)
+
+
+def object_privilege_words(held: list[dict[str, str | None]], shown: int = 8) -> str:
+    """'may SELECT, UPDATE public.orders; CREATE in schema public' for the check's detail, the first `shown` objects."""
+    by_object: dict[tuple[str, str, str], list[str]] = {}
+    for row in held:
+        privileges = by_object.setdefault((str(row["kind"]), str(row["schema"]), str(row["name"])), [])
+        privileges += [str(row["privilege"])] if row["privilege"] not in privileges else []
+    parts = [
+        f"{', '.join(p)} in schema {schema}" if kind == "schema" else f"{', '.join(p)} {schema}.{name}"
+        for (kind, schema, name), p in by_object.items()
+    ]
+    more = f" and {len(parts) - shown} more" if len(parts) > shown else ""
+    return "may " + "; ".join(parts[:shown]) + more + " (outside its own schemas)"
+
+
 # Run as the database owner (read-only, in preview): may it create Stitch's role, and does that role exist?
 # CREATE ROLE needs CREATEROLE or SUPERUSER (PostgreSQL's CREATE ROLE reference).
 OWNER_FACTS_QUERY = sql.SQL("""
 SELECT current_user AS owner,
+       (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) AS database_owner,
        (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may_create_roles,
        EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(role)s) AS role_exists,
        %(previous)s::text IS NOT NULL AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(previous)s)
@@ -285,6 +399,26 @@ HAVING bool_and(EXISTS (SELECT 1 FROM pg_attribute AS a
                          WHERE a.attrelid = c.oid AND a.attname LIKE '\\_sdc\\_%%' AND NOT a.attisdropped))
    AND (pg_get_userbyid(n.nspowner) <> %(role)s OR bool_or(pg_get_userbyid(c.relowner) <> %(role)s))
  ORDER BY n.nspname
+""")
+
+
+# Whether Stitch's role is exactly what the postgresql provider's create leaves (resource_postgresql_role.go:
+# CREATE ROLE ... WITH <the attributes components/stitch_role.py sets>, in one transaction, nothing else), owning
+# and holding nothing yet: no object, no privilege anywhere (pg_shdepend spans every database), no membership.
+# PostgreSQL 16 grants a role made by a non-superuser to its creator (createrole_self_grant), so that one
+# membership is allowed there. Once the stack's Grant or handover ran, the role holds something and this is false.
+JUST_CREATED_ROLE_QUERY = sql.SQL("""
+SELECT EXISTS (
+  SELECT 1 FROM pg_roles AS r
+   WHERE r.rolname = %(role)s
+     AND r.rolcanlogin AND r.rolinherit AND NOT r.rolsuper AND NOT r.rolcreatedb AND NOT r.rolcreaterole
+     AND NOT r.rolreplication AND NOT r.rolbypassrls AND r.rolconnlimit = %(connection_limit)s AND r.rolconfig IS NULL
+     AND NOT EXISTS (SELECT 1 FROM pg_shdepend AS d WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid)
+     AND NOT EXISTS (SELECT 1 FROM pg_auth_members AS m
+                      WHERE m.member = r.oid
+                         OR (m.roleid = r.oid AND NOT (current_setting('server_version_num')::int >= 160000
+                                                       AND m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user))))
+) AS just_created
 """)
 
 

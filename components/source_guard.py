@@ -65,13 +65,39 @@ GUARD_SESSION = "stitch-heroku-guard"
 OwnerFacts = Callable[[str, str, str | None, int], dict[str, Any] | None]
 
 
-def owner_facts(owner_url: str, role: str, previous: str | None, connect_timeout: int) -> dict[str, Any] | None:
-    """What the owner may do about Stitch's role, read-only; None when the server cannot be asked now."""
+def ask_as_owner(owner_url: str, connect_timeout: int, query: Any, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """One read-only row, asked with the stack's owner URL; None when the server cannot be asked now."""
     try:
         with connect_as(owner_url, connect_timeout=connect_timeout, application_name=GUARD_SESSION) as conn:
-            return conn.cursor(row_factory=dict_row).execute(pg.OWNER_FACTS_QUERY, {"role": role, "previous": previous}).fetchone()
+            return conn.cursor(row_factory=dict_row).execute(query, params).fetchone()
     except (psycopg.Error, OSError, ValueError):
         return None  # the verification reports a database it cannot reach, with the server's words
+
+
+def owner_facts(owner_url: str, role: str, previous: str | None, connect_timeout: int) -> dict[str, Any] | None:
+    """What the owner may do about Stitch's role, read-only; None when the server cannot be asked now."""
+    return ask_as_owner(owner_url, connect_timeout, pg.OWNER_FACTS_QUERY, {"role": role, "previous": previous})
+
+
+LoginFacts = Callable[[str, int], dict[str, Any] | None]
+
+
+def login_facts(owner_url: str, connect_timeout: int) -> dict[str, Any] | None:
+    """Who the stack's login is next to its database's owner, read-only."""
+    return ask_as_owner(owner_url, connect_timeout, pg.LOGIN_OWNERSHIP_QUERY)
+
+
+def ownership_refusal(news: dict[str, Any], facts: LoginFacts = login_facts) -> str | None:
+    """Why the stack's login (database_url, or the heroku-existing config var) may not grant on its database:
+    it neither owns it nor acts for its owner. Asked before any step, so nothing (no role) is made half-way."""
+    owner_url = rpc.unwrap_rpc_secret(news.get("owner_url"))
+    if not isinstance(owner_url, str) or owner_url == rpc.UNKNOWN:
+        return None  # a Heroku database not made yet: its default credential owns it
+    found = facts(owner_url, int(news.get("connect_timeout") or 10))
+    if found is None or found["acts_as_owner"]:
+        return None
+    key = "database_config_var" if news.get("source") == "heroku-existing" else "database_url"
+    return pg.not_owner_fix(key, str(found["login"]), str(found["database_owner"]), str(found["database"]))
 
 
 def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerFacts = owner_facts) -> str | None:
@@ -90,9 +116,13 @@ def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerF
     if found is None:
         return None
     owner = pg.quote_identifier(str(found["owner"]))
+    # current_user is the owner only when it says so (ownership_refusal has stopped a login that cannot act for it).
+    owner_words = f"the database owner {owner}" if found["owner"] == found["database_owner"] else (
+        f"the stack's login {owner} (acting for the database owner {pg.quote_identifier(str(found['database_owner']))})"
+    )
     if not found["may_create_roles"] and not made_here:
         return (
-            f"stitch_credential: Stitch is to get a role of its own ({role}), but the database owner {owner} may not "
+            f"stitch_credential: Stitch is to get a role of its own ({role}), but {owner_words} may not "
             "create roles (it has neither CREATEROLE nor SUPERUSER). Nothing was changed. Either let the owner create "
             f"roles (as a superuser: ALTER ROLE {owner} CREATEROLE;), or keep Stitch on the owner's credential "
             "(pulumi config set stitch_credential owner), or give Stitch a role made by hand with CONNECT, CREATE and "
@@ -103,8 +133,8 @@ def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerF
     if found["previous_out_of_reach"]:
         old = pg.quote_identifier(str(previous))
         return (
-            f"stitch_credential: Stitch loaded as {old} (stitch_url) and its schemas belong to that role; the owner "
-            f"{owner} cannot act for it, so it cannot give them to the new role {role} and Stitch would be locked out "
+            f"stitch_credential: Stitch loaded as {old} (stitch_url) and its schemas belong to that role; "
+            f"{owner_words} cannot act for it, so it cannot give them to the new role {role} and Stitch would be locked out "
             f"of its own tables. Nothing was changed. Either keep {old} (pulumi config set --secret stitch_url), or "
             f"as a superuser run GRANT {old} TO {owner}; and `pulumi up` again: Stitch's schemas (those whose tables "
             f"have _sdc_ columns) are then given to {role}."
@@ -191,10 +221,11 @@ class GuardRefusal(Exception):
 
 
 def credential_refusals(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
-    """A source switch is refused first: a credential question then does not arise."""
+    """A source switch is refused first: a credential question then does not arise. Then whether the login may
+    grant at all, before what it may do about Stitch's role (whose messages may then call it the owner)."""
     if switch_refusal(olds, news):
         return None
-    return credential_refusal(olds, news) or heroku_credential_refusal(olds, news)
+    return ownership_refusal(news) or credential_refusal(olds, news) or heroku_credential_refusal(olds, news)
 
 
 REFUSALS = (("source", switch_refusal), ("stitch_destination", token_refusal))
@@ -209,7 +240,7 @@ class SourceGuardProvider(ResourceProvider):
         olds, news = dict(olds or {}), dict(news or {})
         failures = [CheckFailure(key, refusal) for key, refuse in REFUSALS if (refusal := refuse(olds, news))]
         credential = credential_refusals(olds, news)
-        if credential:  # the message starts with the setting to change (stitch_credential, stitch_role_name)
+        if credential:  # the message starts with the setting to change (database_url, stitch_credential, stitch_role_name...)
             failures.append(CheckFailure(credential.partition(":")[0], credential))
         return CheckResult(news, failures)
 

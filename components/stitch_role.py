@@ -98,6 +98,26 @@ def hand_over(owner_url: str, role: str, connect_timeout: int) -> list[str]:
     return [schema for schema, _ in schemas]
 
 
+def left_by_an_interrupted_create(owner_url: str | None, role: str, connect_timeout: int) -> bool:
+    """Whether `role` is on the server exactly as the provider's create leaves it, owning and holding nothing
+    (pg.JUST_CREATED_ROLE_QUERY): what a `pulumi up` killed after CREATE ROLE committed, before the engine wrote
+    the Role into the state, leaves. Asked read-only as the owner while the program runs; False when it cannot ask.
+
+    The Role is then imported (adopted by its name) instead of created again, which would fail with "role ...
+    already exists". For a Role the state holds already, the import is a no-op (the engine imports only when the
+    state has no resource of that id). A role of that name this stack never made is stopped by the source guard
+    before any step (credential_refusal: its state records which role the stack made)."""
+    if not owner_url:
+        return False
+    try:
+        session = connect_as(owner_url, connect_timeout=min(connect_timeout, 5), application_name="stitch-heroku-role")
+        with session as conn:
+            row = conn.execute(pg.JUST_CREATED_ROLE_QUERY, {"role": role, "connection_limit": CONNECTION_LIMIT}).fetchone()
+    except (psycopg.Error, OSError, ValueError):
+        return False
+    return bool(row and row[0])
+
+
 class StitchHandoverProvider(ResourceProvider):
     """Gives Stitch's existing schemas to its role; shows them in preview (check) before any change."""
 
@@ -156,6 +176,9 @@ class StitchRoleArgs:
     """The owner's URL (secret): the handover runs as the owner."""
     connect_timeout: int = 10
     """Seconds one connection attempt may take."""
+    known_owner_url: str | None = None
+    """The owner's URL when the program knows it as it starts (source url), to look for a role an interrupted
+    `up` created but never recorded; None: no look."""
 
 
 class StitchRole(pulumi.ComponentResource):
@@ -169,6 +192,10 @@ class StitchRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: StitchRoleArgs, provider: pulumi.ProviderResource, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:postgres:StitchRole", name, None, opts)
         secret = StitchPassword("password", args.password_version, pulumi.ResourceOptions(parent=self))
+        # A role an interrupted `up` made (docs/crash-recovery.md) is adopted by name. The provider reads no password
+        # back (superuser false: readRolePassword keeps the state's, which an import has not), so the import must not
+        # compare it; the role already has this password (the create set it), and the next `up` writes it into the state.
+        adopt = left_by_an_interrupted_create(args.known_owner_url, args.name, args.connect_timeout)
         self.role = postgresql.Role(
             "role",
             name=args.name,
@@ -181,7 +208,13 @@ class StitchRole(pulumi.ComponentResource):
             bypass_row_level_security=False,
             connection_limit=CONNECTION_LIMIT,
             # Kept by `pulumi destroy`: it owns what Stitch loaded (docs/least-privilege.md, "Destroy").
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=provider,
+                retain_on_delete=True,
+                import_=args.name if adopt else None,
+                ignore_changes=["password"] if adopt else None,
+            ),
         )
         self.handover = StitchHandover("handover", args, pulumi.ResourceOptions(parent=self, depends_on=[self.role]))
         self.name = self.role.name

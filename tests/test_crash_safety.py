@@ -32,7 +32,9 @@ from components.stitch_destination import StitchDestinationError, StitchDestinat
 from tests.doubles.fake_heroku import FakeHeroku
 from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
 from tests.support.real_engine import RealStack, new_app_name, real_stack
+from tests.test_real_engine import assert_no_secret_anywhere, passwords_of
 from tests.test_real_engine_heroku import heroku_config
+from tests.test_real_engine_stitch_role import Scenario, configure
 from tests.test_stitch_destination import props
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -428,6 +430,70 @@ def hold(phase: str, heroku: FakeHeroku, stitch: FakeStitch, addon: str, databas
         stop = stitch.hold("POST", "/v4/destinations", before_effect=phase.endswith("before"))
     held.releases.append(stop.release.set)
     return Release(stop.reached.is_set, lambda dead: stop.drop() if dead else stop.release.set())
+
+
+# -- source url: a kill after the provider's CREATE ROLE committed, before the engine recorded the Role ---------------
+
+ROLE_TYPE = "postgresql:index/role:Role"
+
+
+def create_role_waits(conn: psycopg.Connection) -> bool:
+    """Whether a CREATE ROLE waits for pg_authid (a shared catalog: its locks carry no database)."""
+    row = conn.execute("SELECT count(*) FROM pg_locks WHERE relation = 'pg_catalog.pg_authid'::regclass AND NOT granted").fetchone()
+    return bool(row and row[0])
+
+
+@pytest.mark.parametrize("touched", [False, True], ids=["as-created", "changed-after"])
+def test_a_kill_after_create_role_committed_leaves_a_role_the_next_up_adopts(toolchain, tmp_path, ssl_server, touched):
+    """The provider's CREATE ROLE waits for a lock on pg_authid; the CLI is killed alone (SIGKILL), then the lock
+    is let go, so the provider, still running, commits the role and answers no one: the state never records it.
+    The documented recovery, then `up`, adopts the role instead of failing with "role ... already exists". A role
+    someone changed since is not provably ours: the up stops, and the documented drop recovers."""
+    scenario = Scenario(ssl_server.cluster, time.monotonic_ns() % 10**9)
+    scenario.allow_create_role()
+    with real_stack(tmp_path, "dev") as stack:
+        configure(stack, scenario)
+        lock = scenario.cluster.superuser()
+        watcher = scenario.cluster.superuser()
+        try:
+            lock.autocommit = False
+            lock.execute("LOCK TABLE pg_catalog.pg_authid IN SHARE MODE")
+            with interrupted_up(tmp_path, "dev") as run:
+                wait_for(lambda: create_role_waits(watcher), "the provider's CREATE ROLE to wait")
+                signal_cli(run, signal.SIGKILL)
+                wait_for(lambda: run.cli is not None and not alive(run.cli), "the CLI to die", timeout=30)
+                lock.close()  # CREATE ROLE goes on in the provider, which nobody listens to any more
+                wait_for(lambda: scenario.attributes() is not None, "the provider to commit the role", timeout=30)
+                for pid in run.plugins:
+                    with suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+        finally:
+            lock.close()
+            watcher.close()
+        assert run.driver.returncode != 0, run.printed[-2000:]
+        assert ("creating", ROLE_TYPE) in pending(stack), pending(stack)
+        assert scenario.attributes() is not None and scenario.attributes()["can_create"] is False, "made, never granted"
+
+        recover(stack)
+        if touched:
+            scenario.owner_run(f'GRANT CONNECT ON DATABASE "{scenario.database}" TO "{scenario.role}"')
+            with pytest.raises(auto.CommandError, match="already exists"):
+                stack.up()
+            # docs/crash-recovery.md: nothing of Stitch's is in it (Stitch never got its URL), so as the owner:
+            role = f'"{scenario.role}"'
+            scenario.owner_run(f"GRANT {role} TO CURRENT_USER", f"DROP OWNED BY {role}", f"DROP ROLE {role}")
+        adopted = stack.up()
+        assert adopted.summary.result == "succeeded"
+        if not touched:
+            assert (adopted.summary.resource_changes or {}).get("import") == 1, adopted.summary.resource_changes
+        outputs = stack.outputs()
+        assert outputs["username"].value == scenario.role and outputs["verification"].value["ready"] is True
+        attributes = scenario.attributes()
+        assert attributes is not None and attributes["can_create"] and attributes["rolconnlimit"] == 10
+        stack.up()  # the provider reads no password back: this up writes the one the role has into the state
+        stack.preview(expect_no_changes=True)
+        assert stack.outputs()["password"].value == outputs["password"].value, "the role kept the password its create set"
+        assert_no_secret_anywhere(stack, outputs["password"].value, *passwords_of(scenario.db.owner_url))
 
 
 if __name__ == "__main__":

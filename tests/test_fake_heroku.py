@@ -608,6 +608,24 @@ def test_an_attachment_needs_addon_and_app_and_an_existing_credential(go: Heroku
     assert go.call("POST", "/addon-attachments", taken)[1]["message"] == "Cannot overwrite attachment values DATABASE_URL."
 
 
+def test_an_addon_shared_with_another_app_sets_the_var_and_a_release_there_only(
+    go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any]
+) -> None:
+    """api-ref "Add-on Attachment": an add-on may be attached to apps other than its owner."""
+    other = heroku.create_app("acme-reports")
+    owner_releases = len(go.ok("GET", "/apps/acme-stitch-dev/releases"))
+    attachment = go.ok("POST", "/addon-attachments", {"addon": standard["id"], "app": other["id"], "name": "DATABASE"})
+    assert attachment["app"] == {"id": other["id"], "name": "acme-reports"}
+    assert attachment["addon"]["app"] == {"id": standard["app"]["id"], "name": "acme-stitch-dev"}, "addon.app is the owner"
+    assert go.ok("GET", "/apps/acme-reports/addon-attachments/DATABASE")["id"] == attachment["id"]
+    assert heroku.config_vars("acme-reports")["DATABASE_URL"] == heroku.config_vars("acme-stitch-dev")["DATABASE_URL"]
+    assert len(go.ok("GET", "/apps/acme-stitch-dev/releases")) == owner_releases, "no release on the owning app"
+    heroku.rotate_credentials(standard["id"])
+    assert heroku.config_vars("acme-reports")["DATABASE_URL"] == heroku.config_vars("acme-stitch-dev")["DATABASE_URL"]
+    go.ok("DELETE", f"/addon-attachments/{attachment['id']}")
+    assert "DATABASE_URL" not in heroku.config_vars("acme-reports") and "DATABASE_URL" in heroku.config_vars("acme-stitch-dev")
+
+
 def test_detaching_takes_the_var_away_and_keeps_the_credential(go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any]) -> None:
     heroku.attach_credential(standard["id"], "stitch", "STITCH_DATABASE")
     attachment = go.ok("GET", "/apps/acme-stitch-dev/addon-attachments/STITCH_DATABASE")

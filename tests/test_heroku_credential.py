@@ -111,6 +111,15 @@ def test_the_addon_behind_an_apps_database_and_its_plan_are_found_read_only(hero
     assert heroku.calls() == ["GET /apps/acme-web/addon-attachments/DATABASE", f"GET /addons/{addon['id']}"]
 
 
+def test_a_database_shared_from_another_app_is_attached_to_the_app_the_stack_names(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
+    """`heroku addons:attach <addon> -a acme-reports --as DATABASE`: the credential goes to acme-reports, whose
+    STITCH_DATABASE_URL the program reads, never to acme-web, which owns the add-on."""
+    reports = heroku.create_app("acme-reports")
+    heroku.attach_addon(addon["id"], "acme-reports", "DATABASE")
+    found = find_database_addon(HerokuHttp(heroku.url, heroku.api_key), "acme-reports", "DATABASE_URL")
+    assert found.id == addon["id"] and found.app_id == reports["id"] != addon["app"]["id"]
+
+
 def test_an_app_without_that_attachment_is_a_clear_error(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
     with pytest.raises(HerokuCredentialError, match=r"has no add-on attachment HEROKU_POSTGRESQL_AMBER .*database_config_var"):
         find_database_addon(HerokuHttp(heroku.url, heroku.api_key), "acme-web", "HEROKU_POSTGRESQL_AMBER_URL")

@@ -354,3 +354,24 @@ def test_heroku_existing_standard_gets_a_credential_on_its_addon_and_destroy_kee
     assert "STITCH_DATABASE_URL" not in heroku.config_vars(app_name), "the stack's attachment goes"
     assert [c.split("/")[1] for c in heroku.calls("DELETE")] == ["addon-attachments"]
     assert "pg:credentials:destroy" in stack.all_printed(), "destroy says what it kept and how to remove it"
+
+
+def test_heroku_existing_on_a_database_shared_from_another_app_attaches_stitch_to_the_stacks_app(toolchain, tmp_path, heroku, app_name):
+    """`heroku addons:attach`: the add-on belongs to another app; Stitch's credential is attached to the stack's app,
+    where STITCH_DATABASE_URL is read, and the owning app gets no release (no restart of its dynos)."""
+    owner_app = new_app_name("owner")
+    owner = heroku.create_app(owner_app)
+    addon = heroku.provision_addon(owner_app, "standard-0")["id"]
+    ours = heroku.create_app(app_name)
+    heroku.attach_addon(addon, app_name, "DATABASE")
+    owner_releases = len(heroku.apps[owner["id"]].releases)
+    with throwaway_stack(tmp_path, "dev-shared", env=data_host(heroku)) as stack:
+        heroku_config(stack, heroku, app_name, source="heroku-existing")
+        stack.up()
+        (attached,) = [a for a in heroku.attachments(addon) if a["name"] == "STITCH_DATABASE"]
+        assert attached["app"]["id"] == ours["id"], "attached to the app the stack names"
+        assert "STITCH_DATABASE_URL" in heroku.config_vars(app_name) and "STITCH_DATABASE_URL" not in heroku.config_vars(owner_app)
+        assert len(heroku.apps[owner["id"]].releases) == owner_releases, "no release on the owning app"
+        assert stack.outputs()["username"].value == heroku.role_name(addon, "stitch")
+        assert stack.outputs()["verification"].value["ready"] is True
+    assert "STITCH_DATABASE_URL" not in heroku.config_vars(app_name), "destroy takes the stack's attachment away"

@@ -175,6 +175,24 @@ def test_an_owner_that_may_not_create_roles_stops_the_preview_with_the_ways_out(
     assert_no_secret_anywhere(stack, *passwords_of(scenario.db.owner_url))
 
 
+def test_a_database_url_whose_login_is_not_the_owner_stops_the_preview_and_makes_no_role(stack, scenario):
+    """The login may create roles but does not own the database: the guard stops preview and up before any step."""
+    login, password = f"{scenario.role}_login", "pw-" + scenario.role
+    scenario.cluster.create_role(login, password)
+    with scenario.cluster.superuser() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(login)))
+    configure(stack, scenario)
+    stack.set_config({}, secrets={"stitch-heroku:database_url": scenario.cluster.url(login, password, scenario.database)})
+    for run in (stack.preview, stack.up):
+        with pytest.raises(auto.CommandError) as refused:
+            run()
+        message = str(refused.value)
+        assert f'does not own the database "{scenario.database}" (its owner is "{scenario.owner}")' in message, message[-3000:]
+        assert f'GRANT "{scenario.owner}" TO "{login}";' in message
+    assert scenario.attributes() is None, "no role was made"
+    assert_no_secret_anywhere(stack, password, *passwords_of(scenario.db.owner_url))
+
+
 def test_a_switch_from_the_owners_credential_hands_stitchs_schemas_to_its_role(stack, scenario):
     """Every stack made before this change gave Stitch the owner's credential; Stitch then created its schemas as
     the owner. Switching must give exactly those to the new role (never the app's tables) in the same `up`."""

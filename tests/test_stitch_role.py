@@ -16,8 +16,16 @@ from pulumi.runtime import rpc
 
 from components.checks import verify
 from components.connection import parse_database_url
-from components.source_guard import SourceGuardProvider, credential_refusal, heroku_credential_refusal
-from components.stitch_role import CONNECTION_LIMIT, PASSWORD_LENGTH, StitchPasswordProvider, hand_over, new_password, role_url
+from components.source_guard import SourceGuardProvider, credential_refusal, heroku_credential_refusal, ownership_refusal
+from components.stitch_role import (
+    CONNECTION_LIMIT,
+    PASSWORD_LENGTH,
+    StitchPasswordProvider,
+    hand_over,
+    left_by_an_interrupted_create,
+    new_password,
+    role_url,
+)
 from devtools import postgresql_standin as standin
 from devtools.local_postgres import Cluster, provision_stitch_database
 
@@ -165,6 +173,97 @@ def test_least_privilege_sees_an_indirect_membership_and_role_powers_of_a_users_
     assert "member of the database owner" in check.detail and "CREATEDB" in check.detail
 
 
+def least_privilege_of(db: Database, credential: str | None = "dedicated"):
+    return {c.name: c for c in verify(parse_database_url(db.role_url), credential=credential).checks}["least privilege"]
+
+
+def test_least_privilege_fails_for_a_dedicated_role_that_may_read_change_or_empty_the_apps_tables(made):
+    """"cannot read, change or drop the app's tables": a grant on one of them is a failure naming the exact REVOKE."""
+    with made.as_owner() as conn:
+        conn.execute("CREATE TABLE public.orders (id bigint, total numeric)")
+        conn.execute("CREATE SCHEMA billing")
+        conn.execute("CREATE TABLE billing.invoices (id bigint)")
+        conn.execute("CREATE TABLE billing.cards (id bigint, number text)")
+        conn.execute(sql.SQL("GRANT SELECT, UPDATE, DELETE, TRUNCATE ON public.orders TO {}").format(sql.Identifier(made.role)))
+        conn.execute("GRANT REFERENCES, TRIGGER ON billing.invoices TO PUBLIC")
+        conn.execute(sql.SQL("GRANT INSERT (number) ON billing.cards TO {}").format(sql.Identifier(made.role)))
+        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA billing TO {}").format(sql.Identifier(made.role)))
+    check = least_privilege_of(made)
+    assert check.status == "fail", check
+    assert "DELETE, SELECT, TRUNCATE, UPDATE public.orders" in check.detail and "CREATE, USAGE in schema billing" in check.detail
+    role = f'"{made.role}"'
+    for revoke in (
+        f'REVOKE DELETE, SELECT, TRUNCATE, UPDATE ON TABLE "public"."orders" FROM {role};',
+        'REVOKE REFERENCES, TRIGGER ON TABLE "billing"."invoices" FROM PUBLIC;',
+        f'REVOKE INSERT ON TABLE "billing"."cards" FROM {role};',
+        f'REVOKE CREATE, USAGE ON SCHEMA "billing" FROM {role};',
+    ):
+        assert revoke in (check.fix or ""), check.fix
+    assert "ALTER ROLE" not in (check.fix or ""), "no role attribute to take away"
+    with made.as_owner() as conn:  # the printed fix, run as the owner, clears it
+        for statement in (check.fix or "").split(": ", 1)[1].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    assert least_privilege_of(made).status == "pass", least_privilege_of(made)
+
+
+def test_least_privilege_counts_privileges_held_through_another_role_and_warns_for_a_users_own(made):
+    readers = f"{made.role}_readers"
+    with made.as_owner() as conn:
+        conn.execute("CREATE TABLE public.customers (id bigint)")
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(readers)))
+        conn.execute(sql.SQL("GRANT SELECT ON public.customers TO {}").format(sql.Identifier(readers)))
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(readers), sql.Identifier(made.role)))
+    fail = least_privilege_of(made)
+    assert fail.status == "fail" and f'REVOKE "{readers}" FROM "{made.role}";' in (fail.fix or ""), fail
+    warn = least_privilege_of(made, credential=None)
+    assert warn.status == "warn" and "SELECT public.customers" in warn.detail and f'REVOKE "{readers}"' in (warn.fix or "")
+
+
+def test_least_privilege_ignores_stitchs_own_schemas_and_tables_and_publics_usage_of_public(made):
+    with made.as_owner() as conn:
+        conn.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")  # PostgreSQL's default: it reaches no table by itself
+        conn.execute("CREATE TABLE public.app_users (id bigint)")
+    with made.cluster.superuser(made.database) as conn:  # as Heroku installs it: its view is PUBLIC's to read
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    with made.as_role() as conn:
+        conn.execute("CREATE SCHEMA salesforce")
+        conn.execute("CREATE TABLE salesforce.accounts (id bigint, _sdc_batched_at timestamptz)")
+    check = least_privilege_of(made)
+    assert check.status == "pass", check
+    assert "no privilege on tables or schemas outside its own" in check.detail
+
+
+def test_least_privilege_fails_where_public_may_create_in_schema_public_as_postgresql_14_grants(made):
+    """PostgreSQL 14 and older grant CREATE on schema public to PUBLIC; 15 does not, so it is granted here as 14 has it."""
+    with made.as_owner() as conn:
+        conn.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+    check = least_privilege_of(made)
+    assert check.status == "fail" and "CREATE in schema public" in check.detail, check
+    assert 'REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;' in (check.fix or "")
+    with made.as_owner() as conn:
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    assert least_privilege_of(made).status == "pass"
+
+
+def test_a_role_exactly_as_the_providers_create_left_it_is_recognised_and_nothing_else(db):
+    """What a kill after CREATE ROLE committed leaves: the role, owning and holding nothing. Once the Grant ran, or
+    with other attributes, or as another server's role, it is not that."""
+    assert left_by_an_interrupted_create(db.owner_url, db.role, 5) is False, "no role yet"
+    with db.as_owner() as conn:
+        standin.create_role(conn, db.role_props())
+    assert left_by_an_interrupted_create(db.owner_url, db.role, 5) is True
+    assert left_by_an_interrupted_create(None, db.role, 5) is False
+    assert left_by_an_interrupted_create("postgres://x@127.0.0.1:1/d", db.role, 1) is False, "no server: no look"
+    with db.as_owner() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 3").format(sql.Identifier(db.role)))
+    assert left_by_an_interrupted_create(db.owner_url, db.role, 5) is False, "not the attributes our create sets"
+    with db.as_owner() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(sql.Identifier(db.role), sql.Literal(CONNECTION_LIMIT)))
+        standin.grant(conn, db.database, db.role, ["CONNECT", "CREATE", "TEMPORARY"])
+    assert left_by_an_interrupted_create(db.owner_url, db.role, 5) is False, "the Grant ran: the state has the Role"
+
+
 def test_an_update_alters_only_what_changed_and_a_new_password_works(made):
     rotated = new_password()
     olds, news = made.role_props(), made.role_props(password=rotated)
@@ -247,6 +346,32 @@ def test_the_guard_stops_a_switch_from_a_users_own_role_the_owner_cannot_act_for
     with db.cluster.superuser() as conn:
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(own), sql.Identifier(db.owner)))
     assert credential_refusal(olds, news) is None
+
+
+def test_the_guard_stops_a_login_that_neither_owns_the_database_nor_acts_for_its_owner(db):
+    """A database_url whose login may create roles but is not the owner: the Grant would only raise warnings."""
+    other, password = f"{db.role}_other", new_password()
+    db.cluster.create_role(other, password)
+    with db.cluster.superuser() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(other)))
+    url = db.cluster.url(other, password, db.database)
+    news = {"source": "url", "stitch_credential": "dedicated", "stitch_role": db.role, "owner_url": url}
+    refusal = ownership_refusal(news)
+    assert refusal and refusal.startswith("database_url:"), refusal
+    assert f'its owner is "{db.owner}"' in refusal and f'GRANT "{db.owner}" TO "{other}";' in refusal
+    assert "pulumi config set --secret database_url" in refusal and password not in refusal
+    failures = SourceGuardProvider().check({}, news).failures
+    assert [f.property for f in failures] == ["database_url"], "the guard's check stops it before any step"
+    heroku = ownership_refusal({**news, "source": "heroku-existing"})
+    assert heroku and heroku.startswith("database_config_var:") and "DATABASE_URL" in heroku
+    assert ownership_refusal({**news, "owner_url": db.owner_url}) is None, "the owner itself"
+    with db.cluster.superuser() as conn:
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(db.owner), sql.Identifier(other)))
+    assert ownership_refusal(news) is None, "a member of the owner (with INHERIT) grants as the owner"
+    with db.cluster.superuser() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} NOCREATEROLE").format(sql.Identifier(other)))
+    refusal = credential_refusal({}, news)
+    assert refusal and f'the stack\'s login "{other}" (acting for the database owner "{db.owner}")' in refusal, refusal
 
 
 def test_the_guard_asks_nothing_while_the_owners_url_is_unknown():

@@ -167,6 +167,11 @@ class Attachment:
     """e.g. DATABASE, HEROKU_POSTGRESQL_OLIVE, STITCH_DATABASE; the config var is <name>_URL."""
     credential: str | None
     """The credential whose URL the var holds; None for the connection pool."""
+    app_id: str | None = None
+    """The app the add-on is attached to; None for the app that owns it. api-ref "Add-on Attachment": an
+    attachment "represents a connection between an app and an add-on that it has been given access to", so one
+    add-on may be attached to other apps too (`heroku addons:attach <addon> -a <other app>`), each with its own
+    config var on that app."""
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: str = field(default_factory=_now)
 
@@ -323,6 +328,15 @@ class FakeHeroku:
                 self._new_credential(found, credential, reads=0)
             return self._attach(found, Attachment(as_name, credential))
 
+    def attach_addon(self, addon: str, app: str, as_name: str = "DATABASE", credential: str = "default") -> str:
+        """`heroku addons:attach <addon> -a <app> --as <name> [--credential <name>]`: an add-on another app owns
+        shared with `app` (api-ref "Add-on Attachment"); the URL is set on `app`, with a release there only.
+        Returns the var."""
+        with self._lock:
+            found = self._addon(addon)
+            self._credential(found, credential)
+            return self._attach(found, Attachment(as_name, credential, app_id=self._app(app).id))
+
     def attach_connection_pool(self, addon: str, as_name: str = "DATABASE_CONNECTION_POOL") -> str:
         """`heroku pg:connection-pooling:attach DATABASE_URL --as <name>`: PgBouncer in transaction mode.
         Returns the var (e.g. DATABASE_CONNECTION_POOL_URL)."""
@@ -452,6 +466,8 @@ class FakeHeroku:
         answer = self._app_json(app)
         for addon in [a for a in self.addons.values() if a.app_id == app.id]:
             self._drop(addon)  # deleting an app destroys the add-ons it owns
+        for addon in self.addons.values():  # and its attachments of add-ons other apps own
+            addon.attachments = [t for t in addon.attachments if t.app_id != app.id]
         del self.apps[app.id]
         return 200, answer
 
@@ -545,9 +561,6 @@ class FakeHeroku:
                 raise _invalid(f"{key} must be a string.")
         addon = self._addon(_identity(body["addon"]))
         app = self._app(_identity(body["app"]))
-        if app.id != addon.app_id:
-            # Heroku attaches an add-on to other apps too; this double keeps each add-on on its own app.
-            raise _invalid("this double attaches an add-on only to the app that owns it")
         credential = "default"
         namespace = body.get("namespace")
         if namespace:
@@ -562,7 +575,8 @@ class FakeHeroku:
         name = body.get("name") or self._next_attachment_name(app)
         if not _ATTACHMENT_NAME.fullmatch(name):
             raise _invalid("Name must start with a letter and can only contain uppercase letters, numbers, and underscores.")
-        attachment = Attachment(name, credential)
+        # api-ref: the app may be another than the add-on's owner (a shared add-on); its var is set on that app.
+        attachment = Attachment(name, credential, app_id=None if app.id == addon.app_id else app.id)
         self._attach(addon, attachment)
         return 201, self._attachment_json(addon, attachment)
 
@@ -586,7 +600,7 @@ class FakeHeroku:
             raise _invalid(f"Cannot detach {attachment.name}: it is the add-on's attachment to its owning app; destroy the add-on instead.")
         answer = self._attachment_json(addon, attachment)
         addon.attachments.remove(attachment)
-        app = self.apps[addon.app_id]
+        app = self._attached_app(addon, attachment)
         app.config_vars.pop(attachment.config_var, None)
         self._release(app, f"Detach {attachment.name} (@ref:{addon.name})")
         return 200, answer
@@ -643,7 +657,7 @@ class FakeHeroku:
         """An attachment by id, or (within an app) by name."""
         for addon in self.addons.values():
             for attachment in addon.attachments:
-                if attachment.id == ref or (app is not None and addon.app_id == app.id and attachment.name == ref):
+                if attachment.id == ref or (app is not None and self._attached_app(addon, attachment) is app and attachment.name == ref):
                     return addon, attachment
         raise _not_found("add-on attachment")
 
@@ -747,7 +761,11 @@ class FakeHeroku:
         self._release(app, "; ".join(parts))
 
     def _attachment_vars(self, app: App) -> set[str]:
-        return {t.config_var for a in self.addons.values() if a.app_id == app.id for t in a.attachments}
+        return {t.config_var for a in self.addons.values() for t in a.attachments if self._attached_app(a, t) is app}
+
+    def _attached_app(self, addon: AddOn, attachment: Attachment) -> App:
+        """The app an attachment sets its var on: its own app for a shared add-on, else the owner."""
+        return self.apps[attachment.app_id or addon.app_id]
 
     def _release(self, app: App, description: str) -> Release:
         plans = sorted(f"{SERVICE}:{a.plan}" for a in self.addons.values() if a.app_id == app.id)
@@ -843,22 +861,26 @@ class FakeHeroku:
         self._publish(addon, f"Attach {self._addon_attachment_names(addon)} (@ref:{addon.name})")
 
     def _attach(self, addon: AddOn, attachment: Attachment) -> str:
-        app = self.apps[addon.app_id]
+        app = self._attached_app(addon, attachment)
         if attachment.config_var in app.config_vars or attachment.config_var in self._attachment_vars(app):
             raise _invalid(f"Cannot overwrite attachment values {attachment.config_var}.")
         addon.attachments.append(attachment)
-        self._publish(addon, f"Attach {attachment.name} (@ref:{addon.name})")
+        self._publish(addon, f"Attach {attachment.name} (@ref:{addon.name})", only=app)
         return attachment.config_var
 
-    def _publish(self, addon: AddOn, description: str) -> None:
-        """Write the add-on's URLs into its app's config vars, as one release."""
+    def _publish(self, addon: AddOn, description: str, *, only: App | None = None) -> None:
+        """Write the add-on's URLs into the config vars of each app it is attached to, as one release on each
+        (a shared add-on's rotation updates every app holding its URL); `only`: that app's release alone."""
         if addon.state != "provisioned":
             return
-        app = self.apps[addon.app_id]
+        touched: list[App] = []
         for attachment in addon.attachments:
+            app = self._attached_app(addon, attachment)
             app.config_vars[attachment.config_var] = self._url(addon, attachment)
+            touched += [app] if app not in touched else []
         addon.updated_at = _now()
-        self._release(app, description)
+        for app in touched if only is None else [only]:
+            self._release(app, description)
 
     def _url(self, addon: AddOn, attachment: Attachment) -> str:
         credential = addon.credentials["default" if attachment.credential is None else attachment.credential]
@@ -871,15 +893,18 @@ class FakeHeroku:
         return ", ".join(a.name for a in addon.attachments)
 
     def _drop(self, addon: AddOn) -> None:
-        app = self.apps.get(addon.app_id)
         self.addons.pop(addon.id, None)
         with self._admin() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(addon.database)))
             for credential in addon.credentials.values():
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(credential.user)))
-        if app is not None:
-            for attachment in addon.attachments:
+        touched: list[App] = []
+        for attachment in addon.attachments:
+            app = self.apps.get(attachment.app_id or addon.app_id)
+            if app is not None:
                 app.config_vars.pop(attachment.config_var, None)
+                touched += [app] if app not in touched else []
+        for app in touched:
             self._release(app, f"Detach {self._addon_attachment_names(addon)} (@ref:{addon.name})")
 
     # -- the real database -----------------------------------------------------------------------
@@ -941,10 +966,10 @@ class FakeHeroku:
         return {"id": _stable_id("space", space), "name": space, "shield": bool(self.spaces.get(space))}
 
     def _attachment_json(self, addon: AddOn, attachment: Attachment) -> dict[str, Any]:
-        """heroku-go v5 AddOnAttachment."""
-        app = self.apps[addon.app_id]
+        """heroku-go v5 AddOnAttachment: `addon.app` is the app that owns the add-on, `app` the one it is attached to."""
+        owner, app = self.apps[addon.app_id], self._attached_app(addon, attachment)
         return {
-            "addon": {"app": {"id": app.id, "name": app.name}, "id": addon.id, "name": addon.name},
+            "addon": {"app": {"id": owner.id, "name": owner.name}, "id": addon.id, "name": addon.name},
             "app": {"id": app.id, "name": app.name},
             "created_at": attachment.created_at,
             "id": attachment.id,
