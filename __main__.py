@@ -89,7 +89,6 @@ elif cfg.stitch:
     destination = StitchDestination(
         "stitch-destination",
         StitchDestinationArgs(
-            access_token=cfg.stitch.access_token,
             name=cfg.stitch.destination_name,
             properties=stitch.stitch_properties,
             adopt_id=cfg.stitch.adopt_id,

@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 
 import pulumi
 import urllib3
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 from pulumiverse_heroku.addon import Attachment
 from urllib3.util.retry import Retry
 
@@ -52,6 +52,7 @@ from components.config import (
     heroku_api_host,
     netrc_path,
 )
+from components.provider_credentials import LEGACY_CREDENTIALS, heroku_config, without_credentials
 
 CREDENTIAL = "stitch"
 ATTACHMENT = "STITCH_DATABASE"
@@ -64,8 +65,9 @@ ACTIVE = "active"
 PROVISIONING = ("wait_for_provisioning", "provisioning")  # herokux CredentialStates
 ACTIVATE_TIMEOUT = 600.0
 """Seconds to wait for a new credential to become active; Heroku publishes no figure."""
-# Inputs that only we hold: a change is recorded, with no call to Heroku.
-OUR_SIDE = ("api_key", "data_url", "activate_timeout", "poll_seconds", "addon_name")
+# Inputs that only we hold: a change is recorded, with no call to Heroku. No API key among them: the provider
+# takes it from the run's configuration (components.provider_credentials), so none is kept in the state.
+OUR_SIDE = ("data_url", "activate_timeout", "poll_seconds", "addon_name")
 # A change of these names another credential: a new one is made (the old one is kept, as on delete).
 REPLACE_ON = ("addon", "name")
 
@@ -260,8 +262,14 @@ def choose_credential(cfg: StackConfig, access: HerokuAccess) -> CredentialChoic
 class StitchCredentialProvider(ResourceProvider):
     """create (or adopt), read, and a delete that keeps the credential; the id is "<add-on id>:<name>"."""
 
+    api_key: str | None = None
+    """From configure(): the key of this run (heroku:apiKey, HEROKU_API_KEY, the netrc), never the state's."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self.api_key = heroku_api_key(heroku_config(req))
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = _data_api(props)
+        client = _data_api(props, self.api_key)
         path = _credential_path(props)
         status, found = client.call("GET", path)
         adopted = status != 404
@@ -275,6 +283,8 @@ class StitchCredentialProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
         changed = replaces + [key for key in OUR_SIDE if olds.get(key) != news.get(key)]
+        # A key an earlier version saved: an update (never a replacement) takes it out of the state.
+        changed += [key for key in LEGACY_CREDENTIALS if key in olds]
         return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -282,10 +292,10 @@ class StitchCredentialProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """What Heroku holds now; gone (`pg:credentials:destroy`): an empty id, so refresh drops it and `up` makes it again."""
-        status, found = _data_api(props).call("GET", _credential_path(props))
+        status, found = _data_api(props, self.api_key).call("GET", _credential_path(props))
         if status == 404:
             return ReadResult(id_="", outs={})
-        return ReadResult(id_=id_, outs={**props, **_facts(found)})
+        return ReadResult(id_=id_, outs={**without_credentials(props), **_facts(found)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Kept: the credential's role owns every schema and table Stitch loaded, and dropping it would
@@ -302,8 +312,9 @@ class StitchCredentialProvider(ResourceProvider):
 _FACTS = ("user", "database", "host", "port", "state", "uuid")
 
 
-def _data_api(props: Mapping[str, Any]) -> HerokuHttp:
-    return HerokuHttp(str(props["data_url"]), str(props["api_key"]))
+def _data_api(props: Mapping[str, Any], api_key: str | None) -> HerokuHttp:
+    """HerokuHttp says what to do when the run has no key."""
+    return HerokuHttp(str(props["data_url"]), api_key or "")
 
 
 def _credentials_path(props: Mapping[str, Any]) -> str:
@@ -365,8 +376,6 @@ class StitchCredentialArgs:
     """The Heroku Postgres add-on (id or name) the credential belongs to."""
     addon_name: pulumi.Input[str]
     """The add-on's name, for messages and the commands they suggest."""
-    api_key: pulumi.Input[str]
-    """The Heroku API key; secret."""
     data_url: str
     """Base URL of Heroku's Data API (cli-host; HEROKU_DATA_HOST)."""
     name: str = CREDENTIAL
@@ -388,14 +397,12 @@ class StitchCredential(pulumi.dynamic.Resource, module="stitch", name="HerokuCre
             "addon": args.addon,
             "addon_name": args.addon_name,
             "name": args.name,
-            "api_key": pulumi.Output.secret(args.api_key),
             "data_url": args.data_url,
             "activate_timeout": args.activate_timeout,
             "poll_seconds": args.poll_seconds,
             **{key: None for key in (*_FACTS, "adopted")},
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["api_key"])
-        super().__init__(StitchCredentialProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+        super().__init__(StitchCredentialProvider(), name, props, opts)
 
 
 # -- the credential and its attachment, as the program declares them ----------------------------------------------
@@ -409,8 +416,6 @@ class DedicatedCredentialArgs:
     """The Heroku Postgres add-on."""
     addon_name: pulumi.Input[str]
     """The add-on's name, for messages."""
-    api_key: pulumi.Input[str]
-    """The Heroku API key; secret."""
     data_url: str
     """Base URL of Heroku's Data API."""
 
@@ -424,7 +429,7 @@ class DedicatedCredential(pulumi.ComponentResource):
         super().__init__("stitch:heroku:DedicatedCredential", name, None, opts)
         self.credential = StitchCredential(
             "credential",
-            StitchCredentialArgs(addon=args.addon_id, addon_name=args.addon_name, api_key=args.api_key, data_url=args.data_url),
+            StitchCredentialArgs(addon=args.addon_id, addon_name=args.addon_name, data_url=args.data_url),
             pulumi.ResourceOptions(parent=self),
         )
         # `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE` (cli-attach). Deleting it
@@ -451,7 +456,7 @@ def credential_for_existing(
     addon = choice.addon
     dedicated = DedicatedCredential(
         "stitch-credential",
-        DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, pulumi.Output.secret(access.api_key or ""), access.data_url),
+        DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, access.data_url),
         opts,
     )
     return dedicated.config_var, [dedicated.attachment]
