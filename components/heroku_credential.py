@@ -16,6 +16,9 @@ Sources, cited below by short name (heroku/cli, packages/cli/src):
   cli-attach  commands/addons/attach.ts: namespace "credential:<name>"
   herokux     davidji99/terraform-provider-herokux api/postgres/types.go: credential states wait_for_provisioning,
               provisioning, active, revoking
+  cli-rotate  commands/pg/credentials/rotate.ts: rotating a named credential "a temporary rotation username will be
+              used during the process"; lib/data/types.ts: the credential is then `rotating`; the CLI's unit test
+              test/unit/commands/pg/credentials.unit.test.ts: its user `jeff` `revoking`, `jeff-rotating` `active`
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ DATA_HOST_ENV = "HEROKU_DATA_HOST"
 DEFAULT_DATA_HOST = "api.data.heroku.com"  # cli-host
 ACCEPT = "application/vnd.heroku+json; version=3"
 ACTIVE = "active"
+ROTATING = "rotating"  # cli-rotate
 PROVISIONING = ("wait_for_provisioning", "provisioning")  # herokux CredentialStates
 ACTIVATE_TIMEOUT = 600.0
 """Seconds to wait for a new credential to become active; Heroku publishes no figure."""
@@ -278,7 +282,7 @@ class StitchCredentialProvider(ResourceProvider):
         else:
             client.call("POST", _credentials_path(props), {"name": props["name"]})  # cli-create
         found = _wait_until_active(client, props)
-        return CreateResult(id_=f"{props['addon']}:{props['name']}", outs={**props, **_facts(found), "adopted": adopted})
+        return CreateResult(id_=f"{props['addon']}:{props['name']}", outs={**props, **_facts(found, None), "adopted": adopted})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
@@ -295,7 +299,7 @@ class StitchCredentialProvider(ResourceProvider):
         status, found = _data_api(props, self.api_key).call("GET", _credential_path(props))
         if status == 404:
             return ReadResult(id_="", outs={})
-        return ReadResult(id_=id_, outs={**without_credentials(props), **_facts(found)})
+        return ReadResult(id_=id_, outs={**without_credentials(props), **_facts(found, props.get("user"))})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Kept: the credential's role owns every schema and table Stitch loaded, and dropping it would
@@ -330,10 +334,19 @@ def _active_user(found: Mapping[str, Any]) -> str | None:
     return next((s.get("user") for s in found.get("credentials") or [] if s.get("state") == ACTIVE), None)
 
 
-def _facts(found: Mapping[str, Any]) -> dict[str, Any]:
+def stable_user(found: Mapping[str, Any], known: str | None) -> str | None:
+    """The credential's own role, which Stitch is granted and registered with. While a rotation runs (cli-rotate) the
+    active username is a temporary one that goes away at its end: the role is then the one already known, else the
+    secret that is not active (the one `revoking`)."""
+    if found.get("state") != ROTATING:
+        return _active_user(found) or known
+    return known or next((s.get("user") for s in found.get("credentials") or [] if s.get("state") != ACTIVE), None)
+
+
+def _facts(found: Mapping[str, Any], known_user: str | None) -> dict[str, Any]:
     """What the state keeps of the credential: never its password (the app's config var has it, read live)."""
     return {
-        "user": _active_user(found),
+        "user": stable_user(found, known_user),
         "database": found.get("database"),
         "host": found.get("host"),
         "port": found.get("port"),
@@ -448,15 +461,15 @@ class DedicatedCredential(pulumi.ComponentResource):
 
 def credential_for_existing(
     choice: CredentialChoice, access: HerokuAccess | None, stitch_config_var: str | None, opts: pulumi.ResourceOptions | None = None
-) -> tuple[str | None, list[pulumi.Resource]]:
+) -> tuple[str | None, list[pulumi.Resource], pulumi.Output[str] | None]:
     """heroku-existing: the dedicated credential when the choice made one, as (the config var Stitch's URL is
-    read from, what that read waits for); else the user's own stitch_config_var, if any."""
+    read from, what that read waits for, the credential's own role); else the user's own stitch_config_var, if any."""
     if choice.addon is None or access is None:
-        return stitch_config_var, []
+        return stitch_config_var, [], None
     addon = choice.addon
     dedicated = DedicatedCredential(
         "stitch-credential",
         DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, access.data_url),
         opts,
     )
-    return dedicated.config_var, [dedicated.attachment]
+    return dedicated.config_var, [dedicated.attachment], dedicated.user

@@ -120,7 +120,9 @@ class StitchDestinationProvider(ResourceProvider):
         if not replaces and olds.get("name") != news.get("name"):
             # Errors before effects: the preview stops here, before anything is sent.
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
-        changed = [key for key in (*STITCH_SIDE, *OUR_SIDE) if olds.get(key) != news.get(key)]
+        # While Heroku rotates Stitch's credential (hold), the settings Stitch has stay: no PUT of a temporary username.
+        stitch_side = () if news.get("hold") else STITCH_SIDE
+        changed = [key for key in (*stitch_side, *OUR_SIDE) if olds.get(key) != news.get(key)]
         # A token an earlier version saved: an update (never a replacement) takes it out of the state.
         changed += [key for key in LEGACY_CREDENTIALS if key in olds]
         # A check that failed since (seen on refresh) is worth a new PUT and check, too.
@@ -135,6 +137,10 @@ class StitchDestinationProvider(ResourceProvider):
             return UpdateResult(outs={**without_credentials(olds), "released": True, "stitch_status": "released"})
         if olds.get("name") != news.get("name"):
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
+        if news.get("hold") and not olds.get("released"):
+            # Mid-rotation: the state keeps the settings Stitch has, so the first up after the rotation sends the new ones.
+            log.info("destination %s: Heroku is rotating Stitch's credential; nothing is sent to Stitch until it ends", id_)
+            return UpdateResult(outs={**news, "properties": olds.get("properties"), **_kept(olds)})
         stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE) or bool(olds.get("released"))
         if not stitch_side_changed and olds.get("connection_check") in SETTLED:
             return UpdateResult(outs={**news, **_kept(olds)})
@@ -424,6 +430,8 @@ class StitchDestinationArgs:
     """Base URL of the Connect API."""
     map_unmapped_sources: bool = False
     """Let Stitch map every unmapped source of the account to a new destination (ignore_unmapped_sources false)."""
+    hold: pulumi.Input[bool] = False
+    """Heroku is rotating Stitch's credential (a temporary username): send Stitch nothing, keep what it has."""
     poll_seconds: float = 5.0
     """Seconds between two looks at the destination."""
 
@@ -444,6 +452,7 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "adopt_id": args.adopt_id or "",
             "keep_on_delete": args.keep_on_delete,
             "map_unmapped_sources": args.map_unmapped_sources,
+            "hold": args.hold,
             "check_timeout": args.check_timeout,
             "poll_seconds": args.poll_seconds,
             "connect_timeout": args.connect_timeout,
