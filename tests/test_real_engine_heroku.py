@@ -354,3 +354,43 @@ def test_heroku_existing_standard_gets_a_credential_on_its_addon_and_destroy_kee
     assert "STITCH_DATABASE_URL" not in heroku.config_vars(app_name), "the stack's attachment goes"
     assert [c.split("/")[1] for c in heroku.calls("DELETE")] == ["addon-attachments"]
     assert "pg:credentials:destroy" in stack.all_printed(), "destroy says what it kept and how to remove it"
+
+
+def grant_of(stack: RealStack) -> dict:
+    return next(r for r in resources_of(stack) if r["type"] == "postgresql:index/grant:Grant")
+
+
+def test_a_rotation_of_stitchs_credential_under_a_temporary_username_replaces_nothing_and_tells_stitch_nothing_until_it_ends(
+    toolchain, tmp_path, heroku, app_name
+):
+    """`heroku pg:credentials:rotate --name stitch` runs with a temporary username (rotate.ts; the double's
+    begin_rotation): an `up` and a refresh meanwhile keep the Grant on the credential's own role, replace
+    nothing, and send Stitch no PUT of a username that disappears; the first `up` after it sends the new password."""
+    with StitchServer(FakeStitch()) as stitch, throwaway_stack(tmp_path, "dev-rotating", env=data_host(heroku)) as stack:
+        heroku_config(stack, heroku, app_name, plan="standard-0", stitch_api_url=stitch.url, stitch_check_timeout="30")
+        stack.set_config({}, secrets={"stitch:accessToken": stitch.token})
+        stack.up()
+        addon, (destination_id,) = only_addon(heroku), list(stitch.destinations)
+        role = heroku.role_name(addon, "stitch")
+        grant_id = grant_of(stack)["id"]
+        assert grant_of(stack)["outputs"]["role"] == role
+
+        temporary = heroku.begin_rotation(addon, "stitch")
+        assert heroku.credential_state(addon, "stitch") == "rotating"
+        assert psycopg.conninfo.conninfo_to_dict(heroku.config_vars(app_name)["STITCH_DATABASE_URL"])["user"] == temporary
+        puts = stitch.calls("PUT")
+        for run in (stack.up, lambda: stack.refresh(), stack.up):
+            changes = run().summary.resource_changes or {}
+            assert not {"replace", "create", "delete", "create-replacement", "delete-replaced"} & set(changes), changes
+        assert grant_of(stack)["id"] == grant_id and grant_of(stack)["outputs"]["role"] == role, "the Grant moved off the stable role"
+        assert stitch.calls("PUT") == puts, "Stitch got settings mid-rotation"
+        assert stitch.destinations[destination_id]["properties"]["username"] == role
+        assert privileges(heroku, addon, role)["CREATE"] is True
+
+        heroku.finish_rotation(addon, "stitch")
+        rotated = password_of(heroku.config_vars(app_name)["STITCH_DATABASE_URL"])
+        stack.up()
+        sent = stitch.destinations[destination_id]["properties"]
+        assert (sent["username"], sent["password"]) == (role, rotated), "the rotation's end did not reach Stitch"
+        assert stack.outputs()["verification"].value["ready"] is True
+        assert grant_of(stack)["id"] == grant_id
