@@ -16,6 +16,7 @@ from components.heroku_credential import (
     data_api_url,
     find_database_addon,
     heroku_api_key,
+    stable_user,
 )
 from tests.doubles.fake_heroku import FakeHeroku
 from tests.support.provider_config import configured
@@ -122,6 +123,18 @@ def test_read_after_the_key_is_rotated_uses_the_runs_key_not_the_states(heroku: 
     assert read.id == created.id and read.outs["user"] == created.outs["user"] and "api_key" not in read.outs
     with pytest.raises(HerokuCredentialError, match="401"):
         credentials_provider("heroku-api-key-s3cr3t").read(created.id, created.outs)
+
+
+def test_read_during_a_rotation_keeps_the_credentials_own_role_not_the_temporary_one(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
+    provider = credentials_provider(heroku.api_key)
+    created = provider.create(props(heroku, addon))
+    temporary = heroku.begin_rotation(addon["id"], "stitch")
+    read = provider.read(created.id, created.outs)
+    assert (read.outs["user"], read.outs["state"]) == (created.outs["user"], "rotating") and temporary != created.outs["user"]
+    as_the_cli_shows_it = [{"user": "jeff", "state": "revoking"}, {"user": "jeff-rotating", "state": "active"}]
+    assert stable_user({"state": "rotating", "credentials": as_the_cli_shows_it}, None) == "jeff"
+    heroku.finish_rotation(addon["id"], "stitch")
+    assert provider.read(created.id, read.outs).outs["user"] == created.outs["user"]
 
 
 def test_a_run_without_any_key_says_how_to_give_one(heroku: FakeHeroku, addon: dict[str, Any], monkeypatch, tmp_path) -> None:

@@ -379,7 +379,7 @@ def test_a_rotation_of_stitchs_credential_under_a_temporary_username_replaces_no
         assert heroku.credential_state(addon, "stitch") == "rotating"
         assert psycopg.conninfo.conninfo_to_dict(heroku.config_vars(app_name)["STITCH_DATABASE_URL"])["user"] == temporary
         puts = stitch.calls("PUT")
-        for run in (stack.up, lambda: stack.refresh(), stack.up):
+        for run in (stack.up, stack.refresh, stack.up):
             changes = run().summary.resource_changes or {}
             assert not {"replace", "create", "delete", "create-replacement", "delete-replaced"} & set(changes), changes
         assert grant_of(stack)["id"] == grant_id and grant_of(stack)["outputs"]["role"] == role, "the Grant moved off the stable role"
