@@ -19,6 +19,7 @@ from pulumi import automation as auto
 
 from tests.doubles.fake_stitch import FakeStitch, StitchServer
 from tests.support.real_engine import RealStack, new_app_name, real_stack, throwaway_stack
+from tests.test_reconcile import report_of, run_reconcile
 
 DATA_API = "/postgres/v0/databases/"
 
@@ -379,6 +380,10 @@ def test_a_rotation_of_stitchs_credential_under_a_temporary_username_replaces_no
         assert heroku.credential_state(addon, "stitch") == "rotating"
         assert psycopg.conninfo.conninfo_to_dict(heroku.config_vars(app_name)["STITCH_DATABASE_URL"])["user"] == temporary
         puts = stitch.calls("PUT")
+        done = run_reconcile(stack, "--json")  # the hourly schedule, in that window
+        report = report_of(done)
+        assert done.returncode == 0 and report["status"] == "healed", report
+        assert "Heroku is rotating the Stitch credential" in report["changes"][0]["summary"], report["changes"]
         for run in (stack.up, stack.refresh, stack.up):
             changes = run().summary.resource_changes or {}
             assert not {"replace", "create", "delete", "create-replacement", "delete-replaced"} & set(changes), changes
