@@ -62,6 +62,12 @@ class StitchDestinationProvider(ResourceProvider):
         if props.get("released"):
             # Released before it was ever managed here: a record only, nothing is sent to Stitch.
             return CreateResult(id_=RELEASED_ID, outs={**props, "connection_check": None, "stitch_status": "released"})
+        if props.get("hold"):
+            # A username that goes away when Heroku's rotation ends must never be registered.
+            raise StitchDestinationError(
+                f"Heroku is rotating Stitch's credential (its URL holds a temporary username): destination {props['name']!r} "
+                "was not registered; run pulumi up again once `heroku pg:credentials` shows the credential active"
+            )
         client = client_for(props, self.access_token)
         properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""

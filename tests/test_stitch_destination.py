@@ -429,6 +429,21 @@ def test_refresh_after_the_token_is_rotated_uses_the_runs_token_not_the_states(s
         destination_provider(old).read(made.id, made.outs)
 
 
+def test_mid_rotation_an_update_sends_nothing_and_a_create_registers_nothing(stitch, ssl_server):
+    """hold: Heroku is rotating Stitch's credential under a temporary username (components.database_source)."""
+    provider = destination_provider(stitch.token)
+    made = provider.create(props(stitch, ssl_server.granted_url))
+    temporary = props(stitch, ssl_server.granted_url.replace("granted-pw", "temporary-pw"), hold=True)
+    assert not provider.diff(made.id, made.outs, temporary).changes, "a temporary username is no change"
+    writes = [c for c in stitch.calls() if not c.startswith("GET ")]
+    outs = provider.update(made.id, {**made.outs, "connection_check": "failed"}, temporary).outs
+    assert outs["properties"] == made.outs["properties"], "the state keeps what Stitch has"
+    assert [c for c in stitch.calls() if not c.startswith("GET ")] == writes
+    with pytest.raises(StitchDestinationError, match="Heroku is rotating Stitch's credential"):
+        provider.create(temporary | {"name": "another"})
+    assert [c for c in stitch.calls() if not c.startswith("GET ")] == writes
+
+
 def test_a_run_without_a_token_says_how_to_give_one(stitch, ssl_server, monkeypatch):
     monkeypatch.delenv("STITCH_ACCESS_TOKEN", raising=False)
     made = destination_provider(stitch.token).create(props(stitch, ssl_server.granted_url))
