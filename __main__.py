@@ -49,11 +49,12 @@ if cfg.source == "url" and cfg.stitch_credential == "dedicated":
     role = StitchRoleArgs(cfg.stitch_role_name, cfg.stitch_password_version, owner_url, cfg.connect_timeout, cfg.database_url)
 # A switch away from `heroku` would delete the database this stack made, and a role for Stitch needs an
 # owner that may create it: the guard stops the run first, before the provider signs in.
-remembered = {"stitch_credential": credential.kind or "own", "stitch_role": role.name if role else stitch.username}
+grantee = database.grantee(stitch.username)  # Stitch's own Heroku credential: its stable role, even mid-rotation
+remembered = {"stitch_credential": credential.kind or "own", "stitch_role": role.name if role else grantee}
 source_guard = SourceGuard("source-guard", replace(database.guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout))
 everything.append(source_guard)
 
-grant = StitchGrant("stitch", StitchGrantArgs(owner, stitch.username, cfg.connect_timeout, [*database.waits_for, source_guard], role))
+grant = StitchGrant("stitch", StitchGrantArgs(owner, grantee, cfg.connect_timeout, [*database.waits_for, source_guard], role))
 if grant.stitch_role is not None:
     stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL", **body)
 verification = Verification(
@@ -89,7 +90,6 @@ elif cfg.stitch:
     destination = StitchDestination(
         "stitch-destination",
         StitchDestinationArgs(
-            access_token=cfg.stitch.access_token,
             name=cfg.stitch.destination_name,
             properties=stitch.stitch_properties,
             adopt_id=cfg.stitch.adopt_id,
@@ -98,6 +98,7 @@ elif cfg.stitch:
             connect_timeout=cfg.connect_timeout,
             api_url=cfg.stitch.api_url,
             map_unmapped_sources=cfg.stitch.map_unmapped_sources,
+            hold=database.mid_rotation(stitch.username),
         ),
         pulumi.ResourceOptions(depends_on=[grant, verification]),
     )

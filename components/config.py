@@ -621,6 +621,11 @@ def heroku_login(config: Mapping[str, str], is_secret: Callable[[str], bool], en
     return HerokuLogin("netrc")
 
 
+def find_stitch_token(config: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> str | None:
+    """The Stitch Connect API token: stitch:accessToken, else STITCH_ACCESS_TOKEN, else none."""
+    return config.get(STITCH_TOKEN_KEY) or environ.get(STITCH_TOKEN_ENV) or None
+
+
 def load(
     project: str,
     stack: str,
@@ -636,18 +641,15 @@ def load(
     prefix = f"{project}:"
     raw = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
     login = heroku_login(config, is_secret, environ)
-    stitch_token = None
-    if config.get(STITCH_TOKEN_KEY):
-        stitch_token = ("secret" if is_secret(STITCH_TOKEN_KEY) else "plain", config[STITCH_TOKEN_KEY])
-    elif environ.get(STITCH_TOKEN_ENV):
-        stitch_token = ("env", environ[STITCH_TOKEN_ENV])
+    token = find_stitch_token(config, environ)
+    how = ("secret" if is_secret(STITCH_TOKEN_KEY) else "plain") if config.get(STITCH_TOKEN_KEY) else "env"
     return validate(
         stack,
         raw,
         secret_keys={key for key in SECRET_KEYS if is_secret(prefix + key)},
         heroku_key=login.how,
         heroku_key_note=login.note,
-        stitch_token=stitch_token,
+        stitch_token=(how, token) if token else None,
         stitch_namespace={key.removeprefix("stitch:"): value for key, value in config.items() if key.startswith("stitch:")},
         project=project,
     )

@@ -61,6 +61,20 @@ class Database:
     """What must exist before the grant signs in (the add-on, Stitch's Heroku credential)."""
     resources: list[pulumi.Resource] = field(default_factory=list)
     """Everything declared here, for the destroy guard."""
+    stitch_role: pulumi.Output[str] | None = None
+    """The role of Stitch's own Heroku credential, as the state records it: stable while Heroku rotates the
+    credential under a temporary username (components.heroku_credential.stable_user); None for other credentials."""
+
+    def grantee(self, live_username: pulumi.Input[str]) -> pulumi.Input[str]:
+        """Whom the Grant and the source guard name: the credential's own role, else the live URL's user."""
+        return self.stitch_role if self.stitch_role is not None else live_username
+
+    def mid_rotation(self, live_username: pulumi.Input[str]) -> pulumi.Input[bool]:
+        """Whether Heroku is rotating Stitch's credential now: its URL then holds a temporary username, not the
+        credential's own role, which goes away when the rotation ends; Stitch must get nothing meanwhile."""
+        if self.stitch_role is None:
+            return False
+        return pulumi.Output.all(self.stitch_role, live_username).apply(lambda users: users[0] != users[1])
 
 
 def database_for(cfg: StackConfig, credential: CredentialPlan, first: pulumi.Resource) -> Database:
@@ -77,10 +91,11 @@ def database_for(cfg: StackConfig, credential: CredentialPlan, first: pulumi.Res
         )
         guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
         stitch_url = heroku.stitch_url or cfg.stitch_url
-        return Database(heroku.database_url, heroku.app_name, stitch_url, guard, [heroku.addon], [heroku])
+        role = heroku.dedicated.user if heroku.dedicated is not None else None
+        return Database(heroku.database_url, heroku.app_name, stitch_url, guard, [heroku.addon], [heroku], role)
     guard = SourceGuardArgs(cfg.source, owned=[first])
     if cfg.source == "heroku-existing":
-        stitch_var, made = credential_for_existing(credential.choice, credential.heroku, cfg.stitch_config_var, after_first)
+        stitch_var, made, role = credential_for_existing(credential.choice, credential.heroku, cfg.stitch_config_var, after_first)
         live = live_urls(cfg.app_name, cfg.database_config_var, stitch_var, database_key="database_config_var", depends_on=[first, *made])
-        return Database(live.database_url, cfg.app_name, live.stitch_url or cfg.stitch_url, guard, [first, *made], made)
+        return Database(live.database_url, cfg.app_name, live.stitch_url or cfg.stitch_url, guard, [first, *made], made, role)
     return Database(pulumi.Output.secret(cfg.database_url), None, cfg.stitch_url, guard, [first])

@@ -16,6 +16,9 @@ Sources, cited below by short name (heroku/cli, packages/cli/src):
   cli-attach  commands/addons/attach.ts: namespace "credential:<name>"
   herokux     davidji99/terraform-provider-herokux api/postgres/types.go: credential states wait_for_provisioning,
               provisioning, active, revoking
+  cli-rotate  commands/pg/credentials/rotate.ts: rotating a named credential "a temporary rotation username will be
+              used during the process"; lib/data/types.ts: the credential is then `rotating`; the CLI's unit test
+              test/unit/commands/pg/credentials.unit.test.ts: its user `jeff` `revoking`, `jeff-rotating` `active`
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from urllib.parse import quote, urlsplit
 
 import pulumi
 import urllib3
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 from pulumiverse_heroku.addon import Attachment
 from urllib3.util.retry import Retry
 
@@ -52,6 +55,7 @@ from components.config import (
     heroku_api_host,
     netrc_path,
 )
+from components.provider_credentials import LEGACY_CREDENTIALS, heroku_config, without_credentials
 
 CREDENTIAL = "stitch"
 ATTACHMENT = "STITCH_DATABASE"
@@ -61,11 +65,13 @@ DATA_HOST_ENV = "HEROKU_DATA_HOST"
 DEFAULT_DATA_HOST = "api.data.heroku.com"  # cli-host
 ACCEPT = "application/vnd.heroku+json; version=3"
 ACTIVE = "active"
+ROTATING = "rotating"  # cli-rotate
 PROVISIONING = ("wait_for_provisioning", "provisioning")  # herokux CredentialStates
 ACTIVATE_TIMEOUT = 600.0
 """Seconds to wait for a new credential to become active; Heroku publishes no figure."""
-# Inputs that only we hold: a change is recorded, with no call to Heroku.
-OUR_SIDE = ("api_key", "data_url", "activate_timeout", "poll_seconds", "addon_name")
+# Inputs that only we hold: a change is recorded, with no call to Heroku. No API key among them: the provider
+# takes it from the run's configuration (components.provider_credentials), so none is kept in the state.
+OUR_SIDE = ("data_url", "activate_timeout", "poll_seconds", "addon_name")
 # A change of these names another credential: a new one is made (the old one is kept, as on delete).
 REPLACE_ON = ("addon", "name")
 
@@ -264,8 +270,14 @@ def choose_credential(cfg: StackConfig, access: HerokuAccess) -> CredentialChoic
 class StitchCredentialProvider(ResourceProvider):
     """create (or adopt), read, and a delete that keeps the credential; the id is "<add-on id>:<name>"."""
 
+    api_key: str | None = None
+    """From configure(): the key of this run (heroku:apiKey, HEROKU_API_KEY, the netrc), never the state's."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self.api_key = heroku_api_key(heroku_config(req))
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = _data_api(props)
+        client = _data_api(props, self.api_key)
         path = _credential_path(props)
         status, found = client.call("GET", path)
         adopted = status != 404
@@ -274,11 +286,13 @@ class StitchCredentialProvider(ResourceProvider):
         else:
             client.call("POST", _credentials_path(props), {"name": props["name"]})  # cli-create
         found = _wait_until_active(client, props)
-        return CreateResult(id_=f"{props['addon']}:{props['name']}", outs={**props, **_facts(found), "adopted": adopted})
+        return CreateResult(id_=f"{props['addon']}:{props['name']}", outs={**props, **_facts(found, None), "adopted": adopted})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
         changed = replaces + [key for key in OUR_SIDE if olds.get(key) != news.get(key)]
+        # A key an earlier version saved: an update (never a replacement) takes it out of the state.
+        changed += [key for key in LEGACY_CREDENTIALS if key in olds]
         return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -286,10 +300,10 @@ class StitchCredentialProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """What Heroku holds now; gone (`pg:credentials:destroy`): an empty id, so refresh drops it and `up` makes it again."""
-        status, found = _data_api(props).call("GET", _credential_path(props))
+        status, found = _data_api(props, self.api_key).call("GET", _credential_path(props))
         if status == 404:
             return ReadResult(id_="", outs={})
-        return ReadResult(id_=id_, outs={**props, **_facts(found)})
+        return ReadResult(id_=id_, outs={**without_credentials(props), **_facts(found, props.get("user"))})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Kept: the credential's role owns every schema and table Stitch loaded, and dropping it would
@@ -306,8 +320,9 @@ class StitchCredentialProvider(ResourceProvider):
 _FACTS = ("user", "database", "host", "port", "state", "uuid")
 
 
-def _data_api(props: Mapping[str, Any]) -> HerokuHttp:
-    return HerokuHttp(str(props["data_url"]), str(props["api_key"]))
+def _data_api(props: Mapping[str, Any], api_key: str | None) -> HerokuHttp:
+    """HerokuHttp says what to do when the run has no key."""
+    return HerokuHttp(str(props["data_url"]), api_key or "")
 
 
 def _credentials_path(props: Mapping[str, Any]) -> str:
@@ -323,10 +338,19 @@ def _active_user(found: Mapping[str, Any]) -> str | None:
     return next((s.get("user") for s in found.get("credentials") or [] if s.get("state") == ACTIVE), None)
 
 
-def _facts(found: Mapping[str, Any]) -> dict[str, Any]:
+def stable_user(found: Mapping[str, Any], known: str | None) -> str | None:
+    """The credential's own role, which Stitch is granted and registered with. While a rotation runs (cli-rotate) the
+    active username is a temporary one that goes away at its end: the role is then the one already known, else the
+    secret that is not active (the one `revoking`)."""
+    if found.get("state") != ROTATING:
+        return _active_user(found) or known
+    return known or next((s.get("user") for s in found.get("credentials") or [] if s.get("state") != ACTIVE), None)
+
+
+def _facts(found: Mapping[str, Any], known_user: str | None) -> dict[str, Any]:
     """What the state keeps of the credential: never its password (the app's config var has it, read live)."""
     return {
-        "user": _active_user(found),
+        "user": stable_user(found, known_user),
         "database": found.get("database"),
         "host": found.get("host"),
         "port": found.get("port"),
@@ -369,8 +393,6 @@ class StitchCredentialArgs:
     """The Heroku Postgres add-on (id or name) the credential belongs to."""
     addon_name: pulumi.Input[str]
     """The add-on's name, for messages and the commands they suggest."""
-    api_key: pulumi.Input[str]
-    """The Heroku API key; secret."""
     data_url: str
     """Base URL of Heroku's Data API (cli-host; HEROKU_DATA_HOST)."""
     name: str = CREDENTIAL
@@ -392,14 +414,12 @@ class StitchCredential(pulumi.dynamic.Resource, module="stitch", name="HerokuCre
             "addon": args.addon,
             "addon_name": args.addon_name,
             "name": args.name,
-            "api_key": pulumi.Output.secret(args.api_key),
             "data_url": args.data_url,
             "activate_timeout": args.activate_timeout,
             "poll_seconds": args.poll_seconds,
             **{key: None for key in (*_FACTS, "adopted")},
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["api_key"])
-        super().__init__(StitchCredentialProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+        super().__init__(StitchCredentialProvider(), name, props, opts)
 
 
 # -- the credential and its attachment, as the program declares them ----------------------------------------------
@@ -413,8 +433,6 @@ class DedicatedCredentialArgs:
     """The Heroku Postgres add-on."""
     addon_name: pulumi.Input[str]
     """The add-on's name, for messages."""
-    api_key: pulumi.Input[str]
-    """The Heroku API key; secret."""
     data_url: str
     """Base URL of Heroku's Data API."""
 
@@ -428,7 +446,7 @@ class DedicatedCredential(pulumi.ComponentResource):
         super().__init__("stitch:heroku:DedicatedCredential", name, None, opts)
         self.credential = StitchCredential(
             "credential",
-            StitchCredentialArgs(addon=args.addon_id, addon_name=args.addon_name, api_key=args.api_key, data_url=args.data_url),
+            StitchCredentialArgs(addon=args.addon_id, addon_name=args.addon_name, data_url=args.data_url),
             pulumi.ResourceOptions(parent=self),
         )
         # `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE` (cli-attach). Deleting it
@@ -447,15 +465,15 @@ class DedicatedCredential(pulumi.ComponentResource):
 
 def credential_for_existing(
     choice: CredentialChoice, access: HerokuAccess | None, stitch_config_var: str | None, opts: pulumi.ResourceOptions | None = None
-) -> tuple[str | None, list[pulumi.Resource]]:
+) -> tuple[str | None, list[pulumi.Resource], pulumi.Output[str] | None]:
     """heroku-existing: the dedicated credential when the choice made one, as (the config var Stitch's URL is
-    read from, what that read waits for); else the user's own stitch_config_var, if any."""
+    read from, what that read waits for, the credential's own role); else the user's own stitch_config_var, if any."""
     if choice.addon is None or access is None:
-        return stitch_config_var, []
+        return stitch_config_var, [], None
     addon = choice.addon
     dedicated = DedicatedCredential(
         "stitch-credential",
-        DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, pulumi.Output.secret(access.api_key or ""), access.data_url),
+        DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, access.data_url),
         opts,
     )
-    return dedicated.config_var, [dedicated.attachment]
+    return dedicated.config_var, [dedicated.attachment], dedicated.user

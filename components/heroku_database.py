@@ -66,11 +66,9 @@ class HerokuDatabase(pulumi.ComponentResource):
         stitch_var, read_after = args.stitch_config_var, [self.addon]
         self.dedicated: DedicatedCredential | None = None
         if args.dedicated is not None:
-            access = args.dedicated
-            key = pulumi.Output.secret(access.api_key or "")
             self.dedicated = DedicatedCredential(
                 "stitch-credential",
-                DedicatedCredentialArgs(self.app.id, self.addon.id, self.addon.name, key, access.data_url),
+                DedicatedCredentialArgs(self.app.id, self.addon.id, self.addon.name, args.dedicated.data_url),
                 pulumi.ResourceOptions(parent=self),
             )
             stitch_var, read_after = self.dedicated.config_var, [self.addon, self.dedicated.attachment]

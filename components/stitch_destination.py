@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from components.checks import verify
 from components.connection import ConnectionSettings
+from components.provider_credentials import LEGACY_CREDENTIALS, configured_stitch_token, without_credentials
 from components.stitch_api import (
     DESTINATION_TYPE,
     FULLY_CONFIGURED,
     PLAN_FIX,
+    TOKEN_FIX,
     Snapshot,
     StitchApiError,
     StitchClient,
@@ -32,8 +34,9 @@ from components.stitch_api import (
 STITCH_SIDE = ("properties",)
 # Inputs that only we hold: a change is recorded in the state, with no call to Stitch.
 # map_unmapped_sources only counts when the destination is created.
-OUR_SIDE = ("access_token", "api_url", "keep_on_delete", "check_timeout", "poll_seconds", "connect_timeout", "map_unmapped_sources")
-SECRET_PROPS = ("access_token", "properties")
+# No token among them: the provider takes it from the run's configuration (components.provider_credentials).
+OUR_SIDE = ("api_url", "keep_on_delete", "check_timeout", "poll_seconds", "connect_timeout", "map_unmapped_sources")
+SECRET_PROPS = ("properties",)
 # Verdicts after which nothing needs doing; anything else (seen on refresh) is worth a new PUT.
 SETTLED = (None, "succeeded", "unconfirmed")
 # The id of a release recorded on a stack that had no destination in its state: no destination in Stitch.
@@ -49,11 +52,23 @@ class StitchDestinationError(Exception):
 class StitchDestinationProvider(ResourceProvider):
     """CRUD for one Stitch destination; the id is Stitch's destination id."""
 
+    access_token: str | None = None
+    """From configure(): the token of this run (stitch:accessToken, STITCH_ACCESS_TOKEN), never the state's."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self.access_token = configured_stitch_token(req)
+
     def create(self, props: dict[str, Any]) -> CreateResult:
         if props.get("released"):
             # Released before it was ever managed here: a record only, nothing is sent to Stitch.
             return CreateResult(id_=RELEASED_ID, outs={**props, "connection_check": None, "stitch_status": "released"})
-        client = client_for(props)
+        if props.get("hold"):
+            # A username that goes away when Heroku's rotation ends must never be registered.
+            raise StitchDestinationError(
+                f"Heroku is rotating Stitch's credential (its URL holds a temporary username): destination {props['name']!r} "
+                "was not registered; run pulumi up again once `heroku pg:credentials` shows the credential active"
+            )
+        client = client_for(props, self.access_token)
         properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""
         before: Snapshot | None = None
@@ -98,6 +113,7 @@ class StitchDestinationProvider(ResourceProvider):
             # or, for a release recorded without any destination, creates one (the record goes without a call).
             changed = bool(news.get("released")) != bool(olds.get("released"))
             replaces = ["released"] if changed and id_ == RELEASED_ID else []
+            changed = changed or any(key in olds for key in LEGACY_CREDENTIALS)
             return DiffResult(changes=changed, replaces=replaces, stables=[], delete_before_replace=False)
         replaces = []
         new_adopt = news.get("adopt_id") or ""
@@ -110,7 +126,11 @@ class StitchDestinationProvider(ResourceProvider):
         if not replaces and olds.get("name") != news.get("name"):
             # Errors before effects: the preview stops here, before anything is sent.
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
-        changed = [key for key in (*STITCH_SIDE, *OUR_SIDE) if olds.get(key) != news.get(key)]
+        # While Heroku rotates Stitch's credential (hold), the settings Stitch has stay: no PUT of a temporary username.
+        stitch_side = () if news.get("hold") else STITCH_SIDE
+        changed = [key for key in (*stitch_side, *OUR_SIDE) if olds.get(key) != news.get(key)]
+        # A token an earlier version saved: an update (never a replacement) takes it out of the state.
+        changed += [key for key in LEGACY_CREDENTIALS if key in olds]
         # A check that failed since (seen on refresh) is worth a new PUT and check, too.
         if olds.get("connection_check") not in SETTLED:
             changed.append("connection_check")
@@ -120,13 +140,17 @@ class StitchDestinationProvider(ResourceProvider):
         if news.get("released"):
             # The old outputs stay (secret, through additional_secret_outputs); nothing is sent to Stitch.
             log.info("destination %s is released: it stays in Stitch as it is, and this stack no longer manages it", id_)
-            return UpdateResult(outs={**olds, "released": True, "stitch_status": "released"})
+            return UpdateResult(outs={**without_credentials(olds), "released": True, "stitch_status": "released"})
         if olds.get("name") != news.get("name"):
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
+        if news.get("hold") and not olds.get("released"):
+            # Mid-rotation: the state keeps the settings Stitch has, so the first up after the rotation sends the new ones.
+            log.info("destination %s: Heroku is rotating Stitch's credential; nothing is sent to Stitch until it ends", id_)
+            return UpdateResult(outs={**news, "properties": olds.get("properties"), **_kept(olds)})
         stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE) or bool(olds.get("released"))
         if not stitch_side_changed and olds.get("connection_check") in SETTLED:
             return UpdateResult(outs={**news, **_kept(olds)})
-        client = client_for(news)
+        client = client_for(news, self.access_token)
         properties = _for_the_form(_destination_type(client, news["properties"]), news["properties"])
         existing = client.find_destination(id_)
         if destination_status(existing) == "deleted":
@@ -148,8 +172,8 @@ class StitchDestinationProvider(ResourceProvider):
         next `up` stops and asks for a decision rather than creating a new, unmapped destination.
         Stitch never shows the password, so a password typed into its UI cannot be seen here."""
         if props.get("released"):
-            return ReadResult(id_=id_, outs=props)  # no longer ours to look at
-        client = client_for(props)
+            return ReadResult(id_=id_, outs=without_credentials(props))  # no longer ours to look at
+        client = client_for(props, self.access_token)
         found = client.find_destination(id_)
         if destination_status(found) == "deleted":
             log.warning("destination %s was deleted in Stitch", id_)
@@ -162,7 +186,7 @@ class StitchDestinationProvider(ResourceProvider):
         properties = {key: _as_property(seen[key]) if key in seen and key != "password" else value for key, value in ours.items()}
         step = report_card_step(found)
         outs = {
-            **props,
+            **without_credentials(props),
             "name": found.get("name", props.get("name")),
             "properties": properties,
             "destination_id": str(id_),
@@ -181,14 +205,17 @@ class StitchDestinationProvider(ResourceProvider):
         if props.get("keep_on_delete"):
             log.info("destination %s stays in Stitch (stitch_keep_destination)", id_)
             return
-        if not client_for(props).delete_destination(id_):
+        if not client_for(props, self.access_token).delete_destination(id_):
             log.info("destination %s was already gone from Stitch", id_)
 
 
-def client_for(props: dict[str, Any]) -> StitchClient:
-    """A client that also keeps the database password out of any message."""
+def client_for(props: dict[str, Any], access_token: str | None) -> StitchClient:
+    """A client with the run's token, that also keeps the database password out of any message."""
+    if not access_token:
+        which = props.get("destination_id") or props.get("name")
+        raise StitchDestinationError(f"no Stitch Connect API token for destination {which!r}: {TOKEN_FIX}")
     password = (props.get("properties") or {}).get("password", "")
-    return StitchClient(props["access_token"], base_url=props["api_url"], secrets=[password])
+    return StitchClient(access_token, base_url=props["api_url"], secrets=[password])
 
 
 def _destination_type(client: StitchClient, properties: dict[str, str]) -> dict[str, Any]:
@@ -393,8 +420,6 @@ def _as_property(value: Any) -> str:
 
 @dataclass
 class StitchDestinationArgs:
-    access_token: pulumi.Input[str]
-    """The Connect API token; secret."""
     name: str
     """The destination's name in Stitch; set at create, and never renamed (the API cannot)."""
     properties: pulumi.Input[dict[str, str]]
@@ -411,6 +436,8 @@ class StitchDestinationArgs:
     """Base URL of the Connect API."""
     map_unmapped_sources: bool = False
     """Let Stitch map every unmapped source of the account to a new destination (ignore_unmapped_sources false)."""
+    hold: pulumi.Input[bool] = False
+    """Heroku is rotating Stitch's credential (a temporary username): send Stitch nothing, keep what it has."""
     poll_seconds: float = 5.0
     """Seconds between two looks at the destination."""
 
@@ -425,13 +452,13 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
 
     def __init__(self, name: str, args: StitchDestinationArgs, opts: pulumi.ResourceOptions | None = None):
         props = {
-            "access_token": pulumi.Output.secret(args.access_token),
             "api_url": args.api_url,
             "name": args.name,
             "properties": pulumi.Output.secret(args.properties),
             "adopt_id": args.adopt_id or "",
             "keep_on_delete": args.keep_on_delete,
             "map_unmapped_sources": args.map_unmapped_sources,
+            "hold": args.hold,
             "check_timeout": args.check_timeout,
             "poll_seconds": args.poll_seconds,
             "connect_timeout": args.connect_timeout,

@@ -34,8 +34,12 @@ from devtools.plugin_process import install_script, serve_forever
 PLUGIN_NAME = "pulumi-resource-postgresql"
 GRANT_TYPE = "postgresql:index/grant:Grant"
 ROLE_TYPE = "postgresql:index/role:Role"
-# The real resource forces replacement when any of these change; privileges are updated in place.
-REPLACE_ON_CHANGE = ("database", "role", "schema", "objectType")
+# The real resource forces replacement when any of these change (ForceNew in resourcePostgreSQLGrant's schema);
+# privileges are updated in place.
+REPLACE_ON_CHANGE = ("database", "role", "schema", "objectType", "withGrantOption")
+# resourcePostgreSQLGrant's schema: with_grant_option is Optional with Default false, which the bridge fills in
+# at Check, as for the Role's defaults below (pulumi_postgresql's Grant: "Defaults to false").
+GRANT_DEFAULTS: dict[str, Any] = {"withGrantOption": False}
 PRIVILEGES_READ = """
 SELECT array_agg(privilege_type ORDER BY privilege_type)
   FROM (SELECT (aclexplode(datacl)).* FROM pg_database WHERE datname = %s) AS privileges
@@ -141,6 +145,12 @@ SELECT ARRAY(SELECT pg_get_userbyid(roleid) FROM pg_catalog.pg_auth_members memb
 
 def _literal(value: str) -> sql.Composable:
     return sql.Literal(value)
+
+
+def grant_value(props: dict[str, Any], key: str) -> Any:
+    """A Grant attribute as the schema sees it: its default when unset, so a state written before Check filled
+    the default in (this stand-in's older answers) is no change."""
+    return props.get(key, GRANT_DEFAULTS.get(key))
 
 
 def role_value(props: dict[str, Any], key: str) -> Any:
@@ -348,7 +358,10 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
                 failures.append(proto.CheckFailure(property="", reason=f"this stand-in only implements {GRANT_TYPE} and {ROLE_TYPE}"))
             if news.get("objectType") not in (None, "database") and not rpc.is_rpc_secret(news.get("objectType")):
                 failures.append(proto.CheckFailure(property="objectType", reason="this stand-in only implements object_type database"))
-            return proto.CheckResponse(inputs=request.news, failures=failures)
+            if failures:
+                return proto.CheckResponse(inputs=request.news, failures=failures)
+            raw = rpc.deserialize_properties(request.news, keep_unknowns=True)
+            return proto.CheckResponse(inputs=to_struct({**GRANT_DEFAULTS, **raw}))
 
         def Diff(self, request: Any, context: Any) -> Any:
             olds, news = unwrap(request.olds), unwrap(request.news)
@@ -361,7 +374,7 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
             if sorted(olds.get("privileges") or []) == sorted(news.get("privileges") or []):
                 news["privileges"] = olds.get("privileges")  # a set in the real schema: order is no change
             keys = ("database", "role", "schema", "objectType", "privileges", "withGrantOption")
-            changed = [key for key in keys if olds.get(key) != news.get(key)]
+            changed = [key for key in keys if grant_value(olds, key) != grant_value(news, key)]
             replaces = [key for key in changed if key in REPLACE_ON_CHANGE]
             kind = proto.DiffResponse.DIFF_SOME if changed else proto.DiffResponse.DIFF_NONE
             return proto.DiffResponse(changes=kind, replaces=replaces, diffs=changed, deleteBeforeReplace=bool(replaces))

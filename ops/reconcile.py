@@ -162,7 +162,13 @@ def describe_changes(steps: Sequence[Step], cfg: stack_config.StackConfig, *, ap
         destination is not None and destination.op == "update" and destination.old_outputs.get("connection_check") not in SETTLED
     )
 
-    if verification is not None and url_changed:
+    # Stitch's own Heroku credential mid-rotation: its URL holds a temporary username, and Stitch is sent nothing.
+    held = any(s.type == DESTINATION and s.new_inputs.get("hold") is True for s in steps)
+    if verification is not None and url_changed and held:
+        cause = "Heroku is rotating the Stitch credential (its URL holds a temporary username until the rotation ends)"
+        tail = "; verified again as that username, nothing sent to Stitch until it ends" if applied else "; up would verify it again"
+        add(cause + tail, verification.name)
+    elif verification is not None and url_changed:
         credential = f"the Stitch credential ({cfg.stitch_config_var})" if cfg.stitch_config_var else "the Stitch credential"
         if cfg.source == "url":
             cause = f"{credential}'s URL changed in the stack's config (stitch_url or database_url)"

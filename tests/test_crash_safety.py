@@ -31,6 +31,7 @@ from pulumi import automation as auto
 from components.stitch_destination import StitchDestinationError, StitchDestinationProvider
 from tests.doubles.fake_heroku import FakeHeroku
 from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
+from tests.support.provider_config import configured
 from tests.support.real_engine import RealStack, new_app_name, real_stack
 from tests.test_real_engine import assert_no_secret_anywhere, passwords_of
 from tests.test_real_engine_heroku import heroku_config
@@ -176,7 +177,7 @@ def stitch():
 def test_a_twin_loading_into_our_database_as_our_user_is_adopted_not_duplicated(stitch, ssl_server):
     ours = props(stitch, ssl_server.owner_url)
     lost = stitch.add_destination(ours["name"], {k: v for k, v in ours["properties"].items() if k != "password"} | {"password": "old"})
-    result = StitchDestinationProvider().create(ours)
+    result = configured(StitchDestinationProvider(), {"stitch:accessToken": stitch.token}).create(ours)
     assert result.id == str(lost) and list(stitch.destinations) == [lost]
     assert stitch.calls("POST") == [] and stitch.calls("DELETE") == []
     assert stitch.destinations[lost]["properties"]["password"] == ours["properties"]["password"], "the PUT brought our password"
@@ -191,7 +192,7 @@ def test_a_twin_that_is_not_provably_ours_is_still_refused(stitch, ssl_server, o
     if other == "two of them":
         stitch.add_destination(ours["name"], properties)
     with pytest.raises(StitchDestinationError, match=f"pulumi config set stitch_destination_id {twin}"):
-        StitchDestinationProvider().create(ours)
+        configured(StitchDestinationProvider(), {"stitch:accessToken": stitch.token}).create(ours)
     assert stitch.calls("POST") == [] and stitch.calls("PUT") == []
 
 

@@ -576,6 +576,33 @@ def test_rotating_a_credential_through_the_data_api_updates_its_attachment_only(
         pass
 
 
+def test_a_named_credentials_rotation_runs_under_a_temporary_username_as_the_cli_shows_it(
+    go: HerokuGo, heroku: FakeHeroku, standard: dict[str, Any]
+) -> None:
+    """rotate.ts (--name, no --force): "a temporary rotation username will be used during the process"; the shape is
+    that of the CLI's test/unit/commands/pg/credentials.unit.test.ts (`jeff` revoking, `jeff-rotating` active)."""
+    heroku.attach_credential(standard["id"], "stitch", "STITCH_DATABASE")
+    role = heroku.role_name(standard["id"], "stitch")
+    path = credentials_path(standard, "stitch")
+    assert go.call("POST", path + "/credentials_rotation", {}, authorization=cli_auth(heroku))[0] == 200
+    status, seen = go.call("GET", path, authorization=cli_auth(heroku))
+    assert status == 200 and seen["state"] == "rotating"
+    states = [(c["user"], c["state"]) for c in seen["credentials"]]
+    assert states == [(role, "revoking"), (f"{role}-rotating", "active")], states
+    during = heroku.config_vars("acme-stitch-dev")["STITCH_DATABASE_URL"]
+    with connect(during) as conn:  # url.ts hands out the active username; it acts for the credential's role
+        assert conn.execute("SELECT current_user, pg_has_role(%s, 'MEMBER')", (role,)).fetchone() == (f"{role}-rotating", True)
+
+    heroku.finish_rotation(standard["id"], "stitch")
+    status, seen = go.call("GET", path, authorization=cli_auth(heroku))
+    assert seen["state"] == "active" and [(c["user"], c["state"]) for c in seen["credentials"]] == [(role, "active")]
+    after = heroku.config_vars("acme-stitch-dev")["STITCH_DATABASE_URL"]
+    with connect(after) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (role,)
+    with pytest.raises(psycopg.OperationalError):
+        connect(during)  # the temporary username is gone
+
+
 # -- add-on attachments (heroku-go v5 AddOnAttachmentCreate/Info/Delete; Platform API "Add-on Attachment") ----------
 
 

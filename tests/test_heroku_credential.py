@@ -16,8 +16,10 @@ from components.heroku_credential import (
     data_api_url,
     find_database_addon,
     heroku_api_key,
+    stable_user,
 )
 from tests.doubles.fake_heroku import FakeHeroku
+from tests.support.provider_config import configured
 
 
 @pytest.fixture
@@ -27,8 +29,13 @@ def addon(heroku: FakeHeroku) -> dict[str, Any]:
 
 
 def props(heroku: FakeHeroku, addon: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    base = {"addon": addon["id"], "addon_name": addon["name"], "name": "stitch", "api_key": heroku.api_key, "data_url": heroku.url}
+    base = {"addon": addon["id"], "addon_name": addon["name"], "name": "stitch", "data_url": heroku.url}
     return base | {"activate_timeout": 30, "poll_seconds": 0.01} | extra
+
+
+def credentials_provider(api_key: str) -> StitchCredentialProvider:
+    """The provider as the provider host configures it, with the run's heroku:apiKey."""
+    return configured(StitchCredentialProvider(), {"heroku:apiKey": api_key})
 
 
 def data_calls(heroku: FakeHeroku) -> list[str]:
@@ -37,7 +44,7 @@ def data_calls(heroku: FakeHeroku) -> list[str]:
 
 def test_create_posts_the_name_waits_until_active_and_keeps_no_password(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
     heroku.credential_provisioning_reads = 2
-    created = StitchCredentialProvider().create(props(heroku, addon))
+    created = credentials_provider(heroku.api_key).create(props(heroku, addon))
     path = f"/postgres/v0/databases/{addon['id']}/credentials"
     assert data_calls(heroku) == [f"GET {path}/stitch", f"POST {path}", *[f"GET {path}/stitch"] * 3]
     assert heroku.requests[1].body == {"name": "stitch"}, "heroku pg:credentials:create --name stitch"
@@ -50,7 +57,7 @@ def test_create_posts_the_name_waits_until_active_and_keeps_no_password(heroku: 
 
 def test_an_existing_credential_is_adopted_without_a_post(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
     heroku.attach_credential(addon["id"], "stitch", "STITCH_OTHER")
-    created = StitchCredentialProvider().create(props(heroku, addon))
+    created = credentials_provider(heroku.api_key).create(props(heroku, addon))
     assert created.outs["adopted"] is True and not [c for c in heroku.calls("POST") if "/credentials" in c]
     assert created.outs["user"] == heroku.role_name(addon["id"], "stitch")
 
@@ -58,25 +65,25 @@ def test_an_existing_credential_is_adopted_without_a_post(heroku: FakeHeroku, ad
 def test_a_credential_that_never_becomes_active_is_a_clear_error(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
     heroku.credential_provisioning_reads = 10_000
     with pytest.raises(HerokuCredentialError, match=r"was still 'provisioning' after 0\.05 s: run `pulumi up` again later \(it adopts"):
-        StitchCredentialProvider().create(props(heroku, addon, activate_timeout=0.05))
+        credentials_provider(heroku.api_key).create(props(heroku, addon, activate_timeout=0.05))
 
 
 def test_an_essential_database_refuses_with_herokus_words(heroku: FakeHeroku) -> None:
     heroku.create_app("acme-small")
     small = heroku.provision_addon("acme-small", "essential-0")
     with pytest.raises(HerokuCredentialError, match="You can't create a custom credential on Essential-tier databases") as refused:
-        StitchCredentialProvider().create(props(heroku, small))
+        credentials_provider(heroku.api_key).create(props(heroku, small))
     assert heroku.api_key not in str(refused.value)
 
 
 def test_a_wrong_key_names_the_fix_and_not_the_key(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
     with pytest.raises(HerokuCredentialError, match=r"with 401: Invalid credentials provided\. Fix: the Heroku API key is not valid"):
-        StitchCredentialProvider().create(props(heroku, addon, api_key="not-the-key-4711"))
+        credentials_provider("not-the-key-4711").create(props(heroku, addon))
     assert "not-the-key-4711" not in repr(heroku.requests)
 
 
 def test_read_sees_the_credential_and_drops_it_once_heroku_has_not_got_it(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
-    provider = StitchCredentialProvider()
+    provider = credentials_provider(heroku.api_key)
     created = provider.create(props(heroku, addon))
     read = provider.read(created.id, created.outs)
     assert read.id == created.id and read.outs["user"] == created.outs["user"]
@@ -87,7 +94,7 @@ def test_read_sees_the_credential_and_drops_it_once_heroku_has_not_got_it(heroku
 def test_delete_keeps_the_credential_and_says_how_to_remove_it(
     heroku: FakeHeroku, addon: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    provider = StitchCredentialProvider()
+    provider = credentials_provider(heroku.api_key)
     created = provider.create(props(heroku, addon))
     before = len(heroku.requests)
     provider.delete(created.id, created.outs)
@@ -96,12 +103,45 @@ def test_delete_keeps_the_credential_and_says_how_to_remove_it(
     assert f"heroku pg:credentials:destroy {addon['name']} --name stitch" in capsys.readouterr().err
 
 
-def test_diff_replaces_for_another_addon_and_only_records_a_new_key(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
+def test_diff_replaces_for_another_addon_and_a_key_saved_by_an_earlier_version_is_dropped_by_an_update(
+    heroku: FakeHeroku, addon: dict[str, Any]
+) -> None:
     olds = props(heroku, addon)
-    assert StitchCredentialProvider().diff("x", olds, olds | {"addon": "other"}).replaces == ["addon"]
-    new_key = StitchCredentialProvider().diff("x", olds, olds | {"api_key": "rotated"})
-    assert new_key.changes and new_key.replaces == []
-    assert not StitchCredentialProvider().diff("x", olds, dict(olds)).changes
+    assert credentials_provider(heroku.api_key).diff("x", olds, olds | {"addon": "other"}).replaces == ["addon"]
+    assert not credentials_provider(heroku.api_key).diff("x", olds, dict(olds)).changes
+    legacy = olds | {"api_key": "a-key-saved-in-the-state"}
+    dropped = credentials_provider(heroku.api_key).diff("x", legacy, olds)
+    assert dropped.changes and dropped.replaces == [], "an update, never a replacement"
+    assert "api_key" not in credentials_provider(heroku.api_key).update("x", legacy, olds).outs
+
+
+def test_read_after_the_key_is_rotated_uses_the_runs_key_not_the_states(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
+    created = credentials_provider(heroku.api_key).create(props(heroku, addon))
+    stale = {**created.outs, "api_key": heroku.api_key}  # as an earlier version kept it
+    heroku.api_key = "heroku-api-key-rotated"  # `heroku authorizations:rotate`: the old key is refused from now on
+    read = credentials_provider(heroku.api_key).read(created.id, stale)
+    assert read.id == created.id and read.outs["user"] == created.outs["user"] and "api_key" not in read.outs
+    with pytest.raises(HerokuCredentialError, match="401"):
+        credentials_provider("heroku-api-key-s3cr3t").read(created.id, created.outs)
+
+
+def test_read_during_a_rotation_keeps_the_credentials_own_role_not_the_temporary_one(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
+    provider = credentials_provider(heroku.api_key)
+    created = provider.create(props(heroku, addon))
+    temporary = heroku.begin_rotation(addon["id"], "stitch")
+    read = provider.read(created.id, created.outs)
+    assert (read.outs["user"], read.outs["state"]) == (created.outs["user"], "rotating") and temporary != created.outs["user"]
+    as_the_cli_shows_it = [{"user": "jeff", "state": "revoking"}, {"user": "jeff-rotating", "state": "active"}]
+    assert stable_user({"state": "rotating", "credentials": as_the_cli_shows_it}, None) == "jeff"
+    heroku.finish_rotation(addon["id"], "stitch")
+    assert provider.read(created.id, read.outs).outs["user"] == created.outs["user"]
+
+
+def test_a_run_without_any_key_says_how_to_give_one(heroku: FakeHeroku, addon: dict[str, Any], monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("HEROKU_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path))  # no netrc there
+    with pytest.raises(HerokuCredentialError, match=r"no Heroku API key: run `heroku login`, or pulumi config set --secret heroku:apiKey"):
+        configured(StitchCredentialProvider(), {}).read("x", props(heroku, addon))
 
 
 def test_the_addon_behind_an_apps_database_and_its_plan_are_found_read_only(heroku: FakeHeroku, addon: dict[str, Any]) -> None:

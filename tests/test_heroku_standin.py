@@ -219,7 +219,10 @@ def test_app_create_makes_the_providers_calls_in_order(plugin: Plugin, heroku: F
     create, config_vars, releases = heroku.requests[:3]
     assert (create.body, config_vars.body, releases.range) == ({"name": "acme-stitch-dev", "region": "us"}, {}, LATEST_RELEASE)
     assert {(r.auth, r.accept) for r in heroku.requests} == {("basic", ACCEPT)}
-    assert (app_id, outputs["uuid"], outputs["herokuHostname"]) == (app_id, app_id, "acme-stitch-dev.herokuapp.com")
+    # herokuHostname comes from web_url, as setAppDetails derives it (Heroku's `<app>-<hash>.herokuapp.com`).
+    web_hash = heroku.apps[app_id].web_hash
+    assert outputs["webUrl"] == f"https://acme-stitch-dev-{web_hash}.herokuapp.com/"
+    assert (app_id, outputs["uuid"], outputs["herokuHostname"]) == (app_id, app_id, f"acme-stitch-dev-{web_hash}.herokuapp.com")
     assert (outputs["region"], outputs["stack"], outputs["configVars"], outputs["buildpacks"]) == ("us", "heroku-24", {}, [])
     assert is_secret(outputs["allConfigVars"]) and outputs["organization"] is None
 
@@ -266,6 +269,18 @@ def test_app_diff_updates_a_rename_and_replaces_for_a_new_region(plugin: Plugin)
     assert move.detailedDiff["region"].kind == proto.PropertyDiff.UPDATE_REPLACE
 
 
+def test_an_app_state_with_the_old_hostname_diffs_as_nothing_and_a_refresh_takes_web_urls_host(plugin: Plugin, heroku: FakeHeroku) -> None:
+    """A stack written by the stand-in before it followed setAppDetails kept `<app>.herokuapp.com`: an output only,
+    so the next up neither updates nor replaces the app, and a refresh records the host of web_url."""
+    app_id, state = plugin.new_app()
+    old = {**state, "herokuHostname": "acme-stitch-dev.herokuapp.com"}
+    same = plugin.diff(APP_TYPE, "app", app_id, old, {"name": "acme-stitch-dev", "region": "us"})
+    assert (same.changes, list(same.replaces)) == (proto.DiffResponse.DIFF_NONE, [])
+    read = plugin.read(APP_TYPE, "app", app_id, old, {"name": "acme-stitch-dev", "region": "us"})
+    refreshed = from_struct(read.properties)
+    assert refreshed["herokuHostname"] == f"acme-stitch-dev-{heroku.apps[app_id].web_hash}.herokuapp.com"
+
+
 def test_app_rename_is_an_update_with_the_providers_calls(plugin: Plugin, heroku: FakeHeroku) -> None:
     app_id, state = plugin.new_app()
     start = len(heroku.requests)
@@ -273,7 +288,8 @@ def test_app_rename_is_an_update_with_the_providers_calls(plugin: Plugin, heroku
     release = heroku.apps[app_id].releases[-1].id
     assert calls_since(heroku, start) == [f"PATCH /apps/{app_id}", *config_vars_then_read(app_id, release)]
     assert (heroku.requests[start].body, heroku.requests[start + 1].body) == ({"name": "acme-stitch-two"}, {})
-    assert (outputs["name"], outputs["herokuHostname"]) == ("acme-stitch-two", "acme-stitch-two.herokuapp.com")
+    hostname = f"acme-stitch-two-{heroku.apps[app_id].web_hash}.herokuapp.com"
+    assert (outputs["name"], outputs["herokuHostname"]) == ("acme-stitch-two", hostname)
 
 
 def test_config_vars_the_program_sets_are_patched_and_only_they_are_tracked(plugin: Plugin, heroku: FakeHeroku) -> None:

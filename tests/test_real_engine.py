@@ -117,6 +117,23 @@ def test_second_up_preview_and_refresh_change_nothing(stack, database):
     assert set(refreshed.summary.resource_changes or {}) == {"same"}, refreshed.summary.resource_changes
 
 
+def test_the_grant_has_the_schemas_default_with_grant_option_and_a_state_without_it_changes_nothing(stack, database):
+    """resourcePostgreSQLGrant's with_grant_option defaults to false and the plugin's Check fills it in; a state
+    written without it (the stand-in's older answers) must not update the Grant, i.e. REVOKE ALL and GRANT again."""
+    _, db, _ = database
+    configure(stack, db)
+    stack.up()
+    deployment = stack.stack.export_stack()
+    grant = next(r for r in deployment.deployment["resources"] if r["type"] == "postgresql:index/grant:Grant")
+    assert grant["inputs"]["withGrantOption"] is False and grant["outputs"]["withGrantOption"] is False
+
+    for props in (grant["inputs"], grant["outputs"]):
+        del props["withGrantOption"]
+    stack.stack.import_stack(deployment)
+    again = stack.up()
+    assert set(again.summary.resource_changes or {}) == {"same"}, again.summary.resource_changes
+
+
 def test_a_database_stitch_cannot_use_fails_with_the_checklist_then_converges(stack, database):
     _, db, _ = database
     wrong = db.stitch_url.replace(passwords_of(db.stitch_url)[0], "not-the-password")

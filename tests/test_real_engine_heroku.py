@@ -19,6 +19,7 @@ from pulumi import automation as auto
 
 from tests.doubles.fake_stitch import FakeStitch, StitchServer
 from tests.support.real_engine import RealStack, new_app_name, real_stack, throwaway_stack
+from tests.test_reconcile import report_of, run_reconcile
 
 DATA_API = "/postgres/v0/databases/"
 
@@ -375,3 +376,47 @@ def test_heroku_existing_on_a_database_shared_from_another_app_attaches_stitch_t
         assert stack.outputs()["username"].value == heroku.role_name(addon, "stitch")
         assert stack.outputs()["verification"].value["ready"] is True
     assert "STITCH_DATABASE_URL" not in heroku.config_vars(app_name), "destroy takes the stack's attachment away"
+
+
+def grant_of(stack: RealStack) -> dict:
+    return next(r for r in resources_of(stack) if r["type"] == "postgresql:index/grant:Grant")
+
+
+def test_a_rotation_of_stitchs_credential_under_a_temporary_username_replaces_nothing_and_tells_stitch_nothing_until_it_ends(
+    toolchain, tmp_path, heroku, app_name
+):
+    """`heroku pg:credentials:rotate --name stitch` runs with a temporary username (rotate.ts; the double's
+    begin_rotation): an `up` and a refresh meanwhile keep the Grant on the credential's own role, replace
+    nothing, and send Stitch no PUT of a username that disappears; the first `up` after it sends the new password."""
+    with StitchServer(FakeStitch()) as stitch, throwaway_stack(tmp_path, "dev-rotating", env=data_host(heroku)) as stack:
+        heroku_config(stack, heroku, app_name, plan="standard-0", stitch_api_url=stitch.url, stitch_check_timeout="30")
+        stack.set_config({}, secrets={"stitch:accessToken": stitch.token})
+        stack.up()
+        addon, (destination_id,) = only_addon(heroku), list(stitch.destinations)
+        role = heroku.role_name(addon, "stitch")
+        grant_id = grant_of(stack)["id"]
+        assert grant_of(stack)["outputs"]["role"] == role
+
+        temporary = heroku.begin_rotation(addon, "stitch")
+        assert heroku.credential_state(addon, "stitch") == "rotating"
+        assert psycopg.conninfo.conninfo_to_dict(heroku.config_vars(app_name)["STITCH_DATABASE_URL"])["user"] == temporary
+        puts = stitch.calls("PUT")
+        done = run_reconcile(stack, "--json")  # the hourly schedule, in that window
+        report = report_of(done)
+        assert done.returncode == 0 and report["status"] == "healed", report
+        assert "Heroku is rotating the Stitch credential" in report["changes"][0]["summary"], report["changes"]
+        for run in (stack.up, stack.refresh, stack.up):
+            changes = run().summary.resource_changes or {}
+            assert not {"replace", "create", "delete", "create-replacement", "delete-replaced"} & set(changes), changes
+        assert grant_of(stack)["id"] == grant_id and grant_of(stack)["outputs"]["role"] == role, "the Grant moved off the stable role"
+        assert stitch.calls("PUT") == puts, "Stitch got settings mid-rotation"
+        assert stitch.destinations[destination_id]["properties"]["username"] == role
+        assert privileges(heroku, addon, role)["CREATE"] is True
+
+        heroku.finish_rotation(addon, "stitch")
+        rotated = password_of(heroku.config_vars(app_name)["STITCH_DATABASE_URL"])
+        stack.up()
+        sent = stitch.destinations[destination_id]["properties"]
+        assert (sent["username"], sent["password"]) == (role, rotated), "the rotation's end did not reach Stitch"
+        assert stack.outputs()["verification"].value["ready"] is True
+        assert grant_of(stack)["id"] == grant_id

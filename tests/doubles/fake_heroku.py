@@ -18,6 +18,13 @@ Sources, cited below by short name:
   attach (commands/addons/attach.ts: namespace "credential:<name>").
 - dc-credentials: Dev Center "Heroku Postgres Credentials" (only Standard and up have credentials besides the
   owner's; a new credential may log in but has no privileges on existing objects, nor on schema public).
+- cli-rotation: how a named credential's rotation looks while it runs. credentials/rotate.ts: without --all or
+  --force, and not for the default credential, "Connections older than 30 minutes will be reset, and a
+  temporary rotation username will be used during the process". lib/data/types.ts: the credential's state is
+  then `rotating` (later `rotation_completed`), each of its `credentials` has a state (`active`, `revoking`,
+  ...); lib/pg/util.ts lists them as "Usernames currently active for this credential"; and the CLI's unit test
+  test/unit/commands/pg/credentials.unit.test.ts shows the shape: `jeff` `revoking`, `jeff-rotating` `active`.
+  credentials/url.ts hands out the `active` one, which is what the attachments' URLs hold meanwhile.
 
 The Data API (`/postgres/v0/...`, api.data.heroku.com for the CLI, HEROKU_DATA_HOST to override) is served on
 the same port as the Platform API: its paths never collide, and a test points HEROKU_DATA_HOST at `url`.
@@ -159,6 +166,13 @@ class Credential:
     state: str = "active"
     reads_left: int = 0
     """Data API reads that still see "provisioning" (a new credential is not usable at once)."""
+    rotation: tuple[str, str] | None = None
+    """(user, password) of the temporary username while a rotation runs (cli-rotation); None otherwise."""
+
+    @property
+    def login(self) -> tuple[str, str]:
+        """The user and password the credential's URLs hold now: the temporary ones during a rotation."""
+        return self.rotation or (self.user, self.password)
 
 
 @dataclass
@@ -318,6 +332,49 @@ class FakeHeroku:
                     _role(conn, "ALTER ROLE {} PASSWORD {}", entry)
                     conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (entry.user,))
             self._publish(found, f"Update {', '.join(a.name for a in found.attachments)} by {SERVICE}")
+
+    def begin_rotation(self, addon: str, credential: str = "stitch") -> str:
+        """`heroku pg:credentials:rotate --name <credential>` (no --force) as it runs (cli-rotation): a temporary
+        username `<user>-rotating`, active, which the attachments' URLs now hold (a release); the credential's
+        own user `revoking`, its password unchanged; the credential `rotating`. How Heroku lets the temporary
+        user act for the credential is not published: here it is a member of the credential's role, so it has
+        the role's privileges. Returns the temporary username."""
+        with self._lock:
+            found = self._addon(addon)
+            entry = self._credential(found, credential)
+            if credential == "default":
+                raise ValueError("the default credential rotates without a temporary username (rotate.ts): use rotate_credentials")
+            user, password = f"{entry.user}-rotating", _password()
+            with self._admin() as conn:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                        sql.Identifier(user), sql.Literal(password), sql.Identifier(entry.user)
+                    )
+                )
+            entry.rotation, entry.state = (user, password), "rotating"
+            self._publish(found, f"Update {self._addon_attachment_names(found)} by {SERVICE}")
+            return user
+
+    def finish_rotation(self, addon: str, credential: str = "stitch") -> None:
+        """The rotation's end: the credential's own user with a new password in the URLs again (a release), the
+        temporary username's sessions ended and the username gone, the credential active."""
+        with self._lock:
+            found = self._addon(addon)
+            entry = self._credential(found, credential)
+            if entry.rotation is None:
+                raise ValueError(f"credential {credential!r} of {found.name} is not rotating")
+            temporary = entry.rotation[0]
+            entry.password = _password()
+            with self._admin() as conn:
+                _role(conn, "ALTER ROLE {} PASSWORD {}", entry)
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (temporary,))
+            with psycopg.connect(self.postgres.admin_conninfo, dbname=found.database, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(sql.Identifier(temporary), sql.Identifier(entry.user)))
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(temporary)))
+            with self._admin() as conn:
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(temporary)))
+            entry.rotation, entry.state = None, "active"
+            self._publish(found, f"Update {self._addon_attachment_names(found)} by {SERVICE}")
 
     def attach_credential(self, addon: str, credential: str = "stitch", as_name: str = "STITCH_DATABASE") -> str:
         """`heroku pg:credentials:create --name stitch` (if missing), then `heroku addons:attach <addon>
@@ -628,11 +685,14 @@ class FakeHeroku:
             raise _not_found("credential")
         return 200, self._credential_json(addon, self._look_at_credential(addon.credentials[name]))
 
-    def _post_rotation(self, _call: Call, ref: str, name: str | None = None) -> Answer:
+    def _post_rotation(self, call: Call, ref: str, name: str | None = None) -> Answer:
         addon = self._data_addon(ref, essential_ok=name in (None, "default"))
         if name is not None and name not in addon.credentials:
             raise _not_found("credential")
-        self.rotate_credentials(addon.id, name)
+        if name not in (None, "default") and not call.body.get("forced"):
+            self.begin_rotation(addon.id, name)  # cli-rotation: a temporary username until finish_rotation
+        else:
+            self.rotate_credentials(addon.id, name)
         return 200, {"message": "Rotation started."}
 
     # -- state ---------------------------------------------------------------------------------------
@@ -885,7 +945,7 @@ class FakeHeroku:
     def _url(self, addon: AddOn, attachment: Attachment) -> str:
         credential = addon.credentials["default" if attachment.credential is None else attachment.credential]
         port = POOL_PORT if attachment.credential is None else self.postgres.port
-        user, password = quote(credential.user, safe=""), quote(credential.password, safe="")
+        user, password = (quote(part, safe="") for part in credential.login)
         return f"postgres://{user}:{password}@{self.postgres.host}:{port}/{addon.database}"
 
     @staticmethod
@@ -897,7 +957,8 @@ class FakeHeroku:
         with self._admin() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(addon.database)))
             for credential in addon.credentials.values():
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(credential.user)))
+                for user in (credential.user, *(credential.rotation or ())[:1]):
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
         touched: list[App] = []
         for attachment in addon.attachments:
             app = self.apps.get(attachment.app_id or addon.app_id)
@@ -985,6 +1046,9 @@ class FakeHeroku:
         with name, state and uuid as credentials.ts and herokux decode them; no password until it is active."""
         secret = {"user": credential.user, "password": credential.password, "state": "active"}
         secrets_ = [] if credential.state == "provisioning" else [secret]
+        if credential.rotation is not None:  # cli-rotation: the own user revoking, the temporary one active
+            user, password = credential.rotation
+            secrets_ = [secret | {"state": "revoking"}, {"user": user, "password": password, "state": "active"}]
         return {
             "uuid": credential.uuid,
             "name": credential.name,

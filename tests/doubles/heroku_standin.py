@@ -873,8 +873,15 @@ def _app_details(app: Mapping[str, Any]) -> dict[str, Any]:
         "webUrl": app.get("web_url"),
         "acm": bool(app.get("acm")),
         "uuid": app["id"],
-        "herokuHostname": f"{app['name']}.herokuapp.com",
+        "herokuHostname": heroku_hostname(app.get("web_url")),
     }
+
+
+def heroku_hostname(web_url: str | None) -> str:
+    """setAppDetails since v5.2.10 (commit 68032c93, "Remove hardcoded herokuapp.com hostnames, replacing with
+    derivations of App#web_url"): web_url without its trailing "/", then without "https://", then "http://".
+    Heroku gives new apps a web_url of `<app>-<hash>.herokuapp.com`, so the name alone no longer names the host."""
+    return (web_url or "").removesuffix("/").removeprefix("https://").removeprefix("http://")
 
 
 def _app_skeleton(props: Mapping[str, Any]) -> dict[str, Any]:

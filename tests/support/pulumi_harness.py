@@ -94,6 +94,10 @@ class StitchMocks(pulumi.runtime.Mocks):
                 "providerId": "resource-abc",
             }
             return "addon-id", outputs
+        if args.typ == "pulumi-python:dynamic/stitch:HerokuCredential":
+            # As the provider answers once the credential is active (its role, as in STITCH_URL); runs for real in
+            # tests/test_heroku_credential.py.
+            outputs |= {"user": "stitch_5e1f", "state": "active"}
         if args.typ == "pulumi-python:dynamic/stitch:StitchPassword":
             # As the provider answers; it runs for real in tests/test_stitch_role.py.
             outputs["password"] = STITCH_ROLE_PASSWORD

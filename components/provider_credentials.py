@@ -1,0 +1,42 @@
+"""The Heroku API key and the Stitch token for our dynamic providers: from the stack's configuration and the
+environment of the run at hand, never from the provider's saved state.
+
+pulumi.dynamic hands `read()` the outputs an earlier run saved (pulumi/pulumi#19561), so a key kept in the
+state goes stale when it is rotated, or when the person whose `heroku login` saved it leaves. Instead the SDK
+calls `ResourceProvider.configure()` once per provider process with the stack's whole configuration, keys
+with their namespace (pulumi/pulumi#17673; pulumi 3.272 pulumi/dynamic/__main__.py get_provider), and that
+process inherits the CLI's environment (HEROKU_API_KEY, STITCH_ACCESS_TOKEN, the netrc's location).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pulumi.dynamic import ConfigureRequest
+
+from components.config import HEROKU_KEY, HEROKU_URL_KEY, STITCH_TOKEN_KEY, find_stitch_token
+
+# Inputs that earlier versions saved in the state: an existing stack's next `up` drops them with an update.
+LEGACY_CREDENTIALS = ("api_key", "access_token")
+
+
+def configured(req: ConfigureRequest, *keys: str) -> dict[str, str]:
+    """The named keys of the stack's configuration that are set, as plain strings."""
+    values = {key: req.config.get(key) for key in keys}
+    return {key: str(value) for key, value in values.items() if value not in (None, "")}
+
+
+def heroku_config(req: ConfigureRequest) -> dict[str, str]:
+    """What the heroku provider's own lookup of its key reads from config (components.heroku_credential.heroku_api_key)."""
+    return configured(req, HEROKU_KEY, HEROKU_URL_KEY)
+
+
+def configured_stitch_token(req: ConfigureRequest, environ: Mapping[str, str] = os.environ) -> str | None:
+    """stitch:accessToken, else STITCH_ACCESS_TOKEN, as the program's config reads it."""
+    return find_stitch_token(configured(req, STITCH_TOKEN_KEY), environ)
+
+
+def without_credentials(props: Mapping[str, object]) -> dict[str, object]:
+    """props without any credential an earlier version kept there."""
+    return {key: value for key, value in props.items() if key not in LEGACY_CREDENTIALS}
