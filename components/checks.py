@@ -169,8 +169,7 @@ class Expectation:
         lenient judgement of a credential the user named."""
         for resource in deployment.get("resources") or []:
             if resource.get("type") == VERIFICATION_TYPE:
-                recorded = resource.get("outputs") or resource.get("inputs") or {}
-                return cls.of(recorded)
+                return cls.of({**(resource.get("inputs") or {}), **(resource.get("outputs") or {})})
         return cls()
 
 
