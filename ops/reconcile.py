@@ -362,7 +362,12 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
 
     changes = describe_changes(events.steps, cfg, applied=not dry_run and failed is None)
     secrets |= _secret_values(outputs, cfg)
-    verification, report = verify_as_stitch(outputs, cfg, Expectation.in_state(stack.export_stack().deployment))
+    try:
+        expected = Expectation.in_state(stack.export_stack().deployment)
+    except auto.CommandError as error:
+        expected = Expectation()
+        problems.append({"what": f"cannot read the stack's state: {_last_line(error)}", "fix": "run the reconcile again"})
+    verification, report = verify_as_stitch(outputs, cfg, expected)
     if report is not None and not report.ready:
         fixes = "; ".join(f"{c.name}: {c.fix}" for c in report.checks if c.fix and c.status == "fail")
         problems.append(
