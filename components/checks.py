@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -152,6 +152,29 @@ class Expectation:
     """`dedicated`, `owner`, or None (the user's own credential, or the CLI)."""
     owner_reason: str | None = None
     """Why the owner's credential is used (e.g. a plan with one credential), shown in the warn."""
+
+    @classmethod
+    def of(cls, recorded: Mapping[str, Any]) -> Expectation:
+        """From the Verification resource's inputs (or the outputs it recorded, which repeat them)."""
+        return cls(recorded.get("stitch_credential"), recorded.get("owner_reason"))
+
+    @classmethod
+    def in_state(cls, deployment: Mapping[str, Any]) -> Expectation:
+        """What the stack's Verification last judged with, from a `pulumi stack export` deployment.
+
+        The program decides whose credential Stitch gets (for Heroku it asks Heroku for the plan) and hands
+        it to the Verification; the reconcile and `verify --stack` read that decision back from the state
+        rather than decide again, so all three judge least privilege alike. Its outputs are what the last
+        check ran with; a state without a Verification (or from before it kept the kind) gives None, the
+        lenient judgement of a credential the user named."""
+        for resource in deployment.get("resources") or []:
+            if resource.get("type") == VERIFICATION_TYPE:
+                return cls.of({**(resource.get("inputs") or {}), **(resource.get("outputs") or {})})
+        return cls()
+
+
+# The Verification's type token in the state (components/verification.py: module stitch, name Verification).
+VERIFICATION_TYPE = "pulumi-python:dynamic/stitch:Verification"
 
 
 def verify_once(

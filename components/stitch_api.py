@@ -169,14 +169,23 @@ class StitchClient:
         return next((d for d in self.list_destinations() if d.get("name") == name and not d.get("deleted_at")), None)
 
     def create_destination(
-        self, name: str, properties: dict[str, Any], *, ignore_unmapped_sources: bool = True, type_: str = DESTINATION_TYPE
+        self,
+        name: str,
+        properties: dict[str, Any],
+        *,
+        ignore_unmapped_sources: bool = True,
+        type_: str = DESTINATION_TYPE,
+        description: str | None = None,
     ) -> dict[str, Any]:
         """POST the destination. create-a-destination-v4.md: without ignore_unmapped_sources true,
-        Stitch maps every unmapped source of the account to the new destination.
+        Stitch maps every unmapped source of the account to the new destination; `description` is an
+        optional string that the destination object carries back.
 
         After a 5xx, look before asking again, because Stitch may have created it before failing and a
-        second one would hit the account's destination limit."""
+        second one would hit the account's destination limit; with a description, only one carrying it is ours."""
         body = {"type": type_, "name": name, "properties": properties, "ignore_unmapped_sources": ignore_unmapped_sources}
+        if description:
+            body["description"] = description
         for attempt in range(self.retries + 1):
             try:
                 return self._call("POST", "/v4/destinations", body, repeatable=False)
@@ -185,7 +194,7 @@ class StitchClient:
                 if error.status == 429 or not error.server_side or attempt == self.retries:
                     raise
                 created = self.find_destination_named(name)
-                if created is not None:
+                if created is not None and (description is None or created.get("description") == description):
                     log.info("POST /v4/destinations failed but Stitch created destination %s; using it", created.get("id"))
                     return created
                 self._sleep(self.backoff * 2**attempt)

@@ -8,6 +8,7 @@ settings and wait until its report card says fully_configured; PUT again when a 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,27 +79,28 @@ class StitchDestinationProvider(ResourceProvider):
             answer = client.update_destination(adopt_id, properties)
             destination_id = adopt_id
         else:
+            marker = props.get("description") or None
             twin = client.find_destination_named(props["name"])
-            lost = _lost_to_a_crash(client, props["name"], properties) if twin is not None else None
+            lost = _lost_to_a_crash(client, props["name"], marker) if twin is not None else None
             if twin is not None and lost is None:
                 raise StitchDestinationError(
-                    f"Stitch already has a destination named {props['name']!r} (id {twin.get('id')}): adopt it with "
-                    f"pulumi config set stitch_destination_id {twin.get('id')}, or set another stitch_destination_name"
+                    f"Stitch already has a destination named {props['name']!r} (id {twin.get('id')}) that this stack did not "
+                    f"make (its description is not this stack's marker): adopt it with pulumi config set stitch_destination_id "
+                    f"{twin.get('id')} (then kept in Stitch on pulumi destroy), or set another stitch_destination_name"
                 )
             if lost is not None:
-                adopt_id = str(lost["id"])
                 log.warning(
-                    "destination %s is named %r and loads into this stack's database as its user: taken as the one an "
-                    "interrupted pulumi up created before it could record it (docs/crash-recovery.md)",
-                    adopt_id,
+                    "destination %s is named %r and carries this stack's marker: the one an interrupted pulumi up created "
+                    "before it could record it (docs/crash-recovery.md)",
+                    lost["id"],
                     props["name"],
                 )
                 before = client.snapshot(lost)
-                answer = client.update_destination(adopt_id, properties)
-                destination_id = adopt_id
+                answer = client.update_destination(str(lost["id"]), properties)
+                destination_id = str(lost["id"])
             else:
                 answer = client.create_destination(
-                    props["name"], properties, ignore_unmapped_sources=not props.get("map_unmapped_sources", False)
+                    props["name"], properties, ignore_unmapped_sources=not props.get("map_unmapped_sources", False), description=marker
                 )
                 destination_id = str(answer["id"])
         try:
@@ -296,30 +298,23 @@ def _adoptable(client: StitchClient, adopt_id: str, name: str) -> dict[str, Any]
     return existing
 
 
-# What says where a destination loads: the same four values mean the same database as the same user.
-IDENTITY = ("host", "port", "database", "username")
-
-
-def _lost_to_a_crash(client: StitchClient, name: str, properties: dict[str, Any]) -> dict[str, Any] | None:
+def _lost_to_a_crash(client: StitchClient, name: str, marker: str | None) -> dict[str, Any] | None:
     """The destination an interrupted `up` of this stack created and never recorded, or None.
 
-    Why this test, and not another: a `pulumi up` killed after Stitch's POST and before the engine wrote
-    the result leaves a destination in Stitch and only a pending CREATE in the state. The engine never tells
-    a provider about that pending CREATE (pulumi/pulumi pkg/resource/deploy/deployment_executor.go only
-    prints a warning), and `pulumi refresh --import-pending-creates` in v3.274.0 drops the operation without
-    recording the resource; Stitch stores nothing we could mark a destination with (its POST takes type,
-    name and the form's properties: create-a-destination-v4.md). What Stitch does store and show is where
-    the destination loads (destination-object-v4.md: `properties` without credentials). So a twin is ours
-    only when it is the one postgres destination with our name AND it loads into exactly the database,
-    host, port and user we are registering: adopting it changes nothing but its password and SSL settings.
-    A same-named destination that loads anywhere else, or two of them, is someone else's: refused as before.
+    A `pulumi up` killed after Stitch's POST and before the engine wrote the result leaves a destination in
+    Stitch and only a pending CREATE in the state; the engine never tells a provider about that pending
+    CREATE (pulumi/pulumi pkg/resource/deploy/deployment_executor.go only prints a warning). So our POST
+    sends a marker in the destination's `description` (create-a-destination-v4.md: an optional string; the
+    destination objects of create, update and list carry it back), and the marker was made by an earlier
+    step (DestinationMarker) whose result is in the state BEFORE the POST: the next `up` sends the same one.
+    A same-named postgres destination is ours only when it carries that marker; anything else (made in
+    Stitch's UI, by another stack, or the same place and user by hand) is someone else's and is refused,
+    with stitch_destination_id as the way to adopt it on purpose.
     """
-    named = [d for d in client.list_destinations() if d.get("name") == name]
-    if len(named) != 1 or named[0].get("type") != DESTINATION_TYPE:
+    if not marker:
         return None
-    seen = named[0].get("properties") or {}
-    same = all(key in seen and _as_property(seen[key]) == _as_property(properties.get(key)) for key in IDENTITY)
-    return named[0] if same else None
+    named = [d for d in client.list_destinations() if d.get("name") == name and not d.get("deleted_at")]
+    return next((d for d in named if d.get("type") == DESTINATION_TYPE and d.get("description") == marker), None)
 
 
 def _cannot_rename(id_: str, old: Any, new: Any) -> str:
@@ -413,6 +408,33 @@ def _kept(olds: dict[str, Any]) -> dict[str, Any]:
     return {key: olds[key] for key in ("destination_id", "connection_check", "report_card_step", "stitch_status") if key in olds}
 
 
+class DestinationMarkerProvider(ResourceProvider):
+    """A random marker made once and kept in the state: what our POST sends as the destination's description."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        token = uuid.uuid4().hex
+        return CreateResult(id_=token, outs={"description": f"{MARKER_PREFIX}{token}"})
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=False, replaces=[], stables=["description"], delete_before_replace=False)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing outside the state: the destination keeps its description, which names no secret."""
+
+
+# What a person sees in Stitch; the random part is what proves the destination is this stack's.
+MARKER_PREFIX = "Made and kept by stitch-heroku (Pulumi); marker "
+
+
+class DestinationMarker(pulumi.dynamic.Resource, module="stitch", name="DestinationMarker"):
+    """Created before the destination, so its marker is in the state before Stitch's POST (see _lost_to_a_crash)."""
+
+    description: pulumi.Output[str]
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(DestinationMarkerProvider(), name, {"description": None}, opts)
+
+
 def _as_property(value: Any) -> str:
     """Stitch's answer may carry numbers and booleans; our properties are strings ("5432", "true")."""
     return str(value).lower() if isinstance(value, bool) else str(value)
@@ -451,7 +473,10 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
     """active, paused, system_paused or deleted, as Stitch showed it on the last up or refresh."""
 
     def __init__(self, name: str, args: StitchDestinationArgs, opts: pulumi.ResourceOptions | None = None):
+        # The marker's own step finishes (and is written to the state) before this resource's create starts.
+        marker = DestinationMarker(f"{name}-marker", pulumi.ResourceOptions(parent=opts.parent if opts else None))
         props = {
+            "description": marker.description,
             "api_url": args.api_url,
             "name": args.name,
             "properties": pulumi.Output.secret(args.properties),
@@ -468,7 +493,7 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "connection_check": None,
             "report_card_step": None,
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_PROPS))
+        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_PROPS), depends_on=[marker])
         super().__init__(StitchDestinationProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
 
 

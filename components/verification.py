@@ -8,17 +8,24 @@ asks for it. Its `report` holds no secret and becomes the stack output `verifica
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.runtime import rpc
 
-from components.checks import verify
+from components.checks import Expectation, verify
 from components.connection import parse_database_url
 
 # Inputs whose change means "check again"; the report is an output only.
 WATCHED_INPUTS = ("database_url", "connect_timeout", "run_token", "stitch_credential", "owner_reason")
+# The one input meant to change on every run (verify_on_every_up): its change alone is no drift.
+PER_RUN = "run_token"
+# Set by check(): whether the Stitch credential's URL differs from the last run's. The URL is secret, so
+# the engine's events show it masked; this one plain bit lets the reconcile tell a rotation from a re-run.
+URL_CHANGED = "url_changed"
 
 
 class VerificationFailed(Exception):
@@ -28,21 +35,39 @@ class VerificationFailed(Exception):
 def run_verification(inputs: dict[str, Any]) -> dict[str, Any]:
     """Check the database and return the outputs; raise VerificationFailed when it is not ready."""
     settings = parse_database_url(inputs["database_url"], name="the Stitch credential's URL")
+    expected = Expectation.of(inputs)
     report = verify(
         settings,
         connect_timeout=int(inputs["connect_timeout"]),
         wait_seconds=float(inputs["wait_seconds"]),
         source=inputs.get("source"),
-        credential=inputs.get("stitch_credential"),
-        owner_reason=inputs.get("owner_reason"),
+        credential=expected.credential,
+        owner_reason=expected.owner_reason,
     )
     if not report.ready:
         raise VerificationFailed(report.render())
     return {**inputs, "report": report.to_dict()}
 
 
+def rerun_only(old_inputs: Mapping[str, Any], new_inputs: Mapping[str, Any]) -> bool:
+    """Whether an update of the Verification is only verify_on_every_up's intended re-run: its run_token
+    changed, the URL did not (check() says so) and no other watched input did."""
+    if new_inputs.get(URL_CHANGED) is not False or old_inputs.get(PER_RUN) == new_inputs.get(PER_RUN):
+        return False
+    return all(old_inputs.get(key) == new_inputs.get(key) for key in WATCHED_INPUTS if key not in ("database_url", PER_RUN))
+
+
 class VerificationProvider(ResourceProvider):
     """CRUD for the verification; nothing outside Pulumi's state is created or deleted."""
+
+    def check(self, olds: Any, news: Any) -> CheckResult:
+        olds, news = dict(olds or {}), dict(news or {})
+        urls = [rpc.unwrap_rpc_secret(inputs.get("database_url")) for inputs in (olds, news)]
+        if olds and all(isinstance(url, str) and url != rpc.UNKNOWN for url in urls):
+            news[URL_CHANGED] = urls[0] != urls[1]
+        else:  # a create, or a URL not known yet in a preview: no claim either way
+            news.pop(URL_CHANGED, None)
+        return CheckResult(news, [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=uuid.uuid4().hex, outs=run_verification(props))

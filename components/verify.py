@@ -15,9 +15,9 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
-from components.checks import verify
+from components.checks import Expectation, verify
 from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
@@ -71,18 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_stack(stack: str) -> ConnectionSettings:
     """Read the stack's Stitch outputs through the Pulumi CLI (secrets shown only to this process)."""
-    if shutil.which("pulumi") is None:
-        raise UsageError("--stack needs the Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/) or pass --database-url")
-    done = subprocess.run(
-        ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise UsageError(f"could not read the outputs of stack {stack!r}: {done.stderr.strip() or 'pulumi failed'}")
+    outputs = _pulumi_json(stack, "outputs", "stack", "output", "--json", "--show-secrets")
     try:
-        outputs = json.loads(done.stdout)
         return ConnectionSettings(
             host=outputs["host"],
             port=int(outputs["port"]),
@@ -90,8 +80,27 @@ def settings_from_stack(stack: str) -> ConnectionSettings:
             password=outputs["password"],
             database=outputs["database"],
         )
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         raise UsageError(f"stack {stack!r} has no Stitch outputs yet: run `pulumi up --stack {stack}` first") from None
+
+
+def expectation_of_stack(stack: str) -> Expectation:
+    """Whose credential the stack gives Stitch, as its Verification recorded it (`pulumi stack export`, secrets
+    left encrypted), so this command judges least privilege as `pulumi up` and the reconcile do."""
+    exported = _pulumi_json(stack, "state", "stack", "export")
+    return Expectation.in_state(exported.get("deployment") or {} if isinstance(exported, dict) else {})
+
+
+def _pulumi_json(stack: str, what: str, *command: str) -> Any:
+    if shutil.which("pulumi") is None:
+        raise UsageError("--stack needs the Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/) or pass --database-url")
+    done = subprocess.run(["pulumi", *command, "--stack", stack], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise UsageError(f"could not read the {what} of stack {stack!r}: {done.stderr.strip() or 'pulumi failed'}")
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise UsageError(f"`pulumi {' '.join(command)}` of stack {stack!r} printed no JSON") from None
 
 
 def read_url_from_stdin(stdin: TextIO) -> str:
@@ -135,11 +144,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         parser.error("--wait must be 0 or more and --connect-timeout 1 or more seconds")
     try:
         settings = resolve_settings(args, os.environ if environ is None else environ, sys.stdin if stdin is None else stdin)
+        # A URL is judged as a credential the user named; a stack as its own Verification judges it.
+        expected = expectation_of_stack(args.stack) if args.stack else Expectation()
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        report = verify(settings, connect_timeout=args.connect_timeout, wait_seconds=args.wait)
+        report = verify(
+            settings, connect_timeout=args.connect_timeout, wait_seconds=args.wait, credential=expected.credential,
+            owner_reason=expected.owner_reason,
+        )  # fmt: skip
     except KeyboardInterrupt:
         print("interrupted: the database was not checked to the end", file=sys.stderr)
         return EXIT_NOT_READY

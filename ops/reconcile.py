@@ -3,7 +3,8 @@
 What a schedule runs, hourly, in the project folder: refresh the stack safely (the program runs, so the
 postgresql provider signs in with the credentials Heroku hands out now, never the rotated ones saved in
 the state), `up` what drifted, verify the database as Stitch's role, and read Stitch's own view of the
-destination. A destination paused or deleted in Stitch is reported, never undone: a person decided that.
+destination. A destination paused by a person or deleted in Stitch is reported, never undone: a person decided
+that; one Stitch paused itself is healed (its settings sent again) and still reported: no API call resumes it.
 Exit codes: 0 in-sync or healed, 1 failing, 2 usage or config error, 3 drift found with --preview-only.
 """
 
@@ -22,9 +23,10 @@ from typing import Any
 from pulumi import automation as auto
 
 from components import config as stack_config
-from components.checks import Report, verify
+from components.checks import Expectation, Report, verify
 from components.connection import ConnectionSettings, hide_known
 from components.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
+from components.verification import URL_CHANGED, rerun_only
 from ops import workspace
 
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
@@ -151,12 +153,15 @@ def describe_changes(steps: Sequence[Step], cfg: stack_config.StackConfig, *, ap
         changes.append({"summary": summary, "resources": list(names)})
         used.update(names)
 
-    changing = [s for s in steps if s.op in CHANGING]
+    # verify_on_every_up re-runs the Verification on purpose every time: that alone changed nothing.
+    changing = [s for s in steps if s.op in CHANGING and not (s.type == VERIFICATION and rerun_only(s.old_inputs, s.new_inputs))]
     verification = next((s for s in changing if s.type == VERIFICATION), None)
     destination = next((s for s in changing if s.type == DESTINATION), None)
     owner = next((s for s in changing if s.type == OWNER_PROVIDER and "password" in s.diffs), None)
-    url_changed = verification is not None and all(
-        verification.old_inputs.get(key) == verification.new_inputs.get(key) for key in ("connect_timeout", "run_token")
+    url_changed = verification is not None and (
+        verification.new_inputs[URL_CHANGED] is True
+        if URL_CHANGED in verification.new_inputs
+        else all(verification.old_inputs.get(key) == verification.new_inputs.get(key) for key in ("connect_timeout", "run_token"))
     )
     stitch_was_failing = (
         destination is not None and destination.op == "update" and destination.old_outputs.get("connection_check") not in SETTLED
@@ -230,8 +235,12 @@ class StitchView:
 
     data: dict[str, Any]
     blocked: str | None = None
-    """Why nothing may be written: a pause or a deletion made in Stitch, or no destination yet."""
+    """Why the destination is not loading: a pause or a deletion made in Stitch, or no destination yet."""
     fix: str | None = None
+    heal_anyway: bool = False
+    """The pause is Stitch's own (system_paused_at), most likely for the very cause a heal removes (a rotated
+    password it never got): heal and send the settings, and still report the pause. A person's pause or
+    deletion is theirs to undo: nothing is written then."""
 
 
 def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, secrets: Iterable[str], stack: str) -> StitchView:
@@ -274,10 +283,13 @@ def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, se
             "if the pause was not meant, resume the destination in Stitch, then run the reconcile again; it never resumes it itself",
         )  # fmt: skip
     if found.get("system_paused_at"):
+        # The Connect API has no call that resumes a destination: update-a-destination-v4.md takes only
+        # `properties`, and api.yml lists pause and unpause for sources alone. So the heal's PUT leaves it paused.
         return StitchView(
             data, f"Stitch paused destination {destination_id} itself at {found['system_paused_at']} (usually after repeated load errors)",
-            "read the destination's notifications in Stitch, fix the cause (see the verification), resume the destination in Stitch, "
-            "then run the reconcile again",
+            "read the destination's notifications in Stitch; the reconcile heals the database side and sends Stitch the current "
+            "settings, but no Connect API call resumes a destination: resume it in Stitch, then run the reconcile again",
+            heal_anyway=True,
         )  # fmt: skip
     return StitchView(data)
 
@@ -289,8 +301,11 @@ def _deleted_fix(stack: str) -> str:
     )
 
 
-def verify_as_stitch(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig) -> tuple[dict[str, Any], Report | None]:
-    """The verification checklist, run here and now as the Stitch role, with the credential from the stack's outputs."""
+def verify_as_stitch(
+    outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig, expected: Expectation
+) -> tuple[dict[str, Any], Report | None]:
+    """The verification checklist, run here and now as the Stitch role, with the credential from the stack's outputs,
+    judging least privilege as the stack's Verification does (expected: Expectation.in_state)."""
     try:
         settings = ConnectionSettings(
             host=str(outputs["host"].value),
@@ -301,7 +316,10 @@ def verify_as_stitch(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.
         )
     except (KeyError, TypeError, ValueError):
         return {"ready": False, "error": "the stack has no Stitch outputs yet: run pulumi up first"}, None
-    report = verify(settings, connect_timeout=cfg.connect_timeout, wait_seconds=0, source=cfg.source)
+    report = verify(
+        settings, connect_timeout=cfg.connect_timeout, wait_seconds=0, source=cfg.source, credential=expected.credential,
+        owner_reason=expected.owner_reason,
+    )  # fmt: skip
     return report.to_dict(), report
 
 
@@ -331,7 +349,7 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
     # current settings (tests/test_real_engine.py proves both); refresh and update run as one operation.
     events = EngineEvents()
     engine = {"on_event": events, "on_output": lambda _line: None, "color": "never", "refresh": True, "run_program": True}
-    dry_run = preview_only or view.blocked is not None
+    dry_run = preview_only or (view.blocked is not None and not view.heal_anyway)
     failed = None
     outputs = before
     try:
@@ -350,7 +368,12 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
 
     changes = describe_changes(events.steps, cfg, applied=not dry_run and failed is None)
     secrets |= _secret_values(outputs, cfg)
-    verification, report = verify_as_stitch(outputs, cfg)
+    try:
+        expected = Expectation.in_state(stack.export_stack().deployment)
+    except auto.CommandError as error:
+        expected = Expectation()
+        problems.append({"what": f"cannot read the stack's state: {_last_line(error)}", "fix": "run the reconcile again"})
+    verification, report = verify_as_stitch(outputs, cfg, expected)
     if report is not None and not report.ready:
         fixes = "; ".join(f"{c.name}: {c.fix}" for c in report.checks if c.fix and c.status == "fail")
         problems.append(
@@ -361,7 +384,7 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
 
     if not dry_run and not failed and changes:
         view = look_at_stitch(cfg, _value(outputs.get("stitch_destination_id")), secrets, stack.name)  # Stitch after the heal
-        if view.blocked:
+        if view.blocked and all(problem["what"] != view.blocked for problem in problems):
             problems.append({"what": view.blocked, "fix": view.fix or ""})
     step = view.data.get("report_card_step")
     if view.data.get("found") and step != FULLY_CONFIGURED and not view.blocked and not dry_run:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from components.checks import POLL_SECONDS, verify
+from components.checks import POLL_SECONDS, VERIFICATION_TYPE, Expectation, verify
 from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url, redact
 from devtools.local_postgres import free_port
 
@@ -324,3 +324,14 @@ def test_the_databases_connection_limit_is_counted_across_roles(ssl_server):
     connections = by_name(report)["connections"]
     assert connections.detail == '3 of 7 connections free in database "capped" (its connection limit; 4 in use)'
     assert 'ALTER DATABASE "capped" CONNECTION LIMIT' in connections.fix
+
+
+def test_the_expectation_is_read_from_the_verification_the_state_holds():
+    """The reconcile and verify --stack judge least privilege with what the stack's Verification judged with."""
+    verification = {"type": VERIFICATION_TYPE, "inputs": {"stitch_credential": "owner"},
+                    "outputs": {"stitch_credential": "dedicated", "owner_reason": None}}  # fmt: skip
+    other = {"type": "pulumi-python:dynamic/stitch:SourceGuard", "outputs": {"stitch_credential": "owner"}}
+    assert Expectation.in_state({"resources": [other, verification]}) == Expectation("dedicated", None)
+    assert Expectation.in_state({"resources": [other]}) == Expectation(), "no Verification: the lenient judgement"
+    older = {"type": VERIFICATION_TYPE, "inputs": {"stitch_credential": "owner", "owner_reason": "one credential"}, "outputs": {}}
+    assert Expectation.in_state({"resources": [older]}) == Expectation("owner", "one credential")

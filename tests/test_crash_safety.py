@@ -174,26 +174,37 @@ def stitch():
         yield server
 
 
-def test_a_twin_loading_into_our_database_as_our_user_is_adopted_not_duplicated(stitch, ssl_server):
-    ours = props(stitch, ssl_server.owner_url)
-    lost = stitch.add_destination(ours["name"], {k: v for k, v in ours["properties"].items() if k != "password"} | {"password": "old"})
+MARKER = "Made and kept by stitch-heroku (Pulumi); marker 0f3c9a"
+
+
+def test_a_twin_carrying_our_marker_is_adopted_not_duplicated(stitch, ssl_server):
+    ours = props(stitch, ssl_server.owner_url) | {"description": MARKER}
+    seen = {k: v for k, v in ours["properties"].items() if k != "password"}
+    lost = stitch.add_destination(ours["name"], seen | {"password": "old"}, description=MARKER)
     result = configured(StitchDestinationProvider(), {"stitch:accessToken": stitch.token}).create(ours)
     assert result.id == str(lost) and list(stitch.destinations) == [lost]
     assert stitch.calls("POST") == [] and stitch.calls("DELETE") == []
     assert stitch.destinations[lost]["properties"]["password"] == ours["properties"]["password"], "the PUT brought our password"
 
 
-@pytest.mark.parametrize("other", ["username", "database", "host", "port", "type", "two of them"])
-def test_a_twin_that_is_not_provably_ours_is_still_refused(stitch, ssl_server, other):
-    ours = props(stitch, ssl_server.owner_url)
-    elsewhere = dict(ours["properties"]) | {"username": "someone", "database": "theirs", "host": "db.example.com", "port": "6543"}
-    properties = dict(ours["properties"]) | ({other: elsewhere[other]} if other in elsewhere else {})
-    twin = stitch.add_destination(ours["name"], properties, type_="redshift" if other == "type" else "postgres")
-    if other == "two of them":
-        stitch.add_destination(ours["name"], properties)
-    with pytest.raises(StitchDestinationError, match=f"pulumi config set stitch_destination_id {twin}"):
+@pytest.mark.parametrize("other", ["made by hand, same database and user", "another stack's marker", "type", "no marker of ours"])
+def test_a_twin_that_is_not_provably_ours_is_refused_naming_stitch_destination_id(stitch, ssl_server, other):
+    """A destination someone made in Stitch's UI for this very database and user is the likely twin: never
+    adopted (and so never deleted by a later destroy) without stitch_destination_id."""
+    ours = props(stitch, ssl_server.owner_url) | ({} if other == "no marker of ours" else {"description": MARKER})
+    description = {"another stack's marker": MARKER + "ff", "type": MARKER, "no marker of ours": MARKER}.get(other)
+    twin = stitch.add_destination(ours["name"], ours["properties"], type_="redshift" if other == "type" else "postgres",
+                                  description=description)  # fmt: skip
+    with pytest.raises(StitchDestinationError, match=f"pulumi config set stitch_destination_id {twin}") as refused:
         configured(StitchDestinationProvider(), {"stitch:accessToken": stitch.token}).create(ours)
+    assert "this stack did not make" in str(refused.value)
     assert stitch.calls("POST") == [] and stitch.calls("PUT") == []
+
+
+def test_our_post_sends_the_marker_in_the_documented_description(stitch, ssl_server):
+    provider = configured(StitchDestinationProvider(), {"stitch:accessToken": stitch.token})
+    made = provider.create(props(stitch, ssl_server.owner_url) | {"description": MARKER})
+    assert stitch.destinations[int(made.id)]["description"] == MARKER
 
 
 # -- interrupted `up`s with the real engine ---------------------------------------------------------------

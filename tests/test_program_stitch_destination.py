@@ -8,6 +8,7 @@ import pytest
 from tests.support.pulumi_harness import ADDON_PASSWORD, HEROKU_STACK, run_program
 
 DESTINATION = "pulumi-python:dynamic/stitch:Destination"
+MARKER = "pulumi-python:dynamic/stitch:DestinationMarker"
 VERIFICATION = "pulumi-python:dynamic/stitch:Verification"
 GRANT = "postgresql:index/grant:Grant"
 TOKEN = "stitch-connect-token"
@@ -27,7 +28,10 @@ def test_without_a_token_the_program_is_unchanged(monkeypatch):
     assert not {"stitch_destination_id", "stitch_connection_check"} & run.outputs.keys()
     with_token = run_program("dev", WITH_TOKEN, secret=SECRETS)
     # The same resources, as a multiset: independent components may register in either order.
-    assert sorted(r.type for r in with_token.registrations if r.type != DESTINATION) == sorted(r.type for r in run.registrations)
+    assert sorted(r.type for r in with_token.registrations if r.type not in (DESTINATION, MARKER)) == sorted(
+        r.type for r in run.registrations
+    )
+    assert with_token.one(MARKER).urn in with_token.one(DESTINATION).dependencies, "the marker is in the state before the POST"
 
 
 def test_the_destination_comes_after_the_grant_and_the_verification(dev):

@@ -158,7 +158,7 @@ def test_reconcile_reports_in_sync_previews_then_heals_a_rotation_a_revoked_crea
 
 
 def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_deleted_destination_and_creates_nothing(
-    toolchain, tmp_path, heroku, app_name
+    toolchain, tmp_path, heroku, app_name, ssl_server
 ):
     with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile-var") as stack:
         configure(stack, heroku, app_name)
@@ -189,13 +189,28 @@ def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_de
             assert "paused in Stitch by a user at 2026-11-28T09:00:00Z" in done.stdout and "resume the destination in Stitch" in done.stdout
             assert writes(stitch) == writes_before, "the reconcile wrote to a paused destination"
 
-            # Paused by Stitch itself, then deleted in Stitch (still listed with deleted_at), then gone from the list.
+            # Paused by Stitch itself, most likely because it never got that rotation (and CREATE was revoked too):
+            # the database side is healed and the current settings are sent (a PUT does not resume a destination,
+            # update-a-destination-v4.md), and the pause is still reported, exit 1.
             stitch.resume(destination_id)
             stitch.pause(destination_id, by_system=True, at="2026-11-28T10:00:00Z")
+            database, role = heroku.database_name(addon), heroku.role_name(addon, "stitch")
+            with ssl_server.cluster.superuser(database) as conn:
+                conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(sql.Identifier(database), sql.Identifier(role)))
+            rotated = password_of(heroku.config_vars(app_name)[var])
             report = report_of(done := run_reconcile(stack, "--json"))
             assert done.returncode == 1 and report["status"] == "failing", report
             assert report["stitch"]["system_paused_at"] == "2026-11-28T10:00:00Z"
-            assert any("Stitch paused destination" in p["what"] for p in report["problems"]), report["problems"]
+            paused = [p for p in report["problems"] if "Stitch paused destination" in p["what"]]
+            assert len(paused) == 1 and "no Connect API call resumes a destination" in paused[0]["fix"], report["problems"]
+            assert has_create(ssl_server.cluster, role, database), "the database side was not healed"
+            assert stitch.destinations[destination_id]["properties"]["password"] == rotated, "Stitch did not get the rotation"
+            assert stitch.destinations[destination_id]["system_paused_at"] == "2026-11-28T10:00:00Z", "still paused"
+            assert writes(stitch)[len(writes_before) :] == [f"PUT /v4/destinations/{destination_id}"]
+            writes_before = writes(stitch)
+            assert_no_secret(done, rotated, stitch.token)
+
+            # Then deleted in Stitch (still listed with deleted_at), then gone from the list.
 
             stitch.soft_delete = True  # deleted in Stitch's UI, and still listed with its deleted_at
             stitch.delete_in_ui(destination_id)

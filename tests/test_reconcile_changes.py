@@ -37,6 +37,20 @@ def test_a_verification_rerun_by_verify_on_every_up_is_not_taken_for_a_rotation(
     assert "rotated" not in change["summary"] and change["resources"] == ["verification"]
 
 
+def test_a_rerun_whose_url_did_not_change_is_no_change_at_all_and_a_rotation_during_one_still_is():
+    cfg = config(app_name="acme-stitch-prod", verify_on_every_up="true")
+    old = {"database_url": MASKED, "run_token": "a", "connect_timeout": 10}
+    rerun = step(VERIFICATION, "verification", "update", old=old, new=old | {"run_token": "b", "url_changed": False})
+    assert describe_changes([rerun], cfg, applied=True) == []
+    rotated = step(VERIFICATION, "verification", "update", old=old, new=old | {"run_token": "c", "url_changed": True})
+    (change,) = describe_changes([rotated], cfg, applied=True)
+    assert "Heroku rotated the Stitch credential's password" in change["summary"], change
+    slower = old | {"run_token": "d", "url_changed": False, "connect_timeout": 20}
+    timeout = step(VERIFICATION, "verification", "update", old=old, new=slower)
+    (change,) = describe_changes([timeout], cfg, applied=True)
+    assert "rotated" not in change["summary"] and change["resources"] == ["verification"], "only the run_token is ignored"
+
+
 def test_a_grant_drift_that_was_not_healed_says_so_and_a_preview_says_what_up_would_do():
     cfg = config(app_name="acme-stitch-prod")
     refreshed = step(GRANT, "create-on-database", "refresh", ("privileges",),

@@ -53,3 +53,14 @@ def test_the_report_output_says_when_it_was_checked(ssl_server):
     for report in (first, again):
         assert datetime.fromisoformat(report["checked_at"]).tzinfo == UTC, report["checked_at"]
     assert again["checked_at"] >= first["checked_at"]
+
+
+def test_check_says_whether_the_url_changed_in_one_plain_bit_and_claims_nothing_on_create(ssl_server):
+    """The reconcile tells a rotation from verify_on_every_up's re-run by it (the URL is masked in the engine's events)."""
+    provider = VerificationProvider()
+    old = props(ssl_server.owner_url, run_token="a")
+    assert "url_changed" not in provider.check({}, props(ssl_server.owner_url)).inputs
+    assert provider.check(old, old | {"run_token": "b"}).inputs["url_changed"] is False
+    rotated = provider.check(old, old | {"database_url": ssl_server.granted_url}).inputs
+    assert rotated["url_changed"] is True and rotated["database_url"] == ssl_server.granted_url
+    assert provider.diff("id", old, old | {"url_changed": True}).changes is False, "the bit alone never re-runs the checks"

@@ -121,13 +121,18 @@ def test_stack_without_the_pulumi_cli_says_how_to_install_it(capsys, monkeypatch
 
 
 def test_stack_outputs_are_read_through_the_pulumi_cli(ssl_server, tmp_path):
-    """A stand-in `pulumi` on PATH prints what `pulumi stack output --json --show-secrets` prints."""
+    """A stand-in `pulumi` on PATH prints what `pulumi stack output --json --show-secrets` and `pulumi stack export` print."""
     from components.connection import parse_database_url
 
     s = parse_database_url(ssl_server.owner_url)
     outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database, "ssl": True}
     fake = tmp_path / "pulumi"
-    fake.write_text(f"#!/bin/sh\n[ \"$*\" = 'stack output --json --show-secrets --stack dev' ] || exit 3\necho '{json.dumps(outputs)}'\n")
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"[ \"$*\" = 'stack output --json --show-secrets --stack dev' ] && echo '{json.dumps(outputs)}' && exit 0\n"
+        f"[ \"$*\" = 'stack export --stack dev' ] && echo '{json.dumps({'version': 3, 'deployment': {'resources': []}})}' && exit 0\n"
+        "exit 3\n"
+    )
     fake.chmod(0o755)
     done = cli("--stack", "dev", env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
     assert done.returncode == EXIT_READY, done.stdout + done.stderr

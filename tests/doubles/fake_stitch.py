@@ -47,8 +47,8 @@ SSL_SCHEMAS = {"boolean": {"type": "boolean"}, "string": {"type": "string", "pat
 # _data/connect/response-codes/destinations.yml: the destination limit, in its newer and older wording.
 LIMIT_MESSAGE = "you are at your destination limit"
 ONE_DESTINATION_MESSAGE = "an account can have at most one destination"
-# create-a-destination-v4.md lists type, properties and ignore_unmapped_sources; name and description
-# are what Stitch's destination objects carry and the issue's reading of the reference allows.
+# create-a-destination-v4.md's arguments: type and properties (required), ignore_unmapped_sources, name and
+# description (optional strings, since the 2022 multi-destination update, stitchdata/docs 279db566e).
 POST_KEYS = frozenset({"type", "name", "description", "properties", "ignore_unmapped_sources"})
 CLIENT_ID = 116078
 
@@ -197,10 +197,12 @@ class FakeStitch:
             self.holds.append(hold)
         return hold
 
-    def add_destination(self, name: str, properties: dict[str, Any], type_: str = "postgres") -> int:
-        """A destination made by hand in Stitch's UI, its check passed."""
+    def add_destination(self, name: str, properties: dict[str, Any], type_: str = "postgres", description: str | None = None) -> int:
+        """A destination made by hand in Stitch's UI (or by another POST), its check passed."""
         with self._lock:
-            return self._store(name, type_, dict(properties), resets=True, outcome=("succeeded", None), polls=0)["id"]
+            made = self._store(name, type_, dict(properties), resets=True, outcome=("succeeded", None), polls=0)
+            made["description"] = description
+            return made["id"]
 
     def fail_check_now(self, destination_id: int, message: str) -> None:
         """A later check fails (the password changed under Stitch): the card goes back to the form."""
@@ -306,6 +308,9 @@ class FakeStitch:
         if not isinstance(body, dict) or set(body) - POST_KEYS or not isinstance(body.get("properties"), dict) or "type" not in body:
             # destinations.yml (v4): "POST body may only include a type and map of properties".
             return 400, {}, "POST body may only include a type and map of properties"
+        if not all(isinstance(body.get(key), str) for key in ("name", "description") if key in body):
+            # create-a-destination-v4.md types name and description as strings.
+            return 400, {}, "POST body may only include a type and map of properties"
         if body["type"] != "postgres":
             # The InvalidType shape of sources.yml; destinations.yml documents no message for it.
             return 400, {}, {"error": "InvalidType", "data": {"message": f"invalid destination type ({body['type']})"}}
@@ -320,6 +325,9 @@ class FakeStitch:
         destination = self._store(
             body.get("name") or "Default Warehouse", "postgres", dict(body["properties"]), resets=not self.configured_on_post
         )
+        # The examples of create, update and list-destinations-v4.md answer with the description given at create;
+        # the PUT (update-a-destination-v4.md) takes only properties, so nothing changes it afterwards.
+        destination["description"] = body.get("description")
         if not body.get("ignore_unmapped_sources", False):
             # create-a-destination-v4.md: leaving it out or false maps all unmapped sources to the destination.
             for source, mapped in self.sources.items():
@@ -487,6 +495,7 @@ class FakeStitch:
             "name": destination["name"],
             "type": destination["type"],
             "display_name": None,
+            "description": destination.get("description"),
             "stitch_client_id": CLIENT_ID,
             "created_at": destination["created_at"],
             "updated_at": destination["updated_at"],
