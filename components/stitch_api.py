@@ -383,6 +383,8 @@ class StitchClient:
             backoff_factor=self.backoff,
             backoff_max=30,
             retry_after_max=RETRY_AFTER_MAX,
+            # urllib3 retries any 429 that carries Retry-After, whatever the forcelist says.
+            respect_retry_after_header=not rate_limited,
             raise_on_status=False,
         )
 

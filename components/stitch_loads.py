@@ -9,7 +9,7 @@ is attributed to a destination is explained in docs/day-two.md ("Stitch's loads"
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,11 @@ BY_SCHEMA = "schema"
 """Its source_name (the schema Stitch loads it into, load-object.md) is a schema of this database."""
 ONLY_DESTINATION = "only destination"
 """This is the account's only live destination, so every source of the account loads here."""
+
+PASSWORD_SENT_FIX = (
+    "this run sent Stitch the stack's current credential (the destination was updated): the error clears at Stitch's next "
+    "load of this source; if it does not, the password in Stitch was typed by hand after it: run the reconcile again"
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,13 @@ class LoadsView:
     def problems(self) -> list[dict[str, str]]:
         """One problem a failing stream, for the reconcile's `problems`: the failing causes, first one first."""
         return [{"what": f.what, "fix": f.fix, "cause": f"stitch-load:{f.cause}"} for f in self.failures]
+
+    def after_sending(self) -> LoadsView:
+        """This run sent Stitch the stack's current credential: a refused password says so, and clears at the next load."""
+        for i, failure in enumerate(self.failures):
+            if failure.cause == "password":
+                self.failures[i] = replace(failure, fix=PASSWORD_SENT_FIX)
+        return self
 
     def warnings(self) -> list[dict[str, str]]:
         found = [{"what": what, "fix": fix} for what, fix in self.stale]

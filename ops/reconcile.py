@@ -3,7 +3,8 @@
 What a schedule runs, hourly, in the project folder: refresh the stack safely (the program runs, so the
 postgresql provider signs in with the credentials Heroku hands out now, never the rotated ones saved in
 the state), `up` what drifted, verify the database as Stitch's role, and read Stitch's own view of the
-destination. A destination paused or deleted in Stitch is reported, never undone: a person decided that.
+destination and its loads. A destination paused or deleted in Stitch is reported, never undone: a person
+decided that; a failing load is reported with its cause (components/stitch_loads.py).
 Exit codes: 0 in-sync or healed, 1 failing, 2 usage or config error, 3 drift found with --preview-only.
 """
 
@@ -25,7 +26,8 @@ from components import config as stack_config
 from components.checks import Report, verify
 from components.connection import ConnectionSettings, hide_known
 from components.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
-from ops import workspace
+from components.stitch_loads import LoadsView, read_loads
+from ops import verdict, workspace
 
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 STATUS_EXIT = {"in-sync": EXIT_OK, "healed": EXIT_OK, "failing": EXIT_FAILING, "drift": EXIT_DRIFT}
@@ -226,6 +228,11 @@ class StitchView:
     blocked: str | None = None
     """Why nothing may be written: a pause or a deletion made in Stitch, or no destination yet."""
     fix: str | None = None
+    destination: dict[str, Any] | None = None
+    """The destination object as listed, for its stitch_client_id (the loads' account)."""
+    destinations: list[dict[str, Any]] = field(default_factory=list)
+    """The account's whole list, to know whether ours is its only destination."""
+    client: StitchClient | None = None
 
 
 def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, secrets: Iterable[str], stack: str) -> StitchView:
@@ -241,7 +248,8 @@ def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, se
         )  # fmt: skip
     client = StitchClient(cfg.stitch.access_token, base_url=cfg.stitch.api_url, secrets=list(secrets))
     try:
-        found = client.find_destination(destination_id)
+        listed = client.list_destinations()
+        found = next((d for d in listed if str(d.get("id")) == str(destination_id)), None)
         check = client.last_connection_check(destination_id) if found is not None else None
     except StitchApiError as error:
         data["error"] = str(error)
@@ -249,6 +257,7 @@ def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, se
     if found is None:
         data["found"] = False
         return StitchView(data, f"destination {destination_id} is gone from Stitch (deleted in its UI?)", _deleted_fix(stack))
+    seen = {"destination": found, "destinations": listed, "client": client}
     data |= {
         "found": True,
         "name": found.get("name"),
@@ -266,14 +275,16 @@ def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, se
         return StitchView(
             data, f"destination {destination_id} was paused in Stitch by a user at {found['paused_at']}: nothing loads until it is resumed",
             "if the pause was not meant, resume the destination in Stitch, then run the reconcile again; it never resumes it itself",
+            **seen,
         )  # fmt: skip
     if found.get("system_paused_at"):
         return StitchView(
             data, f"Stitch paused destination {destination_id} itself at {found['system_paused_at']} (usually after repeated load errors)",
             "read the destination's notifications in Stitch, fix the cause (see the verification), resume the destination in Stitch, "
             "then run the reconcile again",
+            **seen,
         )  # fmt: skip
-    return StitchView(data)
+    return StitchView(data, **seen)
 
 
 def _deleted_fix(stack: str) -> str:
@@ -283,10 +294,10 @@ def _deleted_fix(stack: str) -> str:
     )
 
 
-def verify_as_stitch(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig) -> tuple[dict[str, Any], Report | None]:
-    """The verification checklist, run here and now as the Stitch role, with the credential from the stack's outputs."""
+def stitch_settings(outputs: Mapping[str, auto.OutputValue]) -> ConnectionSettings | None:
+    """Stitch's connection settings from the stack's outputs; None before the first up."""
     try:
-        settings = ConnectionSettings(
+        return ConnectionSettings(
             host=str(outputs["host"].value),
             port=int(outputs["port"].value),
             username=str(outputs["username"].value),
@@ -294,6 +305,13 @@ def verify_as_stitch(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.
             database=str(outputs["database"].value),
         )
     except (KeyError, TypeError, ValueError):
+        return None
+
+
+def verify_as_stitch(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig) -> tuple[dict[str, Any], Report | None]:
+    """The verification checklist, run here and now as the Stitch role, with the credential from the stack's outputs."""
+    settings = stitch_settings(outputs)
+    if settings is None:
         return {"ready": False, "error": "the stack has no Stitch outputs yet: run pulumi up first"}, None
     report = verify(settings, connect_timeout=cfg.connect_timeout, wait_seconds=0, source=cfg.source)
     return report.to_dict(), report
@@ -309,6 +327,7 @@ class Outcome:
     status: str
     result: dict[str, Any]
     report: Report | None
+    loads: LoadsView | None = None
 
 
 def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only: bool) -> Outcome:
@@ -363,17 +382,34 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
             {"what": f"Stitch's report card is at {step!r}, not {FULLY_CONFIGURED!r}", "fix": "look at the destination in Stitch"}
         )
 
-    if view.blocked or failed:
-        status = "failing"
-    elif dry_run and changes:
-        status = "drift"
-    elif problems:
-        status = "failing"
-    else:
-        status = "healed" if changes else "in-sync"
+    loads = loads_of(view, cfg, stitch_settings(outputs), secrets, sent=_sent_to_stitch(events.steps, applied=not dry_run and not failed))
+    problems += loads.problems() if loads is not None else []
+    warnings = loads.warnings() if loads is not None else []
+
+    status = verdict.status(problems, blocked=view.blocked is not None or failed is not None, dry_run=dry_run, changed=bool(changes))
     result = {"stack": stack.name, "status": status, "preview_only": preview_only, "changes": changes, "verification": verification,
-              "stitch": view.data, "problems": problems}  # fmt: skip
-    return Outcome(status, scrub(result, secrets), report)
+              "stitch": view.data, "loads": loads.to_dict() if loads is not None else None, "problems": problems,
+              "warnings": warnings}  # fmt: skip
+    return Outcome(status, scrub(result, secrets), report, loads)
+
+
+def loads_of(
+    view: StitchView, cfg: stack_config.StackConfig, settings: ConnectionSettings | None, secrets: Iterable[str], *, sent: bool
+) -> LoadsView | None:
+    """Stitch's loads into this destination, read once per run (all pages); None where there is nothing to read them
+    with (no token, or no destination in Stitch)."""
+    if cfg.stitch is None or view.client is None or view.destination is None:
+        return None
+    loads = read_loads(
+        view.client, view.destination, view.destinations, settings, connect_timeout=cfg.connect_timeout, source=cfg.source,
+        secrets=secrets, stale_hours=cfg.stitch.load_stale_hours,
+    )  # fmt: skip
+    return loads.after_sending() if sent else loads
+
+
+def _sent_to_stitch(steps: Sequence[Step], *, applied: bool) -> bool:
+    """Whether this run sent Stitch the stack's settings (the Destination was updated), so a refused password clears."""
+    return applied and any(s.type == DESTINATION and s.op == "update" for s in steps)
 
 
 def _secret_values(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig) -> set[str]:
@@ -417,7 +453,11 @@ def one_line(outcome: Outcome) -> str:
     where = ""
     if stitch.get("managed"):
         where = f"; Stitch destination {stitch.get('destination_id')}: {stitch.get('report_card_step') or 'not found'}"
-    return f"{result['stack']}: {outcome.status}: {said}; verification {ready}{where}"
+    if outcome.loads is not None:
+        where += f"; {outcome.loads.summary()}"
+    cause = verdict.first_cause(result["problems"]) if outcome.status in ("failing", "drift") else None
+    head = f"{outcome.status} ({cause})" if cause else outcome.status
+    return f"{result['stack']}: {head}: {said}; verification {ready}{where}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -450,11 +490,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(outcome.result, indent=2))
         return STATUS_EXIT[outcome.status]
     print(one_line(outcome))
-    if outcome.status == "failing":
+    if outcome.status in ("failing", "drift"):
         if outcome.report is not None and not outcome.report.ready:
             print(outcome.report.render())
         for problem in outcome.result["problems"]:
             print(f"  problem: {problem['what']}\n  fix: {problem['fix']}")
+    for warning in outcome.result["warnings"]:
+        print(f"  warning: {warning['what']}\n  fix: {warning['fix']}")
     return STATUS_EXIT[outcome.status]
 
 
