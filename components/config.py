@@ -414,8 +414,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stitch_map_unmapped_sources", "map every unmapped source of the Stitch account to this destination (Stitch's "
             "ignore_unmapped_sources=false); off by default so other teams' data never lands here",
             parse_bool, False, "`false`", needs_token=True, attr="map_unmapped_sources"),
-    Setting("stitch_load_stale_hours", "warn when a source of this destination has loaded nothing for longer than this many "
-            "hours (Stitch's loads list; a positive number)", parse_positive_number, needs_token=True, attr="load_stale_hours"),
+    Setting("stitch_load_stale_hours", "hours (a positive number): warn when a source has loaded nothing for longer",
+            parse_positive_number, needs_token=True, attr="load_stale_hours"),
 )  # fmt: skip
 
 PROJECT_SETTINGS = tuple(s for s in SETTINGS if not s.credential)
