@@ -569,8 +569,10 @@ def test_a_next_link_that_leaves_the_api_is_not_followed_and_the_list_is_partial
 
 def test_a_next_link_back_to_a_page_already_read_or_past_the_page_limit_stops_the_walk(stitch_api):
     looping = {"data": [], "page": 1, "total": 300, "links": {"next": f"/v4/{CLIENT_ID}/loads"}}
-    stitch_api.fail("GET", f"/v4/{CLIENT_ID}/loads", 200, body=looping, after_effect=True)
+    stitch_api.fail("GET", f"/v4/{CLIENT_ID}/loads", 200, body=looping, after_effect=True, times=99)
     assert client(stitch_api).list_loads(CLIENT_ID).complete is False
+    assert len(loads_calls(stitch_api)) == 1, "a link back to a page already read is not followed"
     add_loads(stitch_api, "heroku_1", 450)
+    stitch_api.failures.clear()
     listed = client(stitch_api).list_loads(CLIENT_ID, max_pages=2)
     assert (listed.pages, listed.complete, len(listed.loads)) == (2, False, 200)

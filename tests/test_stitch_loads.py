@@ -147,13 +147,14 @@ def test_a_load_of_another_account_is_never_ours():
 
 
 def test_a_failure_quotes_stitch_and_the_server_through_the_redaction_and_the_source_keeps_its_last_batch():
-    error = load_error("establish a connection to your data warehouse",
+    error = load_error("establish a connection to your data warehouse (postgres://u9abc:hunter2-S3cret@db)",
                        'FATAL: password authentication failed for user "u9abc" (password hunter2-S3cret)', sql_state="28P01")  # fmt: skip
     view = view_of([a_load("heroku_1", "customers", error=error), a_load("heroku_1", "orders", at="2026-11-28T09:15:00Z"),
                     a_load("heroku_1", "items", at="2026-11-28T09:45:00Z")], secrets=["hunter2-S3cret"])  # fmt: skip
     (failure,) = view.failures
     assert (failure.source, failure.stream, failure.cause) == ("heroku_1", "customers", "password")
-    assert "[secret]" in failure.what and "hunter2" not in failure.what
+    assert failure.message == "establish a connection to your data warehouse (postgres://u9abc:[secret]@db)"
+    assert "[secret]" in (failure.warehouse_message or "") and "hunter2" not in failure.what
     assert failure.what.startswith("Stitch's last load of heroku_1.customers failed (password): establish a connection")
     assert "the database said: FATAL: password authentication failed" in failure.what
     (source,) = view.sources
