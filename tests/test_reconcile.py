@@ -74,6 +74,14 @@ def assert_no_secret(done: subprocess.CompletedProcess[str], *secrets: str) -> N
         assert secret not in done.stdout and secret not in done.stderr, "a secret is in the reconcile's output"
 
 
+def first_up(stack: RealStack, heroku, stitch: FakeStitch) -> tuple[str, int, str, str]:
+    """The stack's first up: its add-on, its destination in Stitch, the database and Stitch's login role."""
+    stack.up()
+    (addon,) = heroku.addons
+    (destination_id,) = stitch.destinations
+    return addon, destination_id, heroku.database_name(addon), heroku.role_name(addon)
+
+
 def writes(stitch: FakeStitch) -> list[str]:
     return [call for call in stitch.calls() if not call.startswith("GET ")]
 
@@ -85,10 +93,7 @@ def test_reconcile_reports_in_sync_previews_then_heals_a_rotation_a_revoked_crea
     with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile") as stack:
         configure(stack, heroku, app_name, stitch)
         try:
-            stack.up()
-            (addon,) = heroku.addons
-            (destination_id,) = stitch.destinations
-            database, role = heroku.database_name(addon), heroku.role_name(addon)
+            addon, destination_id, database, role = first_up(stack, heroku, stitch)
 
             # Nothing drifted: in-sync, exit 0, and Stitch's view read from its documented fields.
             done = run_reconcile(stack, "--json")
@@ -230,10 +235,7 @@ def test_reconcile_reads_stitchs_loads_blames_ours_only_and_names_the_first_fail
     with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile-loads") as stack:
         configure(stack, heroku, app_name, stitch)
         try:
-            stack.up()
-            (addon,) = heroku.addons
-            (destination_id,) = stitch.destinations
-            database, role = heroku.database_name(addon), heroku.role_name(addon)
+            addon, destination_id, database, role = first_up(stack, heroku, stitch)
             url = heroku.config_vars(app_name)["DATABASE_URL"]
             # What Stitch made: schema heroku_1 with a table orders, owned by Stitch's login (the owner on Essential).
             with cluster.superuser(database) as conn:
