@@ -81,6 +81,8 @@ class StitchConfig:
     api_url: str
     map_unmapped_sources: bool = False
     """Stitch's ignore_unmapped_sources=false: every unmapped source of the account loads here."""
+    load_stale_hours: float | None = None
+    """Warn when a source of this destination has loaded nothing for longer (Stitch's loads list)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,17 @@ def _seconds(low: int, high: int, example: int) -> Callable[[str], int]:
         return int(text)
 
     return parse
+
+
+def parse_positive_number(text: str) -> float:
+    """A number above zero, whole or not (hours, gigabytes)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise Invalid(f'"{text}" is not a positive number; e.g. "24"')
+    return value
 
 
 def _config_var(example: str) -> Callable[[str], str]:
@@ -401,6 +414,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stitch_map_unmapped_sources", "map every unmapped source of the Stitch account to this destination (Stitch's "
             "ignore_unmapped_sources=false); off by default so other teams' data never lands here",
             parse_bool, False, "`false`", needs_token=True, attr="map_unmapped_sources"),
+    Setting("stitch_load_stale_hours", "hours (a positive number): warn when a source has loaded nothing for longer",
+            parse_positive_number, needs_token=True, attr="load_stale_hours"),
 )  # fmt: skip
 
 PROJECT_SETTINGS = tuple(s for s in SETTINGS if not s.credential)

@@ -4,6 +4,9 @@ fixes we suggest for the server's errors, so a PostgreSQL reviewer can read it w
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from psycopg import sql
 
 # Stitch runs `CREATE SCHEMA IF NOT EXISTS`, which needs CREATE on the database (the guide's
@@ -153,7 +156,7 @@ SERVER_LIMIT_FIX = "Stitch needs a few connections while it loads: close idle cl
 
 REFRESH_AFTER_ROTATION = (
     "A plain `pulumi refresh` or `pulumi up --refresh` (CI's `refresh: true`) signs in with the revoked password saved "
-    "in the state and fails with \"password authentication failed\": add `--run-program` to either."
+    'in the state and fails with "password authentication failed": add `--run-program` to either.'
 )
 """Both proven with the real engine (tests/test_real_engine.py, test_refresh_after_a_rotation_needs_the_program)."""
 
@@ -179,9 +182,7 @@ def credentials_fix(source: str | None) -> str:
     )
 
 
-def connect_error_fix(
-    message: str, target: str, *, host: str = "", role: str = "", database: str = "", source: str | None = None
-) -> str:
+def connect_error_fix(message: str, target: str, *, host: str = "", role: str = "", database: str = "", source: str | None = None) -> str:
     """Map libpq's connection error to what the user should do about it.
 
     source: the stack's `source` when a stack runs the check, for the credentials' fix; None from the CLI.
@@ -448,3 +449,98 @@ def role_exists_fix(role: str) -> str:
         f"Pick another name: pulumi config set stitch_role_name {role}_2; or, if it is a role made for Stitch by hand, "
         "give its URL instead: pulumi config set --secret stitch_url (it asks for the URL)"
     )
+
+
+# -- Stitch's load errors: what the server told Stitch, and what to do about it ----------------------------
+
+# Which of the schemas Stitch named in its loads exist here (pg_namespace is readable by every role).
+SCHEMAS_PRESENT_QUERY = sql.SQL("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY(%(names)s)")
+
+# Stitch's loading-error reference for PostgreSQL (stitchdata/docs _data/destinations/postgres/loading-errors.yml)
+# and the server's error codes (PostgreSQL's "Error Codes" appendix): 42501 insufficient_privilege, 28P01
+# invalid_password (28000 invalid_authorization_specification), 53100 disk_full, 53300 too_many_connections.
+LOADING_ERRORS_PAGE = "https://www.stitchdata.com/docs/troubleshooting/destinations/postgres-data-loading-errors"
+PERMISSION_DENIED = re.compile(r"permission denied for (?P<kind>table|relation|schema|database|sequence) \"?(?P<name>[^\s\"]+)\"?", re.I)
+CANNOT_CREATE_SCHEMA = "encountered error while attempting to create new schema"
+DISK_FULL = ("no space left on device", "could not extend file", "disk full")
+PASSWORD_REFUSED = ("password authentication failed", "authentication failed for user")
+
+
+@dataclass(frozen=True)
+class LoadCause:
+    """Why a load failed, in one word (privilege, password, storage, connections, other), and the fix."""
+
+    cause: str
+    fix: str
+
+
+def plan_fix(source: str | None) -> str:
+    """The two ways out of a full database: more storage, or less data."""
+    if source in ("heroku", "heroku-existing"):
+        return (
+            "take a larger plan (source heroku: pulumi config set plan essential-1, or a larger one, then pulumi up; "
+            "heroku-existing: heroku addons:upgrade) or delete data (tables Stitch loaded and no longer needs, or the app's)"
+        )
+    return "give the server more storage, or delete data (tables Stitch loaded and no longer needs, or others)"
+
+
+def load_error_cause(
+    text: str, sql_state: str | None, *, schema: str, role: str, source: str | None, over_capacity: bool | None = None
+) -> LoadCause:
+    """Map the server's words in a failed Stitch load (Stitch's message and the warehouse message) to a fix.
+
+    schema: the load's source_name, the schema Stitch loads into. over_capacity: whether the database is known to
+    be at or over its plan's storage limit (None: not known), since Heroku's enforcement of that limit takes
+    INSERT and CREATE from the credential (Dev Center, "Heroku Postgres Over Plan Capacity") and the server then
+    says "permission denied" too: a GRANT would fight Heroku; a larger plan or less data is the way out."""
+    words = text.lower()
+    state = (sql_state or "").upper()
+    heroku = source in ("heroku", "heroku-existing")
+    denied = PERMISSION_DENIED.search(text)
+    if denied or state == "42501" or CANNOT_CREATE_SCHEMA in words:
+        kind = denied.group("kind").lower() if denied else "database" if CANNOT_CREATE_SCHEMA in words else ""
+        name = denied.group("name") if denied else ""
+        capacity = (
+            f"the database is over its plan's storage limit and Heroku restricted it (it takes INSERT and CREATE): {plan_fix(source)}"
+        )
+        if over_capacity:
+            return LoadCause("storage", capacity[0].upper() + capacity[1:])
+        if kind in ("table", "relation"):
+            table = name if "." in name else f"{schema}.{name}"
+            missing = (
+                f"Stitch's role {role} lacks INSERT, UPDATE or DELETE on table {table} (Stitch upserts into the tables it loaded): "
+                f"as the table's owner run GRANT INSERT, UPDATE, DELETE ON {_qualified(table)} TO {quote_identifier(role)};"
+            )
+        elif kind == "schema":
+            missing = (
+                f"Stitch's role {role} lacks USAGE or CREATE on schema {name}: as the schema's owner run "
+                f"GRANT USAGE, CREATE ON SCHEMA {quote_identifier(name)} TO {quote_identifier(role)};"
+            )
+        elif kind == "database":
+            database = name or "<database>"
+            missing = (
+                f"Stitch's role {role} lacks CREATE on the database, so it cannot create schema {schema}: pulumi up (or the reconcile) "
+                f"grants it; or as the owner run {grant_create_text(database, role) if name else 'GRANT CREATE ON DATABASE ...'}"
+            )
+        else:
+            missing = f"Stitch's role {role} lacks a privilege the load needs (the message names the object): grant it as its owner"
+        if heroku and over_capacity is None:
+            return LoadCause("privilege", f"{missing}; or, if {capacity}")
+        return LoadCause("privilege", missing)
+    if state in ("28P01", "28000") or any(marker in words for marker in PASSWORD_REFUSED):
+        return LoadCause(
+            "password",
+            "Stitch holds a password the database no longer accepts: a rotation Stitch has not got, or a password typed into "
+            "Stitch's UI; the reconcile sends Stitch the stack's current credential (python -m ops.reconcile, or pulumi up), "
+            "and the error clears at Stitch's next load",
+        )
+    if state == "53100" or any(marker in words for marker in DISK_FULL):
+        return LoadCause("storage", f'The database is full (Stitch: "The PostgreSQL instance is full"): {plan_fix(source)}')
+    if state == "53300" or TOO_MANY_FOR_ROLE in words or TOO_MANY_FOR_DATABASE in words or any(m in words for m in TOO_MANY_CLIENTS):
+        return LoadCause("connections", connect_error_fix(text, "the database", role=role, source=source))
+    return LoadCause("other", f"see Stitch's message and its PostgreSQL loading-error reference, {LOADING_ERRORS_PAGE}")
+
+
+def _qualified(table: str) -> str:
+    schema, _, name = table.partition(".")
+    return f"{quote_identifier(schema)}.{quote_identifier(name)}"

@@ -11,6 +11,10 @@ Sources, all in the stitchdata/docs repository:
                 _data/connect/response-codes/general-codes.yml
   report cards  _developer-content/connect/guides/api/create-configure-destination-connect-api.md
   checks        _developer-files/connect/api/objects/connection-checks/connection-check-object-v4.md
+  loads         _developer-files/connect/api/objects/loads/list-last-loads-for-account.md, load-object.md,
+                _data/connect/response-codes/loads.yml
+  pagination    _developer-files/connect/api/documentation/api-pagination.md
+  rate limits   _developer-files/connect/api/documentation/api-rate-limits.md, _data/connect/rate-limits/jobs.yml
 """
 
 from __future__ import annotations
@@ -52,6 +56,19 @@ LIMIT_FIX = (
 LIMIT_WORDS = ("destination limit", "at most one destination")
 UNKNOWN_PUT_WORDS = "invalid connection id"
 UNKNOWN_DELETE_WORDS = "unable to locate dest"
+# list-last-loads-for-account.md: `rate-limit-type: "jobs"`, and jobs.yml: 30 requests per 10 minutes per client
+# id, in aggregate over the loads and extractions endpoints. A run reads the list once; at 100 loads a page
+# (api-pagination.md) this many pages (2,000 streams) leaves the rest of the budget to the account's other tools.
+JOBS_REQUESTS, JOBS_MINUTES = 30, 10
+MAX_LOAD_PAGES = 20
+LOADS_PAGE_SIZE = 100
+RATE_LIMIT_FIX = (
+    f"Stitch allows {JOBS_REQUESTS} requests to its jobs endpoints (loads, extractions) per {JOBS_MINUTES} minutes per account, "
+    "and this account has used them up (other tools reading loads or extractions, or runs too close together): "
+    "the next scheduled run reads the loads again; run the reconcile at most every few minutes"
+)
+RETRY_AFTER_MAX = 60
+"""The longest Retry-After a run waits out; beyond it the next scheduled run asks again."""
 UNCONFIRMED_AFTER = 60.0
 """Seconds to watch a report card that never leaves fully_configured after a POST or PUT before calling it unconfirmed."""
 
@@ -64,6 +81,8 @@ class StitchApiError(Exception):
 
     def __init__(self, method: str, path: str, status: int | None, stitch_message: str, fix: str):
         self.method, self.path, self.status, self.stitch_message = method, path, status, stitch_message
+        self.retry_after: str | None = None
+        """Stitch's Retry-After header on the refusal, if any."""
         answer = f"{status} {_reason(status)}" if status else "no answer"
         super().__init__(f"Stitch Connect API: {method} {path} got {answer}: {stitch_message}. Fix: {fix}")
 
@@ -239,6 +258,68 @@ class StitchClient:
             return None
         return ConnectionCheck(status=str(answer.get("status") or "running"), error=self._check_error(answer), name=answer.get("name"))
 
+    def list_loads(self, stitch_client_id: int | str, *, max_pages: int = MAX_LOAD_PAGES) -> LoadList:
+        """Every page of GET /v4/{stitch_client_id}/loads: the last load attempt of each stream of the account.
+
+        list-last-loads-for-account.md: the client id is a path parameter ("must be associated with the provided
+        access token"; destination objects carry it as `stitch_client_id`); each page holds up to 100 loads in
+        `data`, with `page`, `total` and `links.next` (a path such as /v4/116078/loads?page=2) while more follow;
+        api-pagination.md: "continue paging until the response no longer contains a next property", and records
+        may shift between pages while paging, so a stream seen twice is kept once. The endpoint is of the
+        rate-limited "jobs" type (30 requests per 10 minutes per client): a 429 is asked again once, after its
+        Retry-After if Stitch sends one (no 429 is documented), and then raised with the rate limit's fix. The
+        walk stops after max_pages pages, at a link that leaves the API (the token must not travel elsewhere)
+        and at a page seen before, so it can never loop."""
+        path = f"/v4/{stitch_client_id}/loads"
+        seen_paths: set[str] = set()
+        seen: set[tuple[str, str]] = set()
+        loads: list[dict[str, Any]] = []
+        total: int | None = None
+        pages = 0
+        next_path: str | None = path
+        while next_path is not None and pages < max_pages and next_path not in seen_paths:
+            seen_paths.add(next_path)
+            answer = self._rate_limited_get(next_path)
+            pages += 1
+            if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
+                raise StitchApiError(
+                    "GET", next_path, 200, "the answer has no `data` list of loads", "check stitch_api_url points at the Connect API"
+                )
+            for load in answer["data"]:
+                if isinstance(load, dict) and (key := (str(load.get("source_name")), str(load.get("stream_name")))) not in seen:
+                    seen.add(key)
+                    loads.append(load)
+            total = answer.get("total") if isinstance(answer.get("total"), int) else total
+            link = (answer.get("links") or {}).get("next")
+            next_path = self._same_api_path(link)
+            if link and next_path is None:
+                log.info("GET %s: links.next leaves %s; stopped there", path, self.base_url)
+                return LoadList(loads=loads, total=total, pages=pages, complete=False)
+        return LoadList(loads=loads, total=total, pages=pages, complete=next_path is None)
+
+    def _rate_limited_get(self, path: str) -> Any:
+        """GET on a jobs endpoint: a 429 is asked again once, after Stitch's Retry-After when it gives one of at
+        most a minute (an immediate retry only spends the budget again), then raised with the rate limit's fix."""
+        for attempt in (1, 2):
+            try:
+                return self._call("GET", path, rate_limited=True)
+            except StitchApiError as error:
+                if error.status != 429:
+                    raise
+                wait = _seconds(error.retry_after)
+                if attempt == 2 or wait is None or wait > RETRY_AFTER_MAX:
+                    raise StitchApiError("GET", path, 429, error.stitch_message, RATE_LIMIT_FIX) from None
+                self._sleep(wait)
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _same_api_path(self, link: Any) -> str | None:
+        """The path of a `links.next` value when it stays on this API (a path, or a URL on our base), else None."""
+        if not isinstance(link, str) or not link:
+            return None
+        if link.startswith(self.base_url + "/"):
+            link = link[len(self.base_url) :]
+        return link if link.startswith("/v4/") else None
+
     def snapshot(self, destination: dict[str, Any]) -> Snapshot:
         """Record what Stitch shows before our PUT, so that no verdict older than it is taken for ours."""
         check = self.last_connection_check(str(destination["id"]))
@@ -285,11 +366,17 @@ class StitchClient:
 
     # -- plumbing -----------------------------------------------------------------------------
 
+    @property
+    def known_secrets(self) -> tuple[str, ...]:
+        """The token, the given secrets and the proxy's credentials: what redact replaces."""
+        return self._secrets
+
     def redact(self, text: str) -> str:
         """Replace every secret the client knows by the marker, for text that came from outside."""
         return hide_known(text, self._secrets)
 
-    def _retry(self, repeatable: bool, retries: int) -> Retry:
+    def _retry(self, repeatable: bool, retries: int, rate_limited: bool = False) -> Retry:
+        # rate_limited: a jobs endpoint, whose 429s list_loads handles itself (see _rate_limited_get).
         # A refused connection never reached Stitch, so it is safe to try again even for a POST;
         # a lost answer (read) is not, since Stitch may have acted on it. 429 and Retry-After are not
         # in Stitch's docs; honouring them costs nothing if Stitch never sends them.
@@ -301,15 +388,24 @@ class StitchClient:
             other=0,
             redirect=0,
             allowed_methods=None,
-            status_forcelist=RETRY_STATUSES if repeatable else {429},
+            status_forcelist=(RETRY_STATUSES - {429} if rate_limited else RETRY_STATUSES) if repeatable else {429},
             backoff_factor=self.backoff,
             backoff_max=30,
-            retry_after_max=60,
+            retry_after_max=RETRY_AFTER_MAX,
+            # urllib3 retries any 429 that carries Retry-After, whatever the forcelist says.
+            respect_retry_after_header=not rate_limited,
             raise_on_status=False,
         )
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, *, repeatable: bool = True, retries: int | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        repeatable: bool = True,
+        retries: int | None = None,
+        rate_limited: bool = False,
     ) -> Any:
         try:
             response = self._pool.request(
@@ -317,7 +413,7 @@ class StitchClient:
                 self.base_url + path,
                 json=body,
                 timeout=self._timeout,
-                retries=self._retry(repeatable, self.retries if retries is None else retries),
+                retries=self._retry(repeatable, self.retries if retries is None else retries, rate_limited),
                 redirect=False,
             )
         except TransportError as error:
@@ -335,7 +431,9 @@ class StitchClient:
         log.info("%s %s -> %s", method, path, response.status)
         if response.status >= 400:
             message = self._stitch_message(response.data)
-            raise StitchApiError(method, path, response.status, message, _fix_for(response.status, message))
+            refused = StitchApiError(method, path, response.status, message, _fix_for(response.status, message))
+            refused.retry_after = response.headers.get("Retry-After")
+            raise refused
         if not response.data:
             return None
         try:
@@ -362,6 +460,18 @@ class StitchClient:
             if isinstance(value, str) and value.strip():
                 return self.redact(value.strip())
         return "Stitch gave no message" if answer.get("status") == "failed" else None
+
+
+@dataclass(frozen=True)
+class LoadList:
+    """The account's last loads as Stitch listed them (load-object.md), one a stream."""
+
+    loads: list[dict[str, Any]]
+    total: int | None
+    """Stitch's `total`: how many loads the account has, on all pages."""
+    pages: int
+    complete: bool
+    """False when the walk stopped before the last page (max_pages, or a link off the API)."""
 
 
 @dataclass(frozen=True)
@@ -433,6 +543,14 @@ def _is_ours(check: ConnectionCheck, job: str | None, before: Snapshot | None) -
 def report_card_step(destination: dict[str, Any]) -> str | None:
     """Where the destination's report card stands (destination-object-v4.md: report_card.current_step_type)."""
     return (destination.get("report_card") or {}).get("current_step_type")
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """Retry-After in seconds when given as a number (the HTTP-date form is left unread: no wait)."""
+    try:
+        return max(float(retry_after), 0.0) if retry_after is not None else None
+    except ValueError:
+        return None
 
 
 def _reason(status: int) -> str:

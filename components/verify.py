@@ -1,6 +1,8 @@
 """`python -m components.verify`: check on demand that Stitch will connect and load.
 
-Run it after Heroku maintenance rotates the credentials, or before writing to support.
+Run it after Heroku maintenance rotates the credentials, or before writing to support. With --stack and a
+Stitch token in the stack's config (or STITCH_ACCESS_TOKEN), it also reads Stitch's own loads into the stack's
+destination (components/stitch_loads.py): a failing load makes it not ready.
 Exit codes: 0 ready, 1 not ready, 2 bad usage.
 """
 
@@ -17,12 +19,17 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from components import config as stack_config
 from components.checks import Expectation, verify
 from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
+from components.stitch_api import StitchApiError, StitchClient
+from components.stitch_loads import LoadsView, read_loads
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 FROM_STDIN = "-"
 PIPE_EXAMPLE = "heroku config:get DATABASE_URL -a <app> | python -m components.verify --database-url -"
+PROJECT = "stitch-heroku"
+"""Pulumi.yaml's name: the prefix of the project's config keys."""
 
 
 class UsageError(Exception):
@@ -69,9 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_stack(stack: str) -> ConnectionSettings:
-    """Read the stack's Stitch outputs through the Pulumi CLI (secrets shown only to this process)."""
+def stack_outputs(stack: str) -> dict[str, object]:
+    """The stack's outputs through the Pulumi CLI (secrets shown only to this process)."""
     outputs = _pulumi_json(stack, "outputs", "stack", "output", "--json", "--show-secrets")
+    return outputs if isinstance(outputs, dict) else {}
+
+
+def settings_from_stack(stack: str, outputs: Mapping[str, object] | None = None) -> ConnectionSettings:
+    """Stitch's connection settings from the stack's outputs."""
+    outputs = stack_outputs(stack) if outputs is None else outputs
     try:
         return ConnectionSettings(
             host=outputs["host"],
@@ -103,6 +116,43 @@ def _pulumi_json(stack: str, what: str, *command: str) -> Any:
         raise UsageError(f"`pulumi {' '.join(command)}` of stack {stack!r} printed no JSON") from None
 
 
+def loads_of_stack(stack: str, outputs: Mapping[str, object], settings: ConnectionSettings, environ: Mapping[str, str]) -> LoadsView | None:
+    """Stitch's loads into the stack's destination, read once (all pages); None when the stack has no Stitch token
+    or no destination. Only the few config keys the loads need are read, with the parsers of components/config.py,
+    so a config problem elsewhere (the Heroku login) does not keep the database from being checked."""
+    destination_id = outputs.get("stitch_destination_id")
+    if not destination_id:
+        return None
+    done = subprocess.run(["pulumi", "config", "--json", "--show-secrets", "--stack", stack], capture_output=True, text=True, check=False)
+    try:
+        config = {key: item.get("value") for key, item in json.loads(done.stdout).items() if isinstance(item, dict)}
+    except (ValueError, AttributeError):
+        config = {}
+    token = config.get(stack_config.STITCH_TOKEN_KEY) or environ.get(stack_config.STITCH_TOKEN_ENV)
+    if not token:
+        return None
+    try:
+        api_url = stack_config.parse_api_url(str(config.get(f"{PROJECT}:stitch_api_url") or stack_config.DEFAULT_API_URL))
+        stale = config.get(f"{PROJECT}:stitch_load_stale_hours")
+        stale_hours = stack_config.parse_positive_number(str(stale)) if stale else None
+    except stack_config.Invalid as error:
+        return LoadsView(read=False, error=f"the stack's Stitch settings: {error}")
+    client = StitchClient(str(token), base_url=api_url, secrets=[settings.password])
+    try:
+        listed = client.list_destinations()
+    except StitchApiError as error:
+        return LoadsView(read=False, error=str(error))
+    found = next((d for d in listed if str(d.get("id")) == str(destination_id) and not d.get("deleted_at")), None)
+    if found is None:
+        return LoadsView(
+            read=False, error=f"destination {destination_id} is not in Stitch (deleted?): python -m ops.reconcile --stack {stack} says more"
+        )
+    return read_loads(
+        client, found, listed, settings, connect_timeout=10, source=str(config.get(f"{PROJECT}:source") or "heroku"),
+        secrets=[settings.password, str(token)], stale_hours=stale_hours,
+    )  # fmt: skip
+
+
 def read_url_from_stdin(stdin: TextIO) -> str:
     """The URL piped in, or typed at a prompt that does not echo it."""
     try:
@@ -115,7 +165,8 @@ def read_url_from_stdin(stdin: TextIO) -> str:
 
 def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO) -> ConnectionSettings:
     if args.stack:
-        return settings_from_stack(args.stack)
+        args.outputs = stack_outputs(args.stack)
+        return settings_from_stack(args.stack, args.outputs)
     if args.database_url == FROM_STDIN:
         url, name = read_url_from_stdin(stdin), "the URL read from stdin"
         if not url:
@@ -157,8 +208,21 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except KeyboardInterrupt:
         print("interrupted: the database was not checked to the end", file=sys.stderr)
         return EXIT_NOT_READY
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
-    return EXIT_READY if report.ready else EXIT_NOT_READY
+    environ = os.environ if environ is None else environ
+    loads = loads_of_stack(args.stack, args.outputs, settings, environ) if args.stack else None
+    ready = report.ready and not (loads is not None and loads.failing)
+    if args.json:
+        printed = report.to_dict() | {"ready": ready, "database_ready": report.ready}
+        if args.stack:
+            printed["loads"] = loads.to_dict() if loads is not None else None
+        print(json.dumps(printed, indent=2))
+    else:
+        print(report.render())
+        if loads is not None:
+            print("\n" + loads.render())
+            if loads.failing:
+                print(f"\nNOT READY: {loads.failures[0].what}")
+    return EXIT_READY if ready else EXIT_NOT_READY
 
 
 if __name__ == "__main__":

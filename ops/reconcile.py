@@ -3,8 +3,9 @@
 What a schedule runs, hourly, in the project folder: refresh the stack safely (the program runs, so the
 postgresql provider signs in with the credentials Heroku hands out now, never the rotated ones saved in
 the state), `up` what drifted, verify the database as Stitch's role, and read Stitch's own view of the
-destination. A destination paused by a person or deleted in Stitch is reported, never undone: a person decided
-that; one Stitch paused itself is healed (its settings sent again) and still reported: no API call resumes it.
+destination and its loads. A destination paused by a person or deleted in Stitch is reported, never undone: a
+person decided that; one Stitch paused itself is healed (its settings sent again) and still reported: no API call
+resumes it. A failing load is reported with its cause (components/stitch_loads.py).
 Exit codes: 0 in-sync or healed, 1 failing, 2 usage or config error, 3 drift found with --preview-only.
 """
 
@@ -26,8 +27,9 @@ from components import config as stack_config
 from components.checks import Expectation, Report, verify
 from components.connection import ConnectionSettings, hide_known
 from components.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
+from components.stitch_loads import LoadsView, read_loads
 from components.verification import URL_CHANGED, rerun_only
-from ops import workspace
+from ops import verdict, workspace
 
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 STATUS_EXIT = {"in-sync": EXIT_OK, "healed": EXIT_OK, "failing": EXIT_FAILING, "drift": EXIT_DRIFT}
@@ -241,6 +243,11 @@ class StitchView:
     """The pause is Stitch's own (system_paused_at), most likely for the very cause a heal removes (a rotated
     password it never got): heal and send the settings, and still report the pause. A person's pause or
     deletion is theirs to undo: nothing is written then."""
+    destination: dict[str, Any] | None = None
+    """The destination object as listed, for its stitch_client_id (the loads' account)."""
+    destinations: list[dict[str, Any]] = field(default_factory=list)
+    """The account's whole list, to know whether ours is its only destination."""
+    client: StitchClient | None = None
 
 
 def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, secrets: Iterable[str], stack: str) -> StitchView:
@@ -256,7 +263,8 @@ def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, se
         )  # fmt: skip
     client = StitchClient(cfg.stitch.access_token, base_url=cfg.stitch.api_url, secrets=list(secrets))
     try:
-        found = client.find_destination(destination_id)
+        listed = client.list_destinations()
+        found = next((d for d in listed if str(d.get("id")) == str(destination_id)), None)
         check = client.last_connection_check(destination_id) if found is not None else None
     except StitchApiError as error:
         data["error"] = str(error)
@@ -264,6 +272,7 @@ def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, se
     if found is None:
         data["found"] = False
         return StitchView(data, f"destination {destination_id} is gone from Stitch (deleted in its UI?)", _deleted_fix(stack))
+    seen = {"destination": found, "destinations": listed, "client": client}
     data |= {
         "found": True,
         "name": found.get("name"),
@@ -281,6 +290,7 @@ def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, se
         return StitchView(
             data, f"destination {destination_id} was paused in Stitch by a user at {found['paused_at']}: nothing loads until it is resumed",
             "if the pause was not meant, resume the destination in Stitch, then run the reconcile again; it never resumes it itself",
+            **seen,
         )  # fmt: skip
     if found.get("system_paused_at"):
         # The Connect API has no call that resumes a destination: update-a-destination-v4.md takes only
@@ -290,8 +300,9 @@ def look_at_stitch(cfg: stack_config.StackConfig, destination_id: str | None, se
             "read the destination's notifications in Stitch; the reconcile heals the database side and sends Stitch the current "
             "settings, but no Connect API call resumes a destination: resume it in Stitch, then run the reconcile again",
             heal_anyway=True,
+            **seen,
         )  # fmt: skip
-    return StitchView(data)
+    return StitchView(data, **seen)
 
 
 def _deleted_fix(stack: str) -> str:
@@ -301,13 +312,10 @@ def _deleted_fix(stack: str) -> str:
     )
 
 
-def verify_as_stitch(
-    outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig, expected: Expectation
-) -> tuple[dict[str, Any], Report | None]:
-    """The verification checklist, run here and now as the Stitch role, with the credential from the stack's outputs,
-    judging least privilege as the stack's Verification does (expected: Expectation.in_state)."""
+def stitch_settings(outputs: Mapping[str, auto.OutputValue]) -> ConnectionSettings | None:
+    """Stitch's connection settings from the stack's outputs; None before the first up."""
     try:
-        settings = ConnectionSettings(
+        return ConnectionSettings(
             host=str(outputs["host"].value),
             port=int(outputs["port"].value),
             username=str(outputs["username"].value),
@@ -315,6 +323,16 @@ def verify_as_stitch(
             database=str(outputs["database"].value),
         )
     except (KeyError, TypeError, ValueError):
+        return None
+
+
+def verify_as_stitch(
+    outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig, expected: Expectation
+) -> tuple[dict[str, Any], Report | None]:
+    """The verification checklist, run here and now as the Stitch role, with the credential from the stack's outputs,
+    judging least privilege as the stack's Verification does (expected: Expectation.in_state)."""
+    settings = stitch_settings(outputs)
+    if settings is None:
         return {"ready": False, "error": "the stack has no Stitch outputs yet: run pulumi up first"}, None
     report = verify(
         settings, connect_timeout=cfg.connect_timeout, wait_seconds=0, source=cfg.source, credential=expected.credential,
@@ -333,6 +351,7 @@ class Outcome:
     status: str
     result: dict[str, Any]
     report: Report | None
+    loads: LoadsView | None = None
 
 
 def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only: bool) -> Outcome:
@@ -392,17 +411,34 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
             {"what": f"Stitch's report card is at {step!r}, not {FULLY_CONFIGURED!r}", "fix": "look at the destination in Stitch"}
         )
 
-    if view.blocked or failed:
-        status = "failing"
-    elif dry_run and changes:
-        status = "drift"
-    elif problems:
-        status = "failing"
-    else:
-        status = "healed" if changes else "in-sync"
+    loads = loads_of(view, cfg, stitch_settings(outputs), secrets, sent=_sent_to_stitch(events.steps, applied=not dry_run and not failed))
+    problems += loads.problems() if loads is not None else []
+    warnings = loads.warnings() if loads is not None else []
+
+    status = verdict.status(problems, blocked=view.blocked is not None or failed is not None, dry_run=dry_run, changed=bool(changes))
     result = {"stack": stack.name, "status": status, "preview_only": preview_only, "changes": changes, "verification": verification,
-              "stitch": view.data, "problems": problems}  # fmt: skip
-    return Outcome(status, scrub(result, secrets), report)
+              "stitch": view.data, "loads": loads.to_dict() if loads is not None else None, "problems": problems,
+              "warnings": warnings}  # fmt: skip
+    return Outcome(status, scrub(result, secrets), report, loads)
+
+
+def loads_of(
+    view: StitchView, cfg: stack_config.StackConfig, settings: ConnectionSettings | None, secrets: Iterable[str], *, sent: bool
+) -> LoadsView | None:
+    """Stitch's loads into this destination, read once per run (all pages); None where there is nothing to read them
+    with (no token, or no destination in Stitch)."""
+    if cfg.stitch is None or view.client is None or view.destination is None:
+        return None
+    loads = read_loads(
+        view.client, view.destination, view.destinations, settings, connect_timeout=cfg.connect_timeout, source=cfg.source,
+        secrets=secrets, stale_hours=cfg.stitch.load_stale_hours,
+    )  # fmt: skip
+    return loads.after_sending() if sent else loads
+
+
+def _sent_to_stitch(steps: Sequence[Step], *, applied: bool) -> bool:
+    """Whether this run sent Stitch the stack's settings (the Destination was updated), so a refused password clears."""
+    return applied and any(s.type == DESTINATION and s.op == "update" for s in steps)
 
 
 def _secret_values(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig) -> set[str]:
@@ -446,7 +482,11 @@ def one_line(outcome: Outcome) -> str:
     where = ""
     if stitch.get("managed"):
         where = f"; Stitch destination {stitch.get('destination_id')}: {stitch.get('report_card_step') or 'not found'}"
-    return f"{result['stack']}: {outcome.status}: {said}; verification {ready}{where}"
+    if outcome.loads is not None:
+        where += f"; {outcome.loads.summary()}"
+    cause = verdict.first_cause(result["problems"]) if outcome.status in ("failing", "drift") else None
+    head = f"{outcome.status} ({cause})" if cause else outcome.status
+    return f"{result['stack']}: {head}: {said}; verification {ready}{where}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -479,11 +519,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(outcome.result, indent=2))
         return STATUS_EXIT[outcome.status]
     print(one_line(outcome))
-    if outcome.status == "failing":
+    if outcome.status in ("failing", "drift"):
         if outcome.report is not None and not outcome.report.ready:
             print(outcome.report.render())
         for problem in outcome.result["problems"]:
             print(f"  problem: {problem['what']}\n  fix: {problem['fix']}")
+    for warning in outcome.result["warnings"]:
+        print(f"  warning: {warning['what']}\n  fix: {warning['fix']}")
     return STATUS_EXIT[outcome.status]
 
 

@@ -205,11 +205,21 @@ def test_adopted_and_protected_destinations_are_kept_by_default():
         ({"stitch_keep_destination": "maybe"}, 'stitch_keep_destination: "maybe" is not true or false'),
         ({"stitch_api_url": "http://api.stitchdata.com"}, 'stitch_api_url: "http://api.stitchdata.com" is not an https:// URL'),
         ({"stitch_destination_name": "x" * 101}, "stitch_destination_name: "),
+        ({"stitch_load_stale_hours": "0"}, 'stitch_load_stale_hours: "0" is not a positive number; e.g. "24"'),
+        ({"stitch_load_stale_hours": "-3"}, 'stitch_load_stale_hours: "-3" is not a positive number'),
+        ({"stitch_load_stale_hours": "nan"}, 'stitch_load_stale_hours: "nan" is not a positive number'),
+        ({"stitch_load_stale_hours": "inf"}, 'stitch_load_stale_hours: "inf" is not a positive number'),
+        ({"stitch_load_stale_hours": "a day"}, 'stitch_load_stale_hours: "a day" is not a positive number'),
     ],
 )
 def test_bad_stitch_settings_name_the_value_and_the_fix(raw, fragment):
     (message,) = problems({"app_name": "acme-stitch"} | raw, stitch_token=TOKEN)
     assert message.startswith(fragment), message
+
+
+def test_stitch_load_stale_hours_takes_a_positive_number_and_is_off_by_default():
+    assert check({"app_name": "acme-stitch"}, stitch_token=TOKEN).stitch.load_stale_hours is None
+    assert check({"app_name": "acme-stitch", "stitch_load_stale_hours": "1.5"}, stitch_token=TOKEN).stitch.load_stale_hours == 1.5
 
 
 def test_a_local_api_url_may_be_plain_http():

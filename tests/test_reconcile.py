@@ -16,8 +16,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from components.stitch_loads import PASSWORD_SENT_FIX
 from ops.workspace import has_language_host
-from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
+from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real, load_error
 from tests.support.real_engine import RealStack, new_app_name, real_stack
 
 
@@ -74,6 +75,14 @@ def assert_no_secret(done: subprocess.CompletedProcess[str], *secrets: str) -> N
         assert secret not in done.stdout and secret not in done.stderr, "a secret is in the reconcile's output"
 
 
+def first_up(stack: RealStack, heroku, stitch: FakeStitch) -> tuple[str, int, str, str]:
+    """The stack's first up: its add-on, its destination in Stitch, the database and Stitch's login role."""
+    stack.up()
+    (addon,) = heroku.addons
+    (destination_id,) = stitch.destinations
+    return addon, destination_id, heroku.database_name(addon), heroku.role_name(addon)
+
+
 def writes(stitch: FakeStitch) -> list[str]:
     return [call for call in stitch.calls() if not call.startswith("GET ")]
 
@@ -85,10 +94,7 @@ def test_reconcile_reports_in_sync_previews_then_heals_a_rotation_a_revoked_crea
     with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile") as stack:
         configure(stack, heroku, app_name, stitch)
         try:
-            stack.up()
-            (addon,) = heroku.addons
-            (destination_id,) = stitch.destinations
-            database, role = heroku.database_name(addon), heroku.role_name(addon)
+            addon, destination_id, database, role = first_up(stack, heroku, stitch)
 
             # Nothing drifted: in-sync, exit 0, and Stitch's view read from its documented fields.
             done = run_reconcile(stack, "--json")
@@ -226,6 +232,103 @@ def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_de
             assert stitch.calls("POST") == posts_before == ["POST /v4/destinations"], "the reconcile created a destination"
             assert not stitch.destinations, "a destination was created"
             assert_no_secret(done, rotated, stitch.token)
+        finally:
+            stack.destroy()
+
+
+def server_words(url: str, statement: str | None) -> tuple[str, str]:
+    """What the real server answers Stitch's role: (message, SQLSTATE), for a statement or for the connection itself."""
+    try:
+        with psycopg.connect(url, sslmode="require", autocommit=True, connect_timeout=5) as conn:
+            conn.execute(statement or "SELECT 1")
+    except psycopg.Error as error:
+        return str(error).strip(), error.sqlstate or ""
+    raise AssertionError(f"the server accepted {statement!r}")
+
+
+def test_reconcile_reads_stitchs_loads_blames_ours_only_and_names_the_first_failing_cause(
+    toolchain, tmp_path, heroku, app_name, ssl_server
+):
+    cluster = ssl_server.cluster
+    with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile-loads") as stack:
+        configure(stack, heroku, app_name, stitch)
+        try:
+            addon, destination_id, database, role = first_up(stack, heroku, stitch)
+            url = heroku.config_vars(app_name)["DATABASE_URL"]
+            # What Stitch made: schema heroku_1 with a table orders, owned by Stitch's login (the owner on Essential).
+            with cluster.superuser(database) as conn:
+                conn.execute(sql.SQL("CREATE SCHEMA heroku_1 AUTHORIZATION {}").format(sql.Identifier(role)))
+                conn.execute("CREATE TABLE heroku_1.orders (id int PRIMARY KEY, _sdc_batched_at timestamptz)")
+                conn.execute(sql.SQL("ALTER TABLE heroku_1.orders OWNER TO {}").format(sql.Identifier(role)))
+            # The account also holds another team's destination, whose source fails.
+            stitch.add_destination("another team", {"host": "elsewhere.example.com"})
+            stitch.add_load("recurly", "accounts", error=load_error("establish a connection to your data warehouse", "Open Session Error."))
+            for n in range(120):  # two pages of loads: heroku_1's and another of our sources' many streams
+                stitch.add_load("heroku_1", f"stream_{n:03d}", loaded_at="2026-11-28T10:00:00Z")
+            stitch.add_load("heroku_1", "orders", loaded_at="2026-11-28T10:05:00Z")
+
+            # Healthy: in-sync, with each of our sources' last batch, and the other destination's failure not ours.
+            done = run_reconcile(stack, "--json")
+            report = report_of(done)
+            assert done.returncode == 0 and report["status"] == "in-sync", report
+            assert report["loads"]["sources"] == [
+                {"source": "heroku_1", "streams": 121, "failing": 0, "last_batch_loaded_at": "2026-11-28T10:05:00Z", "attributed": "schema"}
+            ], report["loads"]
+            assert report["loads"]["other_destinations_loads"] == 1 and report["problems"] == []
+            assert [c for c in stitch.calls() if "/loads" in c] == ["GET /v4/116078/loads", "GET /v4/116078/loads?page=2"], "once a run"
+
+            # Someone revokes INSERT on a table Stitch loads into; Stitch's next load fails with the server's words.
+            with cluster.superuser(database) as conn:
+                conn.execute(sql.SQL("REVOKE INSERT ON heroku_1.orders FROM {}").format(sql.Identifier(role)))
+            words, state = server_words(url, "INSERT INTO heroku_1.orders VALUES (1, now())")
+            stitch.add_load("heroku_1", "orders", error=load_error("Encountered error while loading", words, sql_state=state))
+            writes_before = writes(stitch)
+            for args in (("--preview-only",), ()):
+                done = run_reconcile(stack, "--json", *args)
+                report = report_of(done)
+                assert done.returncode == 1 and report["status"] == "failing", report
+                first = report["problems"][0]
+                assert first["cause"] == "stitch-load:privilege", report["problems"]
+                assert first["what"].startswith("Stitch's last load of heroku_1.orders failed (privilege): Encountered error while loading")
+                assert "the database said: permission denied for table orders" in first["what"], first
+                assert f'GRANT INSERT, UPDATE, DELETE ON "heroku_1"."orders" TO "{role}";' in first["fix"], first
+                assert "over its plan's storage limit and Heroku restricted it" in first["fix"], "a Heroku plan may be the cause too"
+            assert writes(stitch) == writes_before, "a failing load made the reconcile write to Stitch"
+            done = run_reconcile(stack)
+            assert done.returncode == 1
+            line = done.stdout.splitlines()[0]
+            assert line.startswith("dev-reconcile-loads: failing (Stitch's last load of heroku_1.orders failed (privilege)"), line
+            assert "Stitch loads, 1 failing: last batch heroku_1 2026-11-28T10:00:00Z" in line, line
+
+            # Heroku rotates the credentials and Stitch's load fails to sign in: the reconcile sends Stitch the new
+            # password and says the error clears at the next load; still failing until Stitch loads again.
+            with cluster.superuser(database) as conn:
+                conn.execute(sql.SQL("GRANT INSERT ON heroku_1.orders TO {}").format(sql.Identifier(role)))
+            heroku.rotate_credentials(addon)
+            words, state = server_words(url, None)
+            assert "password authentication failed" in words
+            stitch.add_load("heroku_1", "orders", error=load_error("establish a connection to your data warehouse", words, sql_state=state))
+            done = run_reconcile(stack, "--json")
+            report = report_of(done)
+            assert done.returncode == 1 and report["status"] == "failing", report
+            assert "Stitch updated" in summaries(report), summaries(report)
+            (problem,) = report["problems"]
+            assert problem["cause"] == "stitch-load:password" and problem["fix"] == PASSWORD_SENT_FIX, problem
+            new_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+            assert stitch.destinations[destination_id]["properties"]["password"] == new_password
+            assert_no_secret(done, password_of(url), new_password, stitch.token, heroku.api_key)
+
+            # Stitch's next load succeeds; a source quiet for longer than stitch_load_stale_hours is a warning only.
+            stitch.add_load("heroku_1", "orders", loaded_at="2026-11-28T11:00:00Z")
+            configure(stack, heroku, app_name, stitch, stitch_load_stale_hours="2")
+            stack.up()  # a config change reaches the dynamic providers' configuration: an up takes it, as for any key
+            done = run_reconcile(stack, "--json")
+            report = report_of(done)
+            assert done.returncode == 0 and report["status"] == "in-sync", report
+            (warning,) = report["warnings"]
+            assert "Stitch loaded nothing of source heroku_1 for" in warning["what"] and "stitch_load_stale_hours is 2" in warning["what"]
+            done = run_reconcile(stack)
+            assert done.returncode == 0 and "  warning: Stitch loaded nothing of source heroku_1" in done.stdout, done.stdout
         finally:
             stack.destroy()
 

@@ -76,3 +76,25 @@ def test_scrub_replaces_every_secret_however_deep_and_longest_first():
         "a": ["password is [secret]", {"b": "token [secret] and [secret]"}],
         "n": 3,
     }
+
+
+def test_the_verdict_is_never_in_sync_or_healed_while_a_cause_fails_and_the_one_line_names_the_first():
+    from ops import verdict
+    from ops.reconcile import Outcome, one_line
+
+    load = {
+        "what": "Stitch's last load of heroku_1.orders failed (privilege): denied",
+        "fix": "GRANT ...",
+        "cause": "stitch-load:privilege",
+    }
+    capacity = {"what": "the database is at 104% of its plan's storage", "fix": "a larger plan", "cause": "capacity"}
+    assert verdict.status([], blocked=False, dry_run=False, changed=False) == "in-sync"
+    assert verdict.status([], blocked=False, dry_run=False, changed=True) == "healed"
+    assert verdict.status([load], blocked=False, dry_run=False, changed=False) == "failing"
+    assert verdict.status([load], blocked=False, dry_run=False, changed=True) == "failing", "a heal does not hide a failing load"
+    assert verdict.status([load], blocked=False, dry_run=True, changed=False) == "failing", "--preview-only reports it too"
+    assert verdict.status([], blocked=True, dry_run=True, changed=True) == "failing"
+    result = {"stack": "prod", "changes": [], "verification": {"ready": True}, "stitch": {"managed": False}, "problems": [load, capacity]}
+    line = one_line(Outcome("failing", result, None))
+    assert line.startswith("prod: failing (Stitch's last load of heroku_1.orders failed (privilege): denied; and 1 more problem): "), line
+    assert one_line(Outcome("in-sync", result | {"problems": []}, None)) == "prod: in-sync: nothing to heal; verification READY"

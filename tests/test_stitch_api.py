@@ -15,7 +15,7 @@ import pytest
 
 from components.stitch_api import LIMIT_FIX, PLAN_FIX, StitchApiError, StitchClient, proxy_for
 from devtools.local_postgres import free_port
-from tests.doubles.fake_stitch import LIMIT_MESSAGE, ONE_DESTINATION_MESSAGE, FakeStitch, StitchServer
+from tests.doubles.fake_stitch import CLIENT_ID, LIMIT_MESSAGE, ONE_DESTINATION_MESSAGE, FakeStitch, StitchServer
 
 PASSWORD = "pg-p@ss/w0rd"
 PROPERTIES = {
@@ -471,3 +471,108 @@ def test_no_token_or_password_in_any_log_line_or_error(stitch_api, caplog):
     for secret in (PASSWORD, stitch_api.token, "wrong-token-xyz"):
         assert secret not in caplog.text, "a secret reached a log line"
         assert all(secret not in error for error in errors), "a secret reached an error message"
+
+
+# -- loads (list-last-loads-for-account.md) ---------------------------------------------------------
+
+
+def add_loads(stitch, source: str, count: int) -> None:
+    for n in range(count):
+        stitch.add_load(source, f"stream_{n:04d}")
+
+
+def loads_calls(stitch) -> list[str]:
+    return [c for c in stitch.calls("GET") if "/loads" in c]
+
+
+def test_loads_are_read_from_every_page_by_following_links_next(stitch_api):
+    add_loads(stitch_api, "heroku_1", 250)
+    listed = client(stitch_api).list_loads(CLIENT_ID)
+    assert loads_calls(stitch_api) == [
+        f"GET /v4/{CLIENT_ID}/loads",
+        f"GET /v4/{CLIENT_ID}/loads?page=2",
+        f"GET /v4/{CLIENT_ID}/loads?page=3",
+    ]
+    assert (listed.total, listed.pages, listed.complete) == (250, 3, True)
+    assert sorted(load["stream_name"] for load in listed.loads) == [f"stream_{n:04d}" for n in range(250)]
+
+
+def test_one_page_of_loads_is_one_request_with_empty_links(stitch_api):
+    add_loads(stitch_api, "heroku_1", 100)  # "links ... will be empty if ... total < 101"
+    listed = client(stitch_api).list_loads(CLIENT_ID)
+    assert loads_calls(stitch_api) == [f"GET /v4/{CLIENT_ID}/loads"] and listed.pages == 1 and len(listed.loads) == 100
+
+
+def test_a_load_that_shifts_to_the_next_page_while_paging_is_kept_once(stitch_api):
+    add_loads(stitch_api, "heroku_1", 150)
+
+    def insert_first(stitch) -> None:  # a new stream sorted first pushes page 1's last load onto page 2
+        stitch.loads.append({**stitch.loads[0], "stream_name": "aaa_new"})
+        stitch.between_pages = None
+
+    stitch_api.between_pages = insert_first
+    listed = client(stitch_api).list_loads(CLIENT_ID)
+    names = [load["stream_name"] for load in listed.loads]
+    assert len(names) == len(set(names)) == 150, "stream_0099 came on both pages and is kept once"
+
+
+def test_loads_of_another_account_are_a_401_that_names_the_token_fix(stitch_api):
+    with pytest.raises(StitchApiError, match=r"GET /v4/999/loads got 401 Unauthorized.*Fix: set a valid Connect API token"):
+        client(stitch_api).list_loads(999)
+
+
+def test_the_jobs_rate_limit_is_asked_once_more_after_retry_after_then_given_up_with_its_fix(stitch_api):
+    add_loads(stitch_api, "heroku_1", 50)
+    slept: list[float] = []
+    stitch_api.jobs_limit = 2
+    stitch_api.rate_limit_retry_after = "7"
+    stitch_client = client(stitch_api, sleep=slept.append)
+    stitch_client.list_loads(CLIENT_ID)
+    stitch_client.list_loads(CLIENT_ID)
+    with pytest.raises(StitchApiError) as raised:
+        stitch_client.list_loads(CLIENT_ID)
+    assert raised.value.status == 429 and "30 requests to its jobs endpoints" in str(raised.value), str(raised.value)
+    assert slept == [7.0], "one wait of Stitch's Retry-After, then one more ask"
+    assert len(loads_calls(stitch_api)) == 4, "two reads, then the refused one asked twice: never a loop"
+
+
+def test_a_429_without_retry_after_or_with_a_long_one_is_not_asked_again(stitch_api):
+    stitch_api.jobs_limit = 0
+    slept: list[float] = []
+    for retry_after in (None, "600"):
+        stitch_api.rate_limit_retry_after = retry_after
+        with pytest.raises(StitchApiError, match="got 429"):
+            client(stitch_api, sleep=slept.append).list_loads(CLIENT_ID)
+    assert slept == [] and len(loads_calls(stitch_api)) == 2, "an immediate retry would only spend the jobs budget again"
+
+
+def test_the_double_counts_jobs_requests_in_a_ten_minute_window(stitch_api):
+    now = [0.0]
+    stitch_api.jobs_clock = lambda: now[0]
+    stitch_client = client(stitch_api)
+    for _ in range(30):
+        stitch_client.list_loads(CLIENT_ID)
+    with pytest.raises(StitchApiError, match="got 429"):
+        stitch_client.list_loads(CLIENT_ID)
+    now[0] = 601.0
+    assert stitch_client.list_loads(CLIENT_ID).pages == 1, "the window has passed"
+
+
+def test_a_next_link_that_leaves_the_api_is_not_followed_and_the_list_is_partial(stitch_api):
+    stitch_api.fail(
+        "GET", f"/v4/{CLIENT_ID}/loads", 200, body={"data": [], "page": 1, "total": 300, "links": {"next": "https://evil.example/v4/1/loads?page=2"}},
+        after_effect=True,
+    )  # fmt: skip
+    listed = client(stitch_api).list_loads(CLIENT_ID)
+    assert listed.complete is False and listed.pages == 1 and len(loads_calls(stitch_api)) == 1
+
+
+def test_a_next_link_back_to_a_page_already_read_or_past_the_page_limit_stops_the_walk(stitch_api):
+    looping = {"data": [], "page": 1, "total": 300, "links": {"next": f"/v4/{CLIENT_ID}/loads"}}
+    stitch_api.fail("GET", f"/v4/{CLIENT_ID}/loads", 200, body=looping, after_effect=True, times=99)
+    assert client(stitch_api).list_loads(CLIENT_ID).complete is False
+    assert len(loads_calls(stitch_api)) == 1, "a link back to a page already read is not followed"
+    add_loads(stitch_api, "heroku_1", 450)
+    stitch_api.failures.clear()
+    listed = client(stitch_api).list_loads(CLIENT_ID, max_pages=2)
+    assert (listed.pages, listed.complete, len(listed.loads)) == (2, False, 200)

@@ -149,3 +149,66 @@ def test_the_cli_does_not_import_pulumi():
     code = "import sys, components.verify; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pulumi'))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def fake_pulumi(tmp_path: Path, outputs: dict, config: dict) -> dict[str, str]:
+    """A stand-in `pulumi` on PATH answering `stack output` and `config` as the CLI prints them (--json --show-secrets)."""
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    (tmp_path / "config.json").write_text(
+        json.dumps({key: {"value": value, "secret": key.endswith("Token")} for key, value in config.items()})
+    )
+    fake = tmp_path / "pulumi"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"[ \"$*\" = 'stack output --json --show-secrets --stack dev' ] && exec cat {tmp_path / 'outputs.json'}\n"
+        f"[ \"$*\" = 'config --json --show-secrets --stack dev' ] && exec cat {tmp_path / 'config.json'}\n"
+        "exit 3\n"
+    )
+    fake.chmod(0o755)
+    return {"PATH": f"{tmp_path}:{os.environ['PATH']}"}
+
+
+def test_stack_with_a_stitch_token_reads_the_loads_and_a_failing_load_is_not_ready(ssl_server, tmp_path):
+    from components.connection import parse_database_url
+    from tests.doubles.fake_stitch import FakeStitch, StitchServer, load_error
+
+    s = parse_database_url(ssl_server.owner_url)
+    with StitchServer(FakeStitch()) as stitch:
+        destination_id = stitch.add_destination("stitch-heroku-dev", {"host": s.host})
+        outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database,
+                   "stitch_destination_id": str(destination_id)}  # fmt: skip
+        env = fake_pulumi(tmp_path, outputs, {"stitch:accessToken": stitch.token, "stitch-heroku:stitch_api_url": stitch.url,
+                                              "stitch-heroku:source": "url"})  # fmt: skip
+        stitch.add_load("heroku_1", "customers", loaded_at="2026-11-28T10:00:00Z")
+        done = cli("--stack", "dev", env=env)
+        assert done.returncode == EXIT_READY, done.stdout + done.stderr
+        assert "Stitch loads (1 source of this destination):" in done.stdout
+        assert "heroku_1: last batch loaded at 2026-11-28T10:00:00Z, 1 streams" in done.stdout
+
+        words = f"ERROR: permission denied for table orders ({s.password})"
+        stitch.add_load("heroku_1", "orders", error=load_error("Encountered error while loading", words, sql_state="42501"))
+        done = cli("--stack", "dev", "--json", env=env)
+        assert done.returncode == EXIT_NOT_READY, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert report["ready"] is False and report["database_ready"] is True
+        (failing,) = report["loads"]["failing"]
+        assert (failing["source"], failing["stream"], failing["cause"]) == ("heroku_1", "orders", "privilege")
+        assert failing["warehouse_message"] == "ERROR: permission denied for table orders ([secret])"
+        assert 'GRANT INSERT, UPDATE, DELETE ON "heroku_1"."orders"' in failing["fix"]
+        assert s.password not in done.stdout + done.stderr and stitch.token not in done.stdout + done.stderr
+        text = cli("--stack", "dev", env=env)
+        assert text.returncode == EXIT_NOT_READY and text.stdout.rstrip().splitlines()[-1].startswith(
+            "NOT READY: Stitch's last load of heroku_1.orders failed (privilege)"
+        )
+        assert [c for c in stitch.calls() if "/loads" in c] == ["GET /v4/116078/loads"] * 3, "each run reads the loads once"
+
+
+def test_stack_without_a_stitch_token_checks_the_database_only(ssl_server, tmp_path):
+    from components.connection import parse_database_url
+
+    s = parse_database_url(ssl_server.owner_url)
+    outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database,
+               "stitch_destination_id": "110397"}  # fmt: skip
+    done = cli("--stack", "dev", "--json", env=fake_pulumi(tmp_path, outputs, {}) | {"STITCH_ACCESS_TOKEN": ""})
+    assert done.returncode == EXIT_READY, done.stdout + done.stderr
+    assert json.loads(done.stdout)["loads"] is None

@@ -1,4 +1,4 @@
-"""A Stitch Connect API (v4) on loopback, for the destination endpoints, as Stitch documents them.
+"""A Stitch Connect API (v4) on loopback, for the destination and loads endpoints, as Stitch documents them.
 
 Every behaviour names its source in the stitchdata/docs repository. It keeps destinations and
 sources in memory, records every request, and can be told to fail: an injected status (and body)
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,10 @@ ONE_DESTINATION_MESSAGE = "an account can have at most one destination"
 # description (optional strings, since the 2022 multi-destination update, stitchdata/docs 279db566e).
 POST_KEYS = frozenset({"type", "name", "description", "properties", "ignore_unmapped_sources"})
 CLIENT_ID = 116078
+# list-last-loads-for-account.md: up to 100 load records a page; jobs.yml: the "jobs" resource type (loads and
+# extractions, counted together: api-rate-limits.md) takes 30 requests per 10 minutes per client id.
+LOADS_PAGE = 100
+JOBS_LIMIT, JOBS_WINDOW = 30, 600.0
 
 Outcome = tuple[str, str | None]
 Answer = tuple[int, dict[str, str], Any]
@@ -166,6 +171,19 @@ class FakeStitch:
     requests: list[Recorded] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
+    loads: list[dict[str, Any]] = field(default_factory=list)
+    """The account's last load of each stream (load-object.md), of every destination's sources."""
+    jobs_limit: int = JOBS_LIMIT
+    jobs_window: float = JOBS_WINDOW
+    jobs_clock: Callable[[], float] = time.monotonic
+    jobs_calls: list[float] = field(default_factory=list)
+    """When each request to a jobs endpoint came, for the rate limit."""
+    rate_limit_retry_after: str | None = None
+    """A Retry-After header on the 429 (api-rate-limits.md documents neither the 429 nor the header)."""
+    between_pages: Callable[[FakeStitch], None] | None = None
+    """Called after a loads page other than the last is served, with the double's lock held (change `loads`
+    directly): a test changes the list while the client pages (api-pagination.md, Limitations: "records may
+    shift between pages")."""
     next_id: int = 110397
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -223,6 +241,22 @@ class FakeStitch:
         """destination-object-v4.md: both pause timestamps are null while the destination is active."""
         with self._lock:
             self.destinations[destination_id].update(paused_at=None, system_paused_at=None)
+
+    def add_load(
+        self, source: str, stream: str, *, loaded_at: str | None = "2026-11-28T10:00:00Z", error: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Stitch's last load of one stream (load-object.md): last_batch_loaded_at is null while the stream is in
+        an error state. error: an error_state, e.g. from load_error()."""
+        load = {
+            "stitch_client_id": CLIENT_ID,
+            "source_name": source,
+            "stream_name": stream,
+            "last_batch_loaded_at": None if error is not None else loaded_at,
+            "error_state": error,
+        }
+        with self._lock:
+            self.loads = [x for x in self.loads if (x["source_name"], x["stream_name"]) != (source, stream)] + [load]
+        return load
 
     def mapped_to(self, destination_id: int) -> list[int]:
         return sorted(s for s, d in self.sources.items() if d == destination_id)
@@ -290,6 +324,9 @@ class FakeStitch:
             return 200, {}, [self._public(d) for d in self.destinations.values()]
         if (method, path) == ("POST", "/v4/destinations"):
             return self._create(body)
+        loads = re.fullmatch(r"/v4/([^/]+)/loads", path)
+        if loads and method == "GET":
+            return self._loads_page(loads.group(1), query)
         match = re.fullmatch(r"/v4/destinations/([^/]*)(/last-connection-check)?", path)
         if match and method == "DELETE" and not match.group(2):
             return self._delete(match.group(1))
@@ -303,6 +340,36 @@ class FakeStitch:
                 return 200, {}, self._check_object(destination)
         # general-codes.yml: 404 when "the URI requested is invalid" or the resource does not exist.
         return 404, {}, f"No route {method} {path}"
+
+    def _loads_page(self, client_id: str, query: str) -> Answer:
+        """GET /v4/{stitch_client_id}/loads (list-last-loads-for-account.md)."""
+        now = self.jobs_clock()
+        self.jobs_calls = [t for t in self.jobs_calls if now - t < self.jobs_window]
+        if len(self.jobs_calls) >= self.jobs_limit:
+            # api-rate-limits.md: Stitch "may block" a client over the limit; the status and body are not
+            # documented, so the double answers as HTTP does (429) with the general error shape.
+            headers = {"Retry-After": self.rate_limit_retry_after} if self.rate_limit_retry_after is not None else {}
+            return 429, headers, {"error": {"type": "rate_limited", "message": "Rate limit exceeded"}}
+        self.jobs_calls.append(now)
+        if client_id != str(CLIENT_ID):
+            # loads.yml: 401 when the token "doesn't have access to the provided Stitch client ID".
+            return 401, {}, {"error": {"type": "unauthorized", "message": f"Not authorized for client {client_id}"}}
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        page = int(params["page"]) if params.get("page", "").isdigit() and int(params["page"]) > 0 else 1
+        # The page's order-by is stream_name, ascending (A-Z).
+        ordered = sorted(self.loads, key=lambda load: load["stream_name"])
+        total = len(ordered)
+        last = max((total + LOADS_PAGE - 1) // LOADS_PAGE, 1)
+        links: dict[str, str] = {}
+        if total >= LOADS_PAGE + 1:  # "This object will be empty if ... total < 101"
+            if page < last:
+                links["next"] = f"/v4/{CLIENT_ID}/loads?page={page + 1}"
+            if page > 1:
+                links["previous"] = f"/v4/{CLIENT_ID}/loads?page={page - 1}"
+        answer = {"data": ordered[(page - 1) * LOADS_PAGE : page * LOADS_PAGE], "page": page, "total": total, "links": links}
+        if "next" in links and self.between_pages is not None:
+            self.between_pages(self)
+        return 200, {}, answer
 
     def _create(self, body: Any) -> Answer:
         if not isinstance(body, dict) or set(body) - POST_KEYS or not isinstance(body.get("properties"), dict) or "type" not in body:
@@ -512,6 +579,32 @@ class FakeStitch:
                 "steps": [self._form_step(destination["properties"]), {"type": "fully_configured", "properties": []}],
             },
         }
+
+
+def load_error(
+    message: str,
+    warehouse_message: str | None,
+    *,
+    sql_state: str | None = None,
+    action: str = "load",
+    error: str = "LOADER_WAREHOUSE_ERROR",
+) -> dict[str, Any]:
+    """An error_state as the examples of load-object.md and list-last-loads-for-account.md show it."""
+    return {
+        "notification_data": {
+            "message": message,
+            "exception_message": message,
+            "warehouse_error_code": None,
+            "error": error,
+            "new_column": None,
+            "status": "ERROR",
+            "warehouse_sql_state": sql_state,
+            "action": action,
+            "warehouse_message": warehouse_message,
+            "column": None,
+        },
+        "exception_chain": [{"class": "clojure.lang.ExceptionInfo", "message": message, "chain_sequence_num": 0, "action": action}],
+    }
 
 
 def _fits(value: Any, schema: dict[str, Any], *, lenient: bool) -> bool:
