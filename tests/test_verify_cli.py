@@ -28,7 +28,8 @@ def test_ready_database_prints_the_checklist_and_exits_0(ssl_server):
     assert done.returncode == EXIT_READY, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("Stitch destination check: heroku_owner@127.0.0.1:")
-    assert sum(line.startswith("  [ok  ]") for line in lines) == 7
+    assert sum(line.startswith("  [ok  ]") for line in lines) == 8
+    assert any(line.startswith("  [skip] capacity") and "set storage_limit_gb" in line for line in lines), "no limit known: a skip"
     assert lines[-1].startswith("READY")
 
 
@@ -41,7 +42,8 @@ def test_database_needing_the_grant_exits_1_with_the_fix(ssl_server):
 def test_json_output_for_machines(ssl_server, capsys):
     assert main(["--database-url", ssl_server.owner_url, "--json"], environ={}) == EXIT_READY
     report = json.loads(capsys.readouterr().out)
-    assert report["ready"] is True and len(report["checks"]) == 8
+    assert report["ready"] is True and len(report["checks"]) == 10
+    assert report["capacity"]["used_bytes"] > 0 and report["capacity"]["days_to_full"] is None
 
 
 def test_database_url_comes_from_the_environment(ssl_server, capsys):
