@@ -103,6 +103,10 @@ def measure(conn: psycopg.Connection) -> Usage:
     return Usage(int(row["used_bytes"]), int(row["tables"]))
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 

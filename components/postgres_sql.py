@@ -369,9 +369,14 @@ SELECT pg_database_size(current_database())::bigint AS used_bytes,
          WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%')::int AS tables
 """)
 
-# Run as the owner when the program declares the grant: the same figures, and which database privileges the
-# grantee holds now, so that what Heroku took from it over capacity is not granted back.
+# Run as the owner when the program declares the grant: which database privileges the grantee holds now in its
+# own name, as the postgresql provider reads them back (aclexplode of datacl; resource_postgresql_grant.go), with
+# the owner's implicit defaults when the database has no ACL yet, so that what Heroku took over capacity is not
+# granted back.
 HELD_PRIVILEGES_QUERY = sql.SQL("""
-SELECT array(SELECT p FROM unnest(%(privileges)s::text[]) AS p
-              WHERE has_database_privilege(%(role)s, current_database(), p)) AS held
+SELECT array(SELECT DISTINCT a.privilege_type
+               FROM pg_database AS d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
+              WHERE d.datname = current_database()
+                AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %(role)s)
+                AND a.privilege_type = ANY(%(privileges)s::text[])) AS held
 """)

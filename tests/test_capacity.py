@@ -276,3 +276,48 @@ def test_a_revoked_create_under_the_limit_keeps_the_grant_fix(database, ssl_serv
     create = by_name(report)["create"]
     assert create.status == "fail" and not create.detail.startswith(cap.OVER_PLAN)
     assert "which grants it" in create.fix
+
+
+# -- the grant keeps what Heroku left; the verification keeps its measurements ------------------------------------
+
+
+def test_over_plan_the_grant_asks_only_for_what_the_owner_still_holds(database, ssl_server):
+    from components.postgres_sql import DATABASE_PRIVILEGES
+    from components.stack_capacity import held_when_over_plan
+
+    owner, _stitch, name, owner_role, _loader = database
+    limits = heroku_limits("essential-0")
+    assert held_when_over_plan(owner, owner_role, limits, 5) == list(DATABASE_PRIVILEGES), "under the limit: all of them"
+    load_as_stitch(owner, rows=4000)
+    assert held_when_over_plan(owner, owner_role, limits, 5) == list(DATABASE_PRIVILEGES), "over it, nothing taken yet: all"
+    with ssl_server.cluster.superuser(name) as conn:
+        conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(sql.Identifier(name), sql.Identifier(owner_role)))
+    assert held_when_over_plan(owner, owner_role, limits, 5) == ["CONNECT", "TEMPORARY"], "CREATE stays with Heroku"
+    url = cap.limits_for("url", None, TEN_MB)
+    assert held_when_over_plan(owner, owner_role, url, 5) == list(DATABASE_PRIVILEGES), "not Heroku's: a revoke is healed"
+
+
+def test_the_verification_keeps_one_measurement_an_hour_and_a_refresh_changes_nothing_else(database, ssl_server):
+    from components.verification import VerificationProvider, kept_samples
+
+    _owner, stitch, name, _owner_role, loader = database
+    limits = cap.limits_for("url", None, 1).to_props()
+    props = {"database_url": stitch, "connect_timeout": 5, "wait_seconds": 0, "source": "url", "stitch_credential": None,
+             "owner_reason": None, "run_token": "", "capacity_limits": limits, "report": None}  # fmt: skip
+    provider = VerificationProvider()
+    created = provider.create(props).outs
+    (first,) = kept_samples(created)
+    assert created["report"]["capacity"]["limit_bytes"] == GB
+    read = provider.read("id", created).outs
+    assert read == created, "a refresh within the hour changes nothing"
+    hour_ago = dict(created, report={**created["report"], "capacity": {**created["report"]["capacity"], "samples": [
+        {"at": "2020-01-01T00:00:00Z", "used_bytes": first["used_bytes"] - 10**6}]}})  # fmt: skip
+    refreshed = provider.read("id", hour_ago).outs
+    older, _newer = kept_samples(refreshed)
+    assert older["at"] == "2020-01-01T00:00:00Z"
+    assert {k: v for k, v in refreshed.items() if k != "report"} == {k: v for k, v in hour_ago.items() if k != "report"}
+    assert not provider.diff("id", refreshed, props).changes, "a new measurement is no reason to verify again"
+    updated = provider.update("id", hour_ago, props).outs
+    assert updated["report"]["capacity"]["days_to_full"] is not None, "growth since a measurement an hour old: an estimate"
+    broken = dict(created, database_url=ssl_server.cluster.url(loader, "not-the-password", name))
+    assert provider.read("id", broken).outs == broken, "a refresh never fails for a measurement"
