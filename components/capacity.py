@@ -74,7 +74,7 @@ def limits_for(source: str | None, plan: str | None, storage_limit_gb: float | N
     heroku_plan = plan if source in ("heroku", "heroku-existing") and plan else None
     tables = known.tables if known else None
     if storage_limit_gb is not None:
-        return CapacityLimits(int(storage_limit_gb * GB), tables, heroku_plan, source, f"storage_limit_gb {storage_limit_gb:g}")
+        return with_storage_limit(CapacityLimits(None, tables, heroku_plan, source, ""), storage_limit_gb)
     if known is not None and heroku_plan:
         return CapacityLimits(known.storage_bytes, tables, heroku_plan, source, f"plan {heroku_plan} ({DEV_CENTER})")
     if heroku_plan:
@@ -84,6 +84,12 @@ def limits_for(source: str | None, plan: str | None, storage_limit_gb: float | N
     else:
         why = f"source {source or 'url'} has no plan"
     return CapacityLimits(None, None, heroku_plan, source, f"no storage limit is known: {why}: set storage_limit_gb")
+
+
+def with_storage_limit(limits: CapacityLimits | None, storage_limit_gb: float) -> CapacityLimits:
+    """limits (the plan's, or none) with the storage limit set by hand, as storage_limit_gb does."""
+    base = limits or CapacityLimits(None, None, None, None, "")
+    return dataclasses.replace(base, storage_bytes=int(storage_limit_gb * GB), origin=f"storage_limit_gb {storage_limit_gb:g}")
 
 
 # -- measuring ------------------------------------------------------------------------------------------------
@@ -306,3 +312,10 @@ def limits_from_report(capacity: Mapping[str, Any] | None) -> CapacityLimits | N
         capacity.get("source"),
         str(capacity.get("limit_from") or NO_LIMIT.origin),
     )
+
+
+def earlier(report: Any) -> tuple[CapacityLimits | None, list[dict[str, Any]]]:
+    """The limits and the kept measurements of an earlier verification report (the stack output `verification`)."""
+    capacity = report.get("capacity") if isinstance(report, Mapping) else None
+    samples = capacity.get("samples") if isinstance(capacity, Mapping) else None
+    return limits_from_report(capacity), valid_samples(samples)

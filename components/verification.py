@@ -28,9 +28,7 @@ class VerificationFailed(Exception):
 
 def kept_samples(outputs: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The capacity measurements an earlier run kept in the report (components/capacity.py next_samples)."""
-    report = (outputs or {}).get("report")
-    capacity = report.get("capacity") if isinstance(report, dict) else None
-    return cap.valid_samples(capacity.get("samples") if isinstance(capacity, dict) else None)
+    return cap.earlier((outputs or {}).get("report"))[1]
 
 
 def run_verification(inputs: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from components import capacity as cap
 from components import config as stack_config
 from components.checks import Report, verify
 from components.connection import ConnectionSettings, hide_known
@@ -295,7 +296,10 @@ def verify_as_stitch(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.
         )
     except (KeyError, TypeError, ValueError):
         return {"ready": False, "error": "the stack has no Stitch outputs yet: run pulumi up first"}, None
-    report = verify(settings, connect_timeout=cfg.connect_timeout, wait_seconds=0, source=cfg.source)
+    # The limits the program measured against in its last verification, and the measurements kept since.
+    previous = outputs.get("verification")
+    limits, samples = cap.earlier(previous.value if previous is not None else None)
+    report = verify(settings, connect_timeout=cfg.connect_timeout, wait_seconds=0, source=cfg.source, limits=limits, samples=samples)
     return report.to_dict(), report
 
 
@@ -352,6 +356,11 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
         )
     elif report is None:
         problems.append({"what": verification["error"], "fix": f"pulumi up --stack {stack.name}"})
+    # Over a Heroku plan's capacity Heroku restricts the database: never healed here, failing even in a preview.
+    over_plan = cap.problem(report.capacity if report is not None else None)
+    if over_plan is not None:
+        problems.insert(0, over_plan)
+        changes = [_not_fought(change) for change in changes]
 
     if not dry_run and not failed and changes:
         view = look_at_stitch(cfg, _value(outputs.get("stitch_destination_id")), secrets, stack.name)  # Stitch after the heal
@@ -363,7 +372,7 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
             {"what": f"Stitch's report card is at {step!r}, not {FULLY_CONFIGURED!r}", "fix": "look at the destination in Stitch"}
         )
 
-    if view.blocked or failed:
+    if view.blocked or failed or over_plan:
         status = "failing"
     elif dry_run and changes:
         status = "drift"
@@ -372,8 +381,15 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
     else:
         status = "healed" if changes else "in-sync"
     result = {"stack": stack.name, "status": status, "preview_only": preview_only, "changes": changes, "verification": verification,
-              "stitch": view.data, "problems": problems}  # fmt: skip
+              "capacity": report.capacity if report is not None else None, "stitch": view.data, "problems": problems}  # fmt: skip
     return Outcome(status, scrub(result, secrets), report)
+
+
+def _not_fought(change: dict[str, Any]) -> dict[str, Any]:
+    """A privilege found revoked while the database is over its Heroku plan: Heroku's enforcement, said so."""
+    if "not granted again" in change["summary"]:
+        return {**change, "summary": change["summary"].replace("not granted again", f"not granted again: the database is {cap.OVER_PLAN}")}
+    return change
 
 
 def _secret_values(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig) -> set[str]:
@@ -415,9 +431,17 @@ def one_line(outcome: Outcome) -> str:
     ready = "READY" if result["verification"].get("ready") else "NOT READY"
     stitch = result["stitch"]
     where = ""
+    capacity = result.get("capacity")
+    if capacity and capacity.get("limit_bytes") and _capacity_status(outcome) in ("warn", "fail"):
+        where += f"; capacity {cap.capacity_line(capacity)}"
     if stitch.get("managed"):
-        where = f"; Stitch destination {stitch.get('destination_id')}: {stitch.get('report_card_step') or 'not found'}"
+        where += f"; Stitch destination {stitch.get('destination_id')}: {stitch.get('report_card_step') or 'not found'}"
     return f"{result['stack']}: {outcome.status}: {said}; verification {ready}{where}"
+
+
+def _capacity_status(outcome: Outcome) -> str | None:
+    check = next((c for c in outcome.report.checks if c.name == "capacity"), None) if outcome.report is not None else None
+    return check.status if check is not None else None
 
 
 def build_parser() -> argparse.ArgumentParser:
