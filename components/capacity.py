@@ -50,16 +50,11 @@ class CapacityLimits:
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any] | None) -> CapacityLimits | None:
+        """The limits back from to_props (the Verification's input); None for a stack from before them."""
         if not props:
             return None
-        storage, tables = props.get("storage_bytes"), props.get("table_limit")
-        return cls(
-            int(storage) if storage is not None else None,
-            int(tables) if tables is not None else None,
-            props.get("plan"),
-            props.get("source"),
-            str(props.get("origin") or ""),
-        )
+        names = {"limit_bytes": "storage_bytes", "table_limit": "table_limit", "plan": "plan", "source": "source", "limit_from": "origin"}
+        return limits_from_report({key: props.get(name) for key, name in names.items()})
 
 
 NO_LIMIT = CapacityLimits(None, None, None, None, "no storage limit is known: set storage_limit_gb (pulumi config set storage_limit_gb 1)")

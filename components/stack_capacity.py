@@ -56,9 +56,9 @@ def privileges_to_grant(
     and what Heroku took stays taken). Read-only, as the owner; when the database cannot be asked, all of them."""
     if limits.plan is None or (limits.storage_bytes is None and limits.table_limit is None):
         return pulumi.Output.from_input(list(pg.DATABASE_PRIVILEGES))
-    return pulumi.Output.all(owner_url, grantee).apply(
-        lambda args: held_when_over_plan(str(args[0]), str(args[1]), limits, connect_timeout)
-    )
+    held = pulumi.Output.all(owner_url, grantee).apply(lambda a: held_when_over_plan(str(a[0]), str(a[1]), limits, connect_timeout))
+    # Privilege names are no secret: the owner's URL would make them one, and the grant would see a change.
+    return pulumi.Output.unsecret(held)
 
 
 def held_when_over_plan(owner_url: str, grantee: str, limits: cap.CapacityLimits, connect_timeout: int) -> list[str]:

@@ -37,6 +37,8 @@ VERIFICATION = "pulumi-python:dynamic/stitch:Verification"
 DESTINATION = "pulumi-python:dynamic/stitch:Destination"
 # Engine operations that change something (or would, in a preview); same, read and refresh do not.
 CHANGING = frozenset({"create", "update", "delete", "replace", "create-replacement", "delete-replaced", "import"})
+# The Verification's inputs that hold the capacity check's limits (storage_limit_gb, the plan).
+LIMITS = ("capacity_limits",)
 # The Destination's check verdicts after which nothing needs doing (components/stitch_destination.py SETTLED).
 SETTLED = (None, "succeeded", "unconfirmed")
 
@@ -157,8 +159,9 @@ def describe_changes(steps: Sequence[Step], cfg: stack_config.StackConfig, *, ap
     destination = next((s for s in changing if s.type == DESTINATION), None)
     owner = next((s for s in changing if s.type == OWNER_PROVIDER and "password" in s.diffs), None)
     url_changed = verification is not None and all(
-        verification.old_inputs.get(key) == verification.new_inputs.get(key) for key in ("connect_timeout", "run_token")
+        verification.old_inputs.get(key) == verification.new_inputs.get(key) for key in ("connect_timeout", "run_token", *LIMITS)
     )
+    limits_changed = verification is not None and any(verification.old_inputs.get(k) != verification.new_inputs.get(k) for k in LIMITS)
     stitch_was_failing = (
         destination is not None and destination.op == "update" and destination.old_outputs.get("connection_check") not in SETTLED
     )
@@ -178,6 +181,11 @@ def describe_changes(steps: Sequence[Step], cfg: stack_config.StackConfig, *, ap
         else:
             tail = "; verified again as the Stitch role" if applied else "; up would verify it again"
         add(cause + tail, *names)
+    if verification is not None and limits_changed and not url_changed:
+        was = (verification.old_inputs.get("capacity_limits") or {}).get("origin") or "none"
+        now = (verification.new_inputs.get("capacity_limits") or {}).get("origin") or "none"
+        add(f"the capacity limits changed (from {was} to {now}){'; verified again' if applied else '; up would verify again'}",
+            verification.name)  # fmt: skip
     if owner is not None and owner.name not in used:
         who = "the stack's database_url changed" if cfg.source == "url" else "Heroku rotated the database owner's password"
         add(f"{who}; the grant's connection {'uses' if applied else 'would use'} the new one", owner.name)

@@ -108,7 +108,11 @@ def test_over_plan_capacity_fails_every_run_and_nothing_grants_back_what_heroku_
                 conn.execute(sql.SQL("GRANT INSERT ON shop.orders TO {}").format(sql.Identifier(role)))
             configure(stack, heroku, app_name, storage_limit_gb=f"{used / 0.9 / 10**9:.6f}")
             done = run_reconcile(stack, "--json")
-            assert report_of(done)["status"] in ("healed", "in-sync"), report_of(done)  # the new limit re-runs the verification
+            report = report_of(done)
+            assert done.returncode == 0 and report["status"] == "healed", report  # the new limit re-runs the verification
+            said = summaries(report)
+            assert said.startswith("the capacity limits changed (from storage_limit_gb 0.01 to storage_limit_gb 0.0"), said
+            assert "rotated" not in said, said
 
             # Near the limit: in sync, and warned with the figures.
             done = run_reconcile(stack, "--json")

@@ -146,3 +146,35 @@ def test_the_cli_does_not_import_pulumi():
     code = "import sys, components.verify; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pulumi'))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_storage_limit_gb_on_the_command_line_fails_a_database_past_it(ssl_server, capsys):
+    assert main(["--database-url", ssl_server.owner_url, "--json", "--storage-limit-gb", "0.001"], environ={}) == EXIT_NOT_READY
+    report = json.loads(capsys.readouterr().out)
+    capacity = report["capacity"]
+    assert capacity["limit_bytes"] == 10**6 and capacity["percent"] > 100 and capacity["limit_from"] == "storage_limit_gb 0.001"
+    assert {c["name"]: c["status"] for c in report["checks"]}["capacity"] == "fail"
+
+
+def test_a_storage_limit_that_is_not_positive_is_a_usage_error(ssl_server):
+    done = cli("--database-url", "-", "--storage-limit-gb", "0", stdin=ssl_server.owner_url + "\n")
+    assert done.returncode == EXIT_USAGE and "--storage-limit-gb must be a positive number" in done.stderr
+
+
+def test_stack_mode_measures_against_the_limits_and_measurements_of_the_last_verification(ssl_server, tmp_path):
+    from components.connection import parse_database_url
+
+    s = parse_database_url(ssl_server.owner_url)
+    samples = [{"at": "2020-01-01T00:00:00Z", "used_bytes": 1}]
+    earlier = {"capacity": {"used_bytes": 1, "limit_bytes": 10**6, "table_limit": 4000, "plan": "essential-0", "source": "heroku",
+                            "limit_from": "storage_limit_gb 0.001", "samples": samples}}  # fmt: skip
+    outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database,
+               "verification": earlier}  # fmt: skip
+    fake = tmp_path / "pulumi"
+    fake.write_text(f"#!/bin/sh\necho '{json.dumps(outputs)}'\n")
+    fake.chmod(0o755)
+    done = cli("--stack", "dev", "--json", env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    capacity = json.loads(done.stdout)["capacity"]
+    assert done.returncode == EXIT_NOT_READY, done.stdout + done.stderr
+    assert (capacity["limit_bytes"], capacity["table_limit"], capacity["plan"]) == (10**6, 4000, "essential-0")
+    assert capacity["days_to_full"] == 0, "already full; the growth since the kept measurement gives the estimate"
