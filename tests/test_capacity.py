@@ -321,3 +321,39 @@ def test_the_verification_keeps_one_measurement_an_hour_and_a_refresh_changes_no
     assert updated["report"]["capacity"]["days_to_full"] is not None, "growth since a measurement an hour old: an estimate"
     broken = dict(created, database_url=ssl_server.cluster.url(loader, "not-the-password", name))
     assert provider.read("id", broken).outs == broken, "a refresh never fails for a measurement"
+
+
+@pytest.mark.parametrize(("plan", "bigger"), [("essential-0", "essential-1"), ("standard-0", "standard-2"), ("premium-0", "premium-2")])
+def test_heroku_enforcement_on_the_heroku_doubles_database_with_the_plan_heroku_reports(heroku, ssl_server, plan, bigger):
+    """heroku-existing: the plan comes from the Platform API (the double), the database is the add-on's own, and
+    Stitch loads as its own credential where the plan has one (standard, premium) or as the owner (essential)."""
+    from components.heroku_credential import HerokuHttp, find_database_addon
+
+    app = f"acme-cap-{plan}"
+    heroku.create_app(app)
+    addon = heroku.provision_addon(app, plan)["id"]
+    database, owner_role = heroku.database_name(addon), heroku.role_name(addon)
+    owner_url = heroku.config_vars(app)["DATABASE_URL"]
+    stitch_url, stitch_role = owner_url, owner_role
+    if not plan.startswith("essential"):
+        var = heroku.attach_credential(addon)  # Stitch's own credential, as the stack makes it on these plans
+        stitch_url = heroku.config_vars(app)[var]
+        stitch_role = heroku.role_name(addon, "stitch")
+        with ssl_server.cluster.superuser(database) as conn:  # what StitchGrant gives it
+            conn.execute(sql.SQL("GRANT CONNECT, CREATE, TEMPORARY ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(stitch_role)))  # fmt: skip
+    reported = find_database_addon(HerokuHttp(heroku.url, heroku.api_key), app, "DATABASE_URL").plan
+    assert reported == plan
+    limits = cap.limits_for("heroku-existing", reported, TEN_MB)
+    load_as_stitch(stitch_url, rows=4000)
+    with ssl_server.cluster.superuser(database) as conn:  # Heroku restricts the database over its plan
+        for role in {owner_role, stitch_role}:
+            conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(sql.Identifier(database), sql.Identifier(role)))
+            conn.execute(sql.SQL("REVOKE INSERT ON ALL TABLES IN SCHEMA shop FROM {}").format(sql.Identifier(role)))
+    report = verify(parse_database_url(stitch_url), source="heroku-existing", limits=limits)
+    checks = by_name(report)
+    assert not report.ready and report.capacity["plan"] == plan and report.capacity["table_limit"] == PLANS[plan].tables
+    for name in ("create", "write access", "capacity"):
+        assert checks[name].status == "fail" and checks[name].detail.startswith(cap.OVER_PLAN), checks[name]
+    assert f"heroku addons:upgrade <the add-on> heroku-postgresql:{bigger}" in checks["create"].fix
+    assert "GRANT" not in checks["write access"].fix
