@@ -57,7 +57,9 @@ class CapacityLimits:
         return limits_from_report({key: props.get(name) for key, name in names.items()})
 
 
-NO_LIMIT = CapacityLimits(None, None, None, None, "no storage limit is known: set storage_limit_gb (pulumi config set storage_limit_gb 1)")
+NO_LIMIT = CapacityLimits(
+    None, None, None, None, "no storage limit is known: set storage_limit_gb (pulumi config set storage_limit_gb 1), or --storage-limit-gb"
+)
 
 
 def limits_for(source: str | None, plan: str | None, storage_limit_gb: float | None) -> CapacityLimits:
