@@ -12,6 +12,7 @@ from components import config as stack_config
 from components.database_source import database_for, plan_credential
 from components.heroku_credential import HerokuCredentialError
 from components.source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
+from components.stack_capacity import privileges_to_grant, stack_limits
 from components.stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
 from components.stitch_grant import StitchGrant, StitchGrantArgs
 from components.stitch_role import StitchRoleArgs
@@ -54,14 +55,17 @@ remembered = {"stitch_credential": credential.kind or "own", "stitch_role": role
 source_guard = SourceGuard("source-guard", replace(database.guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout))
 everything.append(source_guard)
 
-grant = StitchGrant("stitch", StitchGrantArgs(owner, grantee, cfg.connect_timeout, [*database.waits_for, source_guard], role))
+# Over a Heroku plan's capacity the grant keeps what Heroku left, never granting back what it took.
+limits = stack_limits(cfg, credential)
+keep = privileges_to_grant(owner_url, grantee, limits, cfg.connect_timeout)
+grant = StitchGrant("stitch", StitchGrantArgs(owner, grantee, cfg.connect_timeout, [*database.waits_for, source_guard], role, keep))
 if grant.stitch_role is not None:
     stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL", **body)
 verification = Verification(
     "verification",
     VerificationArgs(
         stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source, credential.kind,
-        credential.owner_reason,
+        credential.owner_reason, limits.to_props(),
     ),
     pulumi.ResourceOptions(depends_on=[grant]),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
+from components import capacity as cap
 from components import postgres_sql as pg
 from components.connection import ConnectionSettings, redact
 
@@ -55,10 +56,13 @@ class Report:
     attempts: int = 1
     checked_at: str = field(default_factory=utc_now)
     """When the database was checked (UTC, ISO 8601): an exported report may be old."""
+    capacity: dict[str, object] | None = None
+    """The database's size and tables against its limits (components/capacity.py); None when not measured."""
 
     @property
     def ready(self) -> bool:
-        return bool(self.checks) and all(c.status in ("pass", "warn") for c in self.checks)
+        # A skip is a check that could not apply (no known storage limit; a load without CREATE, which fails itself).
+        return bool(self.checks) and all(c.status in ("pass", "warn", "skip") for c in self.checks)
 
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.status == "fail"]
@@ -70,6 +74,7 @@ class Report:
             "checked_at": self.checked_at,
             "attempts": self.attempts,
             "checks": [{k: v for k, v in asdict(c).items() if v is not None} for c in self.checks],
+            "capacity": self.capacity,
         }
 
     def render(self) -> str:
@@ -100,6 +105,8 @@ def verify(
     source: str | None = None,
     credential: str | None = None,
     owner_reason: str | None = None,
+    limits: cap.CapacityLimits | None = None,
+    samples: Sequence[Mapping[str, object]] = (),
 ) -> Report:
     """Run every check; while the server does not answer, look again every POLL_SECONDS for wait_seconds.
 
@@ -109,17 +116,19 @@ def verify(
     cannot hold a look for a whole connect_timeout. clock and sleep are replaceable for tests. source is
     the stack's `source`, so that fix texts name the command for it (None from the CLI). credential is the
     stack's `stitch_credential` (None: the user's own, or the CLI) and owner_reason why the owner's
-    credential is used, for the least-privilege check.
+    credential is used, for the least-privilege check. limits are the database's storage and table limits and
+    samples the measurements an earlier run kept, for the capacity check (components/capacity.py).
     """
     privilege = Expectation(credential, owner_reason)
+    measure = Capacity(limits, tuple(samples))
     deadline = clock() + max(wait_seconds, 0)
-    report = verify_once(settings, connect_timeout, source, privilege)
+    report = verify_once(settings, connect_timeout, source, privilege, measure)
     attempts = 1
     while _not_answering(report) and (now := clock()) < deadline:
         sleep(min(POLL_SECONDS, deadline - now))
         attempts += 1
         if _listening(settings.host, settings.port, timeout=POLL_SECONDS):
-            report = verify_once(settings, connect_timeout, source, privilege)
+            report = verify_once(settings, connect_timeout, source, privilege, measure)
     report.attempts = attempts
     report.checked_at = utc_now()
     return report
@@ -177,8 +186,20 @@ class Expectation:
 VERIFICATION_TYPE = "pulumi-python:dynamic/stitch:Verification"
 
 
+@dataclass(frozen=True)
+class Capacity:
+    """What the capacity check measures against: the limits, and the measurements an earlier run kept."""
+
+    limits: cap.CapacityLimits | None = None
+    samples: tuple[Mapping[str, object], ...] = ()
+
+
 def verify_once(
-    settings: ConnectionSettings, connect_timeout: int, source: str | None = None, privilege: Expectation | None = None
+    settings: ConnectionSettings,
+    connect_timeout: int,
+    source: str | None = None,
+    privilege: Expectation | None = None,
+    capacity: Capacity | None = None,
 ) -> Report:
     """One attempt: connect, then run every check over that one connection."""
     report = Report(target=settings.describe())
@@ -211,6 +232,7 @@ def verify_once(
         report.checks.append(CheckResult("connect", "pass", f"authenticated as {settings.username} in {elapsed:.0f} ms"))
         try:
             report.checks += _run_checks(conn, privilege or Expectation())
+            report.checks, report.capacity = _capacity(conn, report.checks, capacity or Capacity())
         except psycopg.OperationalError as error:  # the server went away mid-check (restart, failover)
             report.checks.append(
                 CheckResult(
@@ -272,6 +294,7 @@ def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckR
         _catalog_check(conn),
         least_privilege_check(conn, privilege),
         headroom_check(limits),
+        write_access_check(conn),
     ]
 
 
@@ -458,6 +481,62 @@ def headroom_check(limits: ConnectionLimits) -> CheckResult:
     if free >= HEADROOM_WARNING:
         return CheckResult("connections", "pass", detail)
     return CheckResult("connections", "warn", detail, fix)
+
+
+def write_access_check(conn: psycopg.Connection) -> CheckResult:
+    """Stitch upserts into the tables it loaded before: it needs INSERT, UPDATE and DELETE on each of them, and
+    USAGE on their schema. A dry-run load only proves that new objects can be made; this reads the privileges
+    of what exists (has_table_privilege), as Stitch's role, and names each table that lacks one."""
+    try:
+        with conn.transaction():
+            rows = conn.cursor(row_factory=dict_row).execute(pg.WRITE_ACCESS_QUERY).fetchall()
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:  # the catalogs are hidden: the catalogs check names which
+        return CheckResult("write access", "skip", f"cannot read the catalogs to find Stitch's tables: {_server_words(error)}")
+    if not rows:
+        return CheckResult("write access", "pass", "no tables loaded by Stitch yet (none with _sdc_ columns in Stitch's schemas)")
+    role, total, schemas = rows[0]["role"], rows[0]["tables"], rows[0]["schemas"]
+    lacking = []
+    for row in rows:
+        missing = [p for p in pg.TABLE_WRITE_PRIVILEGES if not row[p.lower()]]
+        if not row["usage"]:
+            missing.insert(0, "USAGE on the schema")
+        if missing:
+            lacking.append((row, missing))
+    if not lacking:
+        return CheckResult(
+            "write access", "pass", f"{role} may INSERT, UPDATE and DELETE in all {total} tables of Stitch's {schemas} schema(s)"
+        )
+    shown = "; ".join(f"{row['schema']}.{row['table']} lacks {', '.join(missing)}" for row, missing in lacking[:5])
+    more = f" (and {len(lacking) - 5} more tables)" if len(lacking) > 5 else ""
+    row, missing = lacking[0]
+    fixes = [pg.grant_write_text(row["schema"], row["table"], role, [p for p in missing if p in pg.TABLE_WRITE_PRIVILEGES])]
+    if not row["usage"] or len(lacking) > 1:
+        fixes = [pg.grant_schema_write_text(s, role) for s in dict.fromkeys(r["schema"] for r, _ in lacking)]
+    return CheckResult(
+        "write access",
+        "fail",
+        f"{role} cannot load into {len(lacking)} of {total} tables Stitch loaded before: {shown}{more}; "
+        'Stitch\'s next load into them fails with "permission denied"',
+        f'As the tables\' owner ("{row["table_owner"]}") or a superuser, run: {" ".join(fixes)}',
+    )
+
+
+def _capacity(
+    conn: psycopg.Connection, checks: list[CheckResult], capacity: Capacity
+) -> tuple[list[CheckResult], dict[str, object] | None]:
+    """The capacity check, last; and, on a Heroku plan over its limit, the privilege checks named as Heroku's
+    enforcement, with the ways out instead of a GRANT (components/capacity.py)."""
+    try:
+        usage = cap.measure(conn)
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:
+        return [*checks, CheckResult("capacity", "warn", f"could not measure the database's size: {_server_words(error)}")], None
+    found = cap.assess(usage, capacity.limits, capacity.samples)
+    checked = cap.recognise_enforcement(checks, found, capacity.limits)
+    return [*checked, CheckResult("capacity", found.status, found.detail, found.fix)], found.data
 
 
 def _server_words(error: BaseException, settings: ConnectionSettings | None = None) -> str:

@@ -114,6 +114,8 @@ class StackConfig:
     """The dedicated role's name (source url)."""
     stitch_password_version: int = 1
     """Bumping it makes a new password for the dedicated role (source url)."""
+    storage_limit_gb: float | None = None
+    """The database's storage limit in GB (10**9 bytes) for the capacity check; None: the Heroku plan's, if known."""
     stitch_destination: str = "managed"
     """managed: with a token the stack manages the destination, and once it does a run without the token stops;
     released: the stack forgets it, leaving it in Stitch untouched, and needs no token."""
@@ -273,6 +275,16 @@ def default_stitch_credential(context: Context) -> str | None:
     return None
 
 
+def parse_storage_limit(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise Invalid(f'"{text}" is not a positive number of GB (10**9 bytes); e.g. "1" or "0.5"')
+    return value
+
+
 def parse_destination_name(text: str) -> str:
     if len(text) > 100:
         raise Invalid(f'"{text[:40]}..." is too long; use at most 100 characters, e.g. "stitch-heroku-prod"')
@@ -392,6 +404,9 @@ SETTINGS: tuple[Setting, ...] = (
             parse_bool, False, "`false`"),
     Setting("connect_timeout", "seconds (1-3600) one connection attempt may take (verification and the postgresql provider)",
             _seconds(1, 3600, 10), 10, "`10`"),
+    Setting("storage_limit_gb", "the database's storage limit in GB (10**9 bytes) for the verification's `capacity` check "
+            "(warn at 80%, fail at 100%); on Heroku it overrides the plan's own limit",
+            parse_storage_limit, None, "the Heroku plan's; else none (the check is `skip`)"),
     Setting(STITCH_TOKEN_KEY, "Stitch Connect API token, set with `--secret` (or `export STITCH_ACCESS_TOKEN`); without it "
             "the destination stays a manual step and the `stitch_*` keys below are refused",
             secret=True, credential=True, default_doc="`STITCH_ACCESS_TOKEN`, else none"),

@@ -544,3 +544,69 @@ def load_error_cause(
 def _qualified(table: str) -> str:
     schema, _, name = table.partition(".")
     return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+
+
+# -- write access to what Stitch already loaded, and the database's size ---------------------------------
+
+# The privileges a Stitch load needs on a table it loaded before: it upserts (INSERT, UPDATE, and DELETE of
+# the rows it replaces; stitchdata/docs _data/destinations/postgres/v1/replication.yml).
+TABLE_WRITE_PRIVILEGES = ("INSERT", "UPDATE", "DELETE")
+
+# Run as Stitch's role: the tables of Stitch's own schemas and what this role may do to each. Stitch's schemas
+# are those its role owns (or a role it inherits owns), outside `public` and the system schemas; a table is
+# Stitch's when it carries an `_sdc_` system column (Stitch's "System Table and Column Reference"), so the app's
+# own tables are left out when Stitch loads as the owner (Essential plans).
+WRITE_ACCESS_QUERY = sql.SQL("""
+WITH stitch_tables AS (
+  SELECT n.nspname AS schema, c.relname AS "table", pg_get_userbyid(c.relowner) AS table_owner,
+         has_schema_privilege(current_user, n.oid, 'USAGE') AS usage,
+         has_table_privilege(current_user, c.oid, 'INSERT') AS insert,
+         has_table_privilege(current_user, c.oid, 'UPDATE') AS update,
+         has_table_privilege(current_user, c.oid, 'DELETE') AS delete
+    FROM pg_namespace AS n
+    JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+   WHERE n.nspname NOT IN ('public', 'information_schema')
+     AND n.nspname NOT LIKE 'pg\\_%'
+     AND pg_has_role(current_user, n.nspowner, 'USAGE')
+     AND EXISTS (SELECT 1 FROM pg_attribute AS a
+                  WHERE a.attrelid = c.oid AND a.attname LIKE '\\_sdc\\_%' AND NOT a.attisdropped)
+)
+SELECT current_user AS role, (SELECT count(*) FROM stitch_tables) AS tables,
+       (SELECT count(DISTINCT schema) FROM stitch_tables) AS schemas, s.*
+  FROM stitch_tables AS s
+ ORDER BY (s.usage AND s.insert AND s.update AND s.delete), s.schema, s."table"
+""")
+
+
+def grant_write_text(schema: str, table: str, role: str, privileges: list[str]) -> str:
+    """The GRANT a table's owner (or a superuser) can paste into psql to give a load its privileges back."""
+    return f"GRANT {', '.join(privileges)} ON {quote_identifier(schema)}.{quote_identifier(table)} TO {quote_identifier(role)};"
+
+
+def grant_schema_write_text(schema: str, role: str) -> str:
+    """The same for every table of a schema at once."""
+    return f"GRANT USAGE ON SCHEMA {quote_identifier(schema)} TO {quote_identifier(role)}; " + (
+        f"GRANT {', '.join(TABLE_WRITE_PRIVILEGES)} ON ALL TABLES IN SCHEMA {quote_identifier(schema)} TO {quote_identifier(role)};"
+    )
+
+
+# The database's size as Heroku measures it for its plans (pg_database_size, what `heroku pg:info` shows as
+# "Data Size"), and its tables: ordinary and partitioned ones outside the system schemas (a table Stitch
+# makes for each stream and nested array counts once). Any role with CONNECT may ask both.
+CAPACITY_QUERY = sql.SQL("""
+SELECT pg_database_size(current_database())::bigint AS used_bytes,
+       (SELECT count(*) FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%')::int AS tables
+""")
+
+# Run as the owner when the program declares the grant: which database privileges the grantee holds now in its
+# own name, as the postgresql provider reads them back (aclexplode of datacl; resource_postgresql_grant.go), with
+# the owner's implicit defaults when the database has no ACL yet, so that what Heroku took over capacity is not
+# granted back.
+HELD_PRIVILEGES_QUERY = sql.SQL("""
+SELECT array(SELECT DISTINCT a.privilege_type
+               FROM pg_database AS d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a
+              WHERE d.datname = current_database()
+                AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %(role)s)
+                AND a.privilege_type = ANY(%(privileges)s::text[])) AS held
+""")

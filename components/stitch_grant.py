@@ -39,6 +39,9 @@ class StitchGrantArgs:
     """Resources that must exist first, such as the Heroku add-on."""
     role: StitchRoleArgs | None = None
     """A role of Stitch's own to create first, through the same provider; it becomes the grantee."""
+    privileges: pulumi.Input[list[str]] | None = None
+    """The database privileges to grant; None: all of DATABASE_PRIVILEGES. Over a Heroku plan's capacity, only
+    those the grantee still holds (components/stack_capacity.py), so the grant never undoes Heroku's enforcement."""
 
 
 class StitchGrant(pulumi.ComponentResource):
@@ -74,7 +77,7 @@ class StitchGrant(pulumi.ComponentResource):
             database=owner.database,
             role=grantee,
             object_type="database",
-            privileges=list(DATABASE_PRIVILEGES),
+            privileges=args.privileges if args.privileges is not None else list(DATABASE_PRIVILEGES),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=self.provider,

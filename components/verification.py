@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 from pulumi.runtime import rpc
 
+from components import capacity as cap
 from components.checks import Expectation, verify
-from components.connection import parse_database_url
+from components.connection import connect_as, parse_database_url
 
 # Inputs whose change means "check again"; the report is an output only.
-WATCHED_INPUTS = ("database_url", "connect_timeout", "run_token", "stitch_credential", "owner_reason")
+WATCHED_INPUTS = ("database_url", "connect_timeout", "run_token", "stitch_credential", "owner_reason", "capacity_limits")
 # The one input meant to change on every run (verify_on_every_up): its change alone is no drift.
 PER_RUN = "run_token"
 # Set by check(): whether the Stitch credential's URL differs from the last run's. The URL is secret, so
@@ -32,8 +33,15 @@ class VerificationFailed(Exception):
     """Stitch would fail with these settings: the message is the checklist, without secrets."""
 
 
-def run_verification(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Check the database and return the outputs; raise VerificationFailed when it is not ready."""
+def kept_samples(outputs: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The capacity measurements an earlier run kept in the report (components/capacity.py next_samples)."""
+    return cap.earlier((outputs or {}).get("report"))[1]
+
+
+def run_verification(inputs: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check the database and return the outputs; raise VerificationFailed when it is not ready.
+
+    previous: the outputs of the last run, whose capacity measurements give the growth rate."""
     settings = parse_database_url(inputs["database_url"], name="the Stitch credential's URL")
     expected = Expectation.of(inputs)
     report = verify(
@@ -43,6 +51,8 @@ def run_verification(inputs: dict[str, Any]) -> dict[str, Any]:
         source=inputs.get("source"),
         credential=expected.credential,
         owner_reason=expected.owner_reason,
+        limits=cap.CapacityLimits.from_props(inputs.get("capacity_limits")),
+        samples=kept_samples(previous),
     )
     if not report.ready:
         raise VerificationFailed(report.render())
@@ -76,8 +86,27 @@ class VerificationProvider(ResourceProvider):
         changed = [key for key in WATCHED_INPUTS if olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=run_verification(news))
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=run_verification(news, olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """On refresh (the reconcile's, every hour): measure the database's size and keep it for the growth rate.
+
+        Only the kept measurements change, and only once an hour has passed since the newest (next_samples): a
+        refresh is not a change of the stack, so the reconcile reports no heal for it. Anything that goes wrong
+        keeps the state as it is."""
+        report = props.get("report")
+        if not isinstance(report, dict) or not isinstance(report.get("capacity"), dict):
+            return ReadResult(id_=id_, outs=props)
+        try:
+            with connect_as(str(props["database_url"]), connect_timeout=int(props.get("connect_timeout") or 10),
+                            application_name="stitch-heroku-capacity") as conn:  # fmt: skip
+                usage = cap.measure(conn)
+        except Exception:  # a refresh must never fail for a measurement: the verification says what is wrong
+            return ReadResult(id_=id_, outs=props)
+        samples = cap.next_samples(kept_samples(props), usage.used_bytes, cap.utc_now())
+        capacity = {**report["capacity"], "samples": samples}
+        return ReadResult(id_=id_, outs={**props, "report": {**report, "capacity": capacity}})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Nothing to undo: every check ran in a transaction that was rolled back."""
@@ -99,6 +128,8 @@ class VerificationArgs:
     """`dedicated`, `owner`, or None for the user's own: how strict the least-privilege check is."""
     owner_reason: str | None = None
     """Why Stitch uses the owner's credential, shown in the least-privilege warn."""
+    capacity_limits: dict[str, Any] | None = None
+    """The storage and table limits of the capacity check (components/capacity.py CapacityLimits.to_props)."""
 
 
 class Verification(pulumi.dynamic.Resource, module="stitch", name="Verification"):
@@ -114,6 +145,7 @@ class Verification(pulumi.dynamic.Resource, module="stitch", name="Verification"
             "source": args.source,
             "stitch_credential": args.stitch_credential,
             "owner_reason": args.owner_reason,
+            "capacity_limits": args.capacity_limits,
             # A new token on every run makes the diff see a change, so the checks run again.
             "run_token": uuid.uuid4().hex if args.every_up else "",
             "report": None,

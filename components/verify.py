@@ -19,8 +19,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from components import capacity as cap
 from components import config as stack_config
-from components.checks import Expectation, verify
+from components.checks import Capacity, Expectation, verify
 from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
 from components.stitch_api import StitchApiError, StitchClient
 from components.stitch_loads import LoadsView, read_loads
@@ -42,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Prove that Stitch will connect to and load into a PostgreSQL destination: connect with SSL, "
             "check the server version and CREATE on the database, dry-run a load (rolled back), read the "
-            "catalogs Stitch reads, and warn when few connections are left."
+            "catalogs Stitch reads, warn when few connections are left, check write access to the tables Stitch "
+            "loaded, and measure the database against its storage and table limits."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
@@ -71,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep retrying for this long while the database does not answer (a new Heroku database takes minutes)",
     )
     parser.add_argument(
+        "--storage-limit-gb",
+        type=float,
+        metavar="GB",
+        help="the database's storage limit for the capacity check (with --stack: overrides the limit its last verification used)",
+    )
+    parser.add_argument(
         "--connect-timeout", type=int, default=10, metavar="SECONDS", help="give up on one connection attempt after this long (default 10)"
     )
     return parser
@@ -82,17 +90,19 @@ def stack_outputs(stack: str) -> dict[str, object]:
     return outputs if isinstance(outputs, dict) else {}
 
 
-def settings_from_stack(stack: str, outputs: Mapping[str, object] | None = None) -> ConnectionSettings:
-    """Stitch's connection settings from the stack's outputs."""
+def settings_from_stack(stack: str, outputs: Mapping[str, object] | None = None) -> tuple[ConnectionSettings, Capacity]:
+    """Stitch's connection settings from the stack's outputs; and, from its last verification, the capacity
+    limits and the measurements kept for the growth rate."""
     outputs = stack_outputs(stack) if outputs is None else outputs
     try:
-        return ConnectionSettings(
+        settings = ConnectionSettings(
             host=outputs["host"],
             port=int(outputs["port"]),
             username=outputs["username"],
             password=outputs["password"],
             database=outputs["database"],
         )
+        return settings, Capacity(*cap.earlier(outputs.get("verification")))
     except (KeyError, TypeError, ValueError):
         raise UsageError(f"stack {stack!r} has no Stitch outputs yet: run `pulumi up --stack {stack}` first") from None
 
@@ -163,10 +173,14 @@ def read_url_from_stdin(stdin: TextIO) -> str:
         return ""
 
 
-def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO) -> ConnectionSettings:
+def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO) -> tuple[ConnectionSettings, Capacity]:
+    """The database to check, and what the capacity check measures against (a stack's; else --storage-limit-gb)."""
     if args.stack:
         args.outputs = stack_outputs(args.stack)
-        return settings_from_stack(args.stack, args.outputs)
+        settings, capacity = settings_from_stack(args.stack, args.outputs)
+        if args.storage_limit_gb is not None:
+            capacity = Capacity(cap.with_storage_limit(capacity.limits, args.storage_limit_gb), capacity.samples)
+        return settings, capacity
     if args.database_url == FROM_STDIN:
         url, name = read_url_from_stdin(stdin), "the URL read from stdin"
         if not url:
@@ -183,9 +197,10 @@ def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str], stdin
     else:
         raise UsageError("no database given: pass --database-url - (and the URL on stdin) or --stack NAME, or set DATABASE_URL")
     try:
-        return parse_database_url(url, name=name)
+        settings = parse_database_url(url, name=name)
     except InvalidDatabaseUrl as error:
         raise UsageError(str(error)) from None
+    return settings, Capacity(cap.with_storage_limit(None, args.storage_limit_gb) if args.storage_limit_gb is not None else None)
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None, stdin: TextIO | None = None) -> int:
@@ -193,8 +208,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = parser.parse_args(argv)
     if not (math.isfinite(args.wait) and args.wait >= 0) or args.connect_timeout < 1:
         parser.error("--wait must be 0 or more and --connect-timeout 1 or more seconds")
+    if args.storage_limit_gb is not None and not (math.isfinite(args.storage_limit_gb) and args.storage_limit_gb > 0):
+        parser.error("--storage-limit-gb must be a positive number of GB (10**9 bytes), e.g. 1")
     try:
-        settings = resolve_settings(args, os.environ if environ is None else environ, sys.stdin if stdin is None else stdin)
+        settings, capacity = resolve_settings(args, os.environ if environ is None else environ, sys.stdin if stdin is None else stdin)
         # A URL is judged as a credential the user named; a stack as its own Verification judges it.
         expected = expectation_of_stack(args.stack) if args.stack else Expectation()
     except UsageError as error:
@@ -203,7 +220,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         report = verify(
             settings, connect_timeout=args.connect_timeout, wait_seconds=args.wait, credential=expected.credential,
-            owner_reason=expected.owner_reason,
+            owner_reason=expected.owner_reason, limits=capacity.limits, samples=capacity.samples,
         )  # fmt: skip
     except KeyboardInterrupt:
         print("interrupted: the database was not checked to the end", file=sys.stderr)

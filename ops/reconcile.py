@@ -23,6 +23,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from components import capacity as cap
 from components import config as stack_config
 from components.checks import Expectation, Report, verify
 from components.connection import ConnectionSettings, hide_known
@@ -40,6 +41,8 @@ VERIFICATION = "pulumi-python:dynamic/stitch:Verification"
 DESTINATION = "pulumi-python:dynamic/stitch:Destination"
 # Engine operations that change something (or would, in a preview); same, read and refresh do not.
 CHANGING = frozenset({"create", "update", "delete", "replace", "create-replacement", "delete-replaced", "import"})
+# The Verification's inputs that hold the capacity check's limits (storage_limit_gb, the plan).
+LIMITS = ("capacity_limits",)
 # The Destination's check verdicts after which nothing needs doing (components/stitch_destination.py SETTLED).
 SETTLED = (None, "succeeded", "unconfirmed")
 
@@ -163,8 +166,9 @@ def describe_changes(steps: Sequence[Step], cfg: stack_config.StackConfig, *, ap
     url_changed = verification is not None and (
         verification.new_inputs[URL_CHANGED] is True
         if URL_CHANGED in verification.new_inputs
-        else all(verification.old_inputs.get(key) == verification.new_inputs.get(key) for key in ("connect_timeout", "run_token"))
+        else all(verification.old_inputs.get(key) == verification.new_inputs.get(key) for key in ("connect_timeout", "run_token", *LIMITS))
     )
+    limits_changed = verification is not None and any(verification.old_inputs.get(k) != verification.new_inputs.get(k) for k in LIMITS)
     stitch_was_failing = (
         destination is not None and destination.op == "update" and destination.old_outputs.get("connection_check") not in SETTLED
     )
@@ -190,6 +194,11 @@ def describe_changes(steps: Sequence[Step], cfg: stack_config.StackConfig, *, ap
         else:
             tail = "; verified again as the Stitch role" if applied else "; up would verify it again"
         add(cause + tail, *names)
+    if verification is not None and limits_changed and not url_changed:
+        was = (verification.old_inputs.get("capacity_limits") or {}).get("origin") or "none"
+        now = (verification.new_inputs.get("capacity_limits") or {}).get("origin") or "none"
+        add(f"the capacity limits changed (from {was} to {now}){'; verified again' if applied else '; up would verify again'}",
+            verification.name)  # fmt: skip
     if owner is not None and owner.name not in used:
         who = "the stack's database_url changed" if cfg.source == "url" else "Heroku rotated the database owner's password"
         add(f"{who}; the grant's connection {'uses' if applied else 'would use'} the new one", owner.name)
@@ -334,9 +343,12 @@ def verify_as_stitch(
     settings = stitch_settings(outputs)
     if settings is None:
         return {"ready": False, "error": "the stack has no Stitch outputs yet: run pulumi up first"}, None
+    # The limits the program measured against in its last verification, and the measurements kept since.
+    previous = outputs.get("verification")
+    limits, samples = cap.earlier(previous.value if previous is not None else None)
     report = verify(
         settings, connect_timeout=cfg.connect_timeout, wait_seconds=0, source=cfg.source, credential=expected.credential,
-        owner_reason=expected.owner_reason,
+        owner_reason=expected.owner_reason, limits=limits, samples=samples,
     )  # fmt: skip
     return report.to_dict(), report
 
@@ -400,6 +412,11 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
         )
     elif report is None:
         problems.append({"what": verification["error"], "fix": f"pulumi up --stack {stack.name}"})
+    # Over a Heroku plan's capacity Heroku restricts the database: never healed here, failing even in a preview.
+    over_plan = cap.problem(report.capacity if report is not None else None)
+    if over_plan is not None:
+        problems.insert(0, over_plan)
+        changes = [_not_fought(change) for change in changes]
 
     if not dry_run and not failed and changes:
         view = look_at_stitch(cfg, _value(outputs.get("stitch_destination_id")), secrets, stack.name)  # Stitch after the heal
@@ -415,10 +432,11 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
     problems += loads.problems() if loads is not None else []
     warnings = loads.warnings() if loads is not None else []
 
-    status = verdict.status(problems, blocked=view.blocked is not None or failed is not None, dry_run=dry_run, changed=bool(changes))
+    halted = view.blocked is not None or failed is not None or over_plan is not None
+    status = verdict.status(problems, blocked=halted, dry_run=dry_run, changed=bool(changes))
     result = {"stack": stack.name, "status": status, "preview_only": preview_only, "changes": changes, "verification": verification,
-              "stitch": view.data, "loads": loads.to_dict() if loads is not None else None, "problems": problems,
-              "warnings": warnings}  # fmt: skip
+              "capacity": report.capacity if report is not None else None, "stitch": view.data,
+              "loads": loads.to_dict() if loads is not None else None, "problems": problems, "warnings": warnings}  # fmt: skip
     return Outcome(status, scrub(result, secrets), report, loads)
 
 
@@ -439,6 +457,13 @@ def loads_of(
 def _sent_to_stitch(steps: Sequence[Step], *, applied: bool) -> bool:
     """Whether this run sent Stitch the stack's settings (the Destination was updated), so a refused password clears."""
     return applied and any(s.type == DESTINATION and s.op == "update" for s in steps)
+
+
+def _not_fought(change: dict[str, Any]) -> dict[str, Any]:
+    """A privilege found revoked while the database is over its Heroku plan: Heroku's enforcement, said so."""
+    if "not granted again" in change["summary"]:
+        return {**change, "summary": change["summary"].replace("not granted again", f"not granted again: the database is {cap.OVER_PLAN}")}
+    return change
 
 
 def _secret_values(outputs: Mapping[str, auto.OutputValue], cfg: stack_config.StackConfig) -> set[str]:
@@ -480,13 +505,21 @@ def one_line(outcome: Outcome) -> str:
     ready = "READY" if result["verification"].get("ready") else "NOT READY"
     stitch = result["stitch"]
     where = ""
+    capacity = result.get("capacity")
+    if capacity and capacity.get("limit_bytes") and _capacity_status(outcome) in ("warn", "fail"):
+        where += f"; capacity {cap.capacity_line(capacity)}"
     if stitch.get("managed"):
-        where = f"; Stitch destination {stitch.get('destination_id')}: {stitch.get('report_card_step') or 'not found'}"
+        where += f"; Stitch destination {stitch.get('destination_id')}: {stitch.get('report_card_step') or 'not found'}"
     if outcome.loads is not None:
         where += f"; {outcome.loads.summary()}"
     cause = verdict.first_cause(result["problems"]) if outcome.status in ("failing", "drift") else None
     head = f"{outcome.status} ({cause})" if cause else outcome.status
     return f"{result['stack']}: {head}: {said}; verification {ready}{where}"
+
+
+def _capacity_status(outcome: Outcome) -> str | None:
+    check = next((c for c in outcome.report.checks if c.name == "capacity"), None) if outcome.report is not None else None
+    return check.status if check is not None else None
 
 
 def build_parser() -> argparse.ArgumentParser:

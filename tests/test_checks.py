@@ -28,7 +28,8 @@ def test_owner_credential_is_ready(ssl_server):
     report = run(ssl_server.owner_url)
     assert report.ready, report.render()
     assert [c.name for c in report.checks] == [
-        "connect", "ssl", "server version", "create", "dry-run load", "catalogs", "least privilege", "connections"
+        "connect", "ssl", "server version", "create", "dry-run load", "catalogs", "least privilege", "connections",
+        "write access", "capacity",
     ]  # fmt: skip
     assert "TLS" in by_name(report)["ssl"].detail, "the server, not the client, must report the encryption"
     assert "PostgreSQL 15." in by_name(report)["server version"].detail

@@ -455,3 +455,19 @@ def test_stack_settings_lists_every_key_pulumi_holds():
         assert stack_settings() == config
     finally:
         pulumi.runtime.set_all_config({}, [])
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "abc", "inf", "nan", "1e999"])
+def test_storage_limit_gb_must_be_a_positive_number(text):
+    (problem,) = problems({"app_name": "acme-stitch", "storage_limit_gb": text})
+    assert problem.startswith("storage_limit_gb:") and f'"{text}"' in problem and "positive number of GB" in problem
+
+
+@pytest.mark.parametrize("source", ["heroku", "heroku-existing", "url"])
+def test_storage_limit_gb_belongs_to_every_source(source):
+    raw = {"source": source, "app_name": "acme-stitch", "storage_limit_gb": "0.5"}
+    if source == "url":
+        raw = {"source": "url", "database_url": "postgres://u:p@db.example.com/d", "storage_limit_gb": "0.5"}
+    cfg = validate("dev", raw, secret_keys={"database_url"}, heroku_key="env")
+    assert cfg.storage_limit_gb == 0.5
+    assert validate("dev", {"app_name": "acme-stitch"}, secret_keys=set(), heroku_key="env").storage_limit_gb is None

@@ -106,11 +106,29 @@ def test_heroku_existing_dedicated_on_an_essential_plan_is_an_error_naming_the_p
         run_program("prod", EXISTING | {"stitch_credential": "dedicated"}, mocks=StitchMocks(existing_plan="essential-1"))
 
 
-def test_heroku_existing_with_owner_looks_nothing_up():
+def test_heroku_existing_with_owner_makes_no_credential_and_reads_the_plan_once_for_its_limits():
     mocks = StitchMocks(existing_plan="standard-0")
     run = run_program("prod", EXISTING | {"stitch_credential": "owner"}, mocks=mocks)
-    assert mocks.lookups == [] and not run.of_type(CREDENTIAL)
-    assert run.one(VERIFICATION).inputs["owner_reason"] == OWNER_CHOSEN
+    assert mocks.lookups == [("acme-web", "DATABASE_URL")], "one read-only lookup: the add-on's plan gives the capacity limits"
+    assert not run.of_type(CREDENTIAL)
+    verification = run.one(VERIFICATION).inputs
+    assert verification["owner_reason"] == OWNER_CHOSEN
+    assert verification["capacity_limits"]["plan"] == "standard-0" and verification["capacity_limits"]["storage_bytes"] == 64 * 10**9
+
+
+def test_heroku_existing_dedicated_reads_the_plan_once_for_both():
+    mocks = StitchMocks(existing_plan="standard-2")
+    run = run_program("prod", EXISTING, mocks=mocks)
+    assert len(mocks.lookups) == 1 and run.one(VERIFICATION).inputs["capacity_limits"]["plan"] == "standard-2"
+
+
+def test_the_capacity_limits_follow_the_plan_and_storage_limit_gb():
+    run = run_program("dev", HEROKU_STACK)
+    limits = run.one(VERIFICATION).inputs["capacity_limits"]
+    assert (limits["plan"], limits["storage_bytes"], limits["table_limit"]) == ("essential-0", 10**9, 4000)
+    run = run_program("dev", HEROKU_STACK | {"storage_limit_gb": "0.5"})
+    limits = run.one(VERIFICATION).inputs["capacity_limits"]
+    assert (limits["storage_bytes"], limits["table_limit"], limits["origin"]) == (5 * 10**8, 4000, "storage_limit_gb 0.5")
 
 
 def test_the_data_api_host_follows_heroku_data_host(monkeypatch):

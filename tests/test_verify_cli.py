@@ -28,7 +28,8 @@ def test_ready_database_prints_the_checklist_and_exits_0(ssl_server):
     assert done.returncode == EXIT_READY, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("Stitch destination check: heroku_owner@127.0.0.1:")
-    assert sum(line.startswith("  [ok  ]") for line in lines) == 7
+    assert sum(line.startswith("  [ok  ]") for line in lines) == 8
+    assert any(line.startswith("  [skip] capacity") and "set storage_limit_gb" in line for line in lines), "no limit known: a skip"
     assert lines[-1].startswith("READY")
 
 
@@ -41,7 +42,8 @@ def test_database_needing_the_grant_exits_1_with_the_fix(ssl_server):
 def test_json_output_for_machines(ssl_server, capsys):
     assert main(["--database-url", ssl_server.owner_url, "--json"], environ={}) == EXIT_READY
     report = json.loads(capsys.readouterr().out)
-    assert report["ready"] is True and len(report["checks"]) == 8
+    assert report["ready"] is True and len(report["checks"]) == 10
+    assert report["capacity"]["used_bytes"] > 0 and report["capacity"]["days_to_full"] is None
 
 
 def test_database_url_comes_from_the_environment(ssl_server, capsys):
@@ -212,3 +214,35 @@ def test_stack_without_a_stitch_token_checks_the_database_only(ssl_server, tmp_p
     done = cli("--stack", "dev", "--json", env=fake_pulumi(tmp_path, outputs, {}) | {"STITCH_ACCESS_TOKEN": ""})
     assert done.returncode == EXIT_READY, done.stdout + done.stderr
     assert json.loads(done.stdout)["loads"] is None
+
+
+def test_storage_limit_gb_on_the_command_line_fails_a_database_past_it(ssl_server, capsys):
+    assert main(["--database-url", ssl_server.owner_url, "--json", "--storage-limit-gb", "0.001"], environ={}) == EXIT_NOT_READY
+    report = json.loads(capsys.readouterr().out)
+    capacity = report["capacity"]
+    assert capacity["limit_bytes"] == 10**6 and capacity["percent"] > 100 and capacity["limit_from"] == "storage_limit_gb 0.001"
+    assert {c["name"]: c["status"] for c in report["checks"]}["capacity"] == "fail"
+
+
+def test_a_storage_limit_that_is_not_positive_is_a_usage_error(ssl_server):
+    done = cli("--database-url", "-", "--storage-limit-gb", "0", stdin=ssl_server.owner_url + "\n")
+    assert done.returncode == EXIT_USAGE and "--storage-limit-gb must be a positive number" in done.stderr
+
+
+def test_stack_mode_measures_against_the_limits_and_measurements_of_the_last_verification(ssl_server, tmp_path):
+    from components.connection import parse_database_url
+
+    s = parse_database_url(ssl_server.owner_url)
+    samples = [{"at": "2020-01-01T00:00:00Z", "used_bytes": 1}]
+    earlier = {"capacity": {"used_bytes": 1, "limit_bytes": 10**6, "table_limit": 4000, "plan": "essential-0", "source": "heroku",
+                            "limit_from": "storage_limit_gb 0.001", "samples": samples}}  # fmt: skip
+    outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database,
+               "verification": earlier}  # fmt: skip
+    fake = tmp_path / "pulumi"
+    fake.write_text(f"#!/bin/sh\necho '{json.dumps(outputs)}'\n")
+    fake.chmod(0o755)
+    done = cli("--stack", "dev", "--json", env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    capacity = json.loads(done.stdout)["capacity"]
+    assert done.returncode == EXIT_NOT_READY, done.stdout + done.stderr
+    assert (capacity["limit_bytes"], capacity["table_limit"], capacity["plan"]) == (10**6, 4000, "essential-0")
+    assert capacity["days_to_full"] == 0, "already full; the growth since the kept measurement gives the estimate"
