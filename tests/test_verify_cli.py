@@ -154,7 +154,8 @@ def test_the_cli_does_not_import_pulumi():
 
 
 def fake_pulumi(tmp_path: Path, outputs: dict, config: dict) -> dict[str, str]:
-    """A stand-in `pulumi` on PATH answering `stack output` and `config` as the CLI prints them (--json --show-secrets)."""
+    """A stand-in `pulumi` on PATH answering `stack output` and `config` as the CLI prints them (--json --show-secrets), and
+    `stack export` with a state that holds no Verification yet."""
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     (tmp_path / "config.json").write_text(
         json.dumps({key: {"value": value, "secret": key.endswith("Token")} for key, value in config.items()})
@@ -164,6 +165,7 @@ def fake_pulumi(tmp_path: Path, outputs: dict, config: dict) -> dict[str, str]:
         "#!/bin/sh\n"
         f"[ \"$*\" = 'stack output --json --show-secrets --stack dev' ] && exec cat {tmp_path / 'outputs.json'}\n"
         f"[ \"$*\" = 'config --json --show-secrets --stack dev' ] && exec cat {tmp_path / 'config.json'}\n"
+        "[ \"$*\" = 'stack export --stack dev' ] && exec echo '{\"deployment\": {}}'\n"
         "exit 3\n"
     )
     fake.chmod(0o755)
