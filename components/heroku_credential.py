@@ -208,7 +208,8 @@ def dedicated_refused(plan: str) -> str:
 class HerokuAccess:
     """Where and as whom the program calls Heroku itself (the Data API; for heroku-existing, one Platform API lookup)."""
 
-    api_key: str | None = field(repr=False)
+    api_key: pulumi.Input[str] | None = field(repr=False)
+    """A plain key, or a Destination's heroku_api_key as given (an Output is used where the deployment reads it)."""
     api_url: str
     data_url: str
 
@@ -246,7 +247,10 @@ def choose_credential(cfg: StackConfig, access: HerokuAccess) -> CredentialChoic
         return CredentialChoice(False, owner_reason=ONE_CREDENTIAL_REASON if one else OWNER_CHOSEN)
     if cfg.source == "heroku":
         return CredentialChoice(True)
-    addon = find_database_addon(HerokuHttp(access.api_url, access.api_key or ""), str(cfg.app_name), cfg.database_config_var)
+    # The plan is read before any resource, so a key known only during the deployment (a Destination's
+    # heroku_api_key given as an Output) cannot serve here: the provider's own key (environment, netrc) does.
+    key = access.api_key if isinstance(access.api_key, str) else heroku_api_key({})
+    addon = find_database_addon(HerokuHttp(access.api_url, key or ""), str(cfg.app_name), cfg.database_config_var)
     if addon.one_credential:
         if cfg.stitch_credential == "dedicated":
             raise HerokuCredentialError(dedicated_refused(addon.plan))
@@ -442,7 +446,12 @@ class DedicatedCredential(pulumi.ComponentResource):
 
 
 def credential_for_existing(
-    choice: CredentialChoice, access: HerokuAccess | None, stitch_config_var: str | None, opts: pulumi.ResourceOptions | None = None
+    choice: CredentialChoice,
+    access: HerokuAccess | None,
+    stitch_config_var: str | None,
+    opts: pulumi.ResourceOptions | None = None,
+    *,
+    name: str = "stitch-credential",
 ) -> tuple[str | None, list[pulumi.Resource]]:
     """heroku-existing: the dedicated credential when the choice made one, as (the config var Stitch's URL is
     read from, what that read waits for); else the user's own stitch_config_var, if any."""
@@ -450,7 +459,7 @@ def credential_for_existing(
         return stitch_config_var, []
     addon = choice.addon
     dedicated = DedicatedCredential(
-        "stitch-credential",
+        name,
         DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, pulumi.Output.secret(access.api_key or ""), access.data_url),
         opts,
     )

@@ -39,6 +39,8 @@ class StitchGrantArgs:
     """Resources that must exist first, such as the Heroku add-on."""
     role: StitchRoleArgs | None = None
     """A role of Stitch's own to create first, through the same provider; it becomes the grantee."""
+    provider: postgresql.Provider | None = None
+    """The caller's postgresql provider (a Destination's `providers`), signed in as the owner; else one of our own."""
 
 
 class StitchGrant(pulumi.ComponentResource):
@@ -50,7 +52,7 @@ class StitchGrant(pulumi.ComponentResource):
     def __init__(self, name: str, args: StitchGrantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:postgres:CreateGrant", name, None, opts)
         owner = args.owner
-        self.provider = postgresql.Provider(
+        self.provider = args.provider or postgresql.Provider(
             "owner",
             host=owner.host,
             port=owner.port,
