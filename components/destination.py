@@ -15,9 +15,11 @@ from dataclasses import replace
 from typing import Any, TypedDict
 
 import pulumi
+from pulumi.provider.experimental import host
 
 from components import config as settings
 from components.database_source import database_for, plan_credential
+from components.dynamic_host import missing_package
 from components.heroku_credential import HerokuAccess, HerokuCredentialError, data_api_url, heroku_api_key, platform_api_url
 from components.moved import child
 from components.source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
@@ -121,6 +123,9 @@ class Destination(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DestinationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
+        if host.is_hosting and (missing := missing_package()):
+            # Served to a program in another language: the dynamic children run in a Python found by the engine.
+            raise pulumi.RunError(missing)
         try:
             # Every problem at once, before any resource; then whose credential Stitch gets (least privilege).
             cfg, access = validated(args)
