@@ -10,12 +10,12 @@ DestinationArgs and Destination with inspect.get_annotations, unevaluated, and n
 """
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, TypedDict
 
 import pulumi
-from pulumi.provider.experimental import host
 
 from components import config as settings
 from components.database_source import database_for, plan_credential
@@ -123,7 +123,7 @@ class Destination(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DestinationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        if host.is_hosting and (missing := missing_package()):
+        if _served() and (missing := missing_package()):
             # Served to a program in another language: the dynamic children run in a Python found by the engine.
             raise pulumi.RunError(missing)
         try:
@@ -215,6 +215,15 @@ class Destination(pulumi.ComponentResource):
 
 OUTPUTS = tuple(key for key in Destination.__annotations__)
 """The component's outputs, in the order of Stitch's form: our own program exports each as a stack output."""
+
+
+def _served() -> bool:
+    """Whether this process is the component provider (a program in another language), not a Python program.
+
+    Read from sys.modules: importing the SDK's provider host here would load its copy of google.rpc.Status
+    into every program."""
+    host = sys.modules.get("pulumi.provider.experimental.host")
+    return bool(getattr(host, "is_hosting", False))
 
 
 def _named(name_and_opts: tuple[str, pulumi.ResourceOptions], args: Any) -> tuple[str, Any, pulumi.ResourceOptions]:

@@ -9,6 +9,7 @@ the program of today, against the same stack. The environment (backend, passphra
 from __future__ import annotations
 
 import json
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -20,7 +21,9 @@ def main(project: Path, stack_name: str, operation: str) -> None:
     sys.path.insert(0, str(project))
     program = lambda: runpy.run_path(str(project / "__main__.py"), run_name="__main__")  # noqa: E731
     options = auto.LocalWorkspaceOptions(work_dir=str(project))
-    stack = auto.create_or_select_stack(stack_name, project_name="stitch-heroku", program=program, opts=options)
+    name = re.search(r"^name:\s*(\S+)", (project / "Pulumi.yaml").read_text(), re.MULTILINE)
+    project_name = name.group(1) if name else "stitch-heroku"
+    stack = auto.create_or_select_stack(stack_name, project_name=project_name, program=program, opts=options)
     if operation == "init":
         result = {}
     elif operation == "preview":
@@ -28,7 +31,7 @@ def main(project: Path, stack_name: str, operation: str) -> None:
         result = {"changes": preview.change_summary}
     elif operation == "up":
         up = stack.up(color="never", on_output=lambda line: print(line, file=sys.stderr))
-        result = {"changes": up.summary.resource_changes, "result": up.summary.result}
+        result = {"changes": up.summary.resource_changes, "result": up.summary.result, "outputs": sorted(up.outputs)}
     elif operation == "destroy":
         stack.destroy(color="never", on_output=lambda line: print(line, file=sys.stderr))
         result = {}
