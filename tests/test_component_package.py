@@ -139,8 +139,8 @@ class Consumer:
             if source == "url":
                 inputs, config = "databaseUrl: ${databaseUrl}", "databaseUrl: {type: string, secret: true}"
             else:
-                inputs = "appName: ${appName}\n          herokuApiKey: ${herokuKey}"
-                config = "appName: {type: string}\n      herokuKey: {type: string, secret: true}"
+                inputs = "appName: ${appName}\n      herokuApiKey: ${herokuKey}"  # as indented after the dedent
+                config = "appName: {type: string}\n  herokuKey: {type: string, secret: true}"
             (self.dir / "Pulumi.yaml").write_text(textwrap.dedent(YAML_PROGRAM).format(inputs=inputs, inputs_config=config))
         self.run("init")
 
@@ -227,3 +227,16 @@ def test_a_program_of_the_users_own_makes_a_verified_destination_on_heroku(langu
     )
     lifecycle(consumer)
     assert not heroku.addons, "a dev stack's destroy deletes the database it made"
+
+
+def test_a_dynamic_provider_python_without_the_package_is_named_with_the_fix(tmp_path):
+    from components.dynamic_host import missing_package
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    message = missing_package({"PULUMI_RUNTIME_VIRTUALENV": str(bare), "PATH": os.environ["PATH"]}, tmp_path)
+    assert message is not None and str(bare / "bin" / "python") in message
+    assert "PULUMI_RUNTIME_VIRTUALENV" in message and "activate" in message
+    assert missing_package({"PULUMI_RUNTIME_VIRTUALENV": sys.prefix, "PATH": os.environ["PATH"]}, tmp_path) is None
+    nowhere = missing_package({"PATH": str(tmp_path / "empty")}, tmp_path)
+    assert nowhere is not None and "python3 not on PATH" in nowhere
