@@ -21,8 +21,7 @@ from pulumi import automation as auto
 from components.destination import OUTPUTS, DestinationArgs
 from devtools.local_postgres import StitchDatabase, provision_stitch_database
 from devtools.pulumi_toolchain import pinned_versions
-from devtools.secret_config import set_secret
-from tests.support.real_engine import ROOT, engine_env, toolchain_bin
+from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
 
 RUNNER = Path(__file__).parent / "support" / "program_run.py"
 DELAYS = '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}'
@@ -172,11 +171,7 @@ class Consumer:
             raise AssertionError(f"{operation} failed: {error}\n" + "\n".join(printed[-60:])) from None
 
     def configure(self, values: dict[str, str], secrets: dict[str, str]) -> None:
-        for key, value in values.items():
-            command = [str(self.bin / "pulumi"), "config", "set", "--stack", self.stack, key, value]
-            subprocess.run(command, cwd=self.dir, env=self.env, check=True, capture_output=True)
-        for key, value in secrets.items():
-            set_secret(self.bin / "pulumi", stack=self.stack, key=key, value=value, cwd=self.dir, env=self.env)
+        configure_by_cli(self.bin / "pulumi", self.stack, self.dir, self.env, values, secrets)
 
     def verify(self) -> dict:
         """`stitch-heroku verify --stack`, in the project folder, as a person runs it on day two."""

@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 
 from devtools.project_copy import copy_project
-from devtools.secret_config import set_secret
 from tests.doubles.fake_stitch import FakeStitch, StitchServer
-from tests.support.real_engine import ROOT, engine_env, toolchain_bin
+from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
 
 BEFORE_THE_COMPONENT = "b65f708"
 RUNNER = Path(__file__).parent / "support" / "program_run.py"
@@ -51,11 +50,7 @@ class Project:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def configure(self, values: dict[str, str], secrets: dict[str, str]) -> None:
-        for key, value in values.items():
-            command = [str(self.bin / "pulumi"), "config", "set", "--stack", self.stack, key, value]
-            subprocess.run(command, cwd=self.dir, env=self.env, check=True, capture_output=True)
-        for key, value in secrets.items():
-            set_secret(self.bin / "pulumi", stack=self.stack, key=key, value=value, cwd=self.dir, env=self.env)
+        configure_by_cli(self.bin / "pulumi", self.stack, self.dir, self.env, values, secrets)
 
     def upgrade(self) -> None:
         """Today's program in the same folder, as a user's `git pull` gives it."""
