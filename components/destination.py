@@ -210,7 +210,8 @@ class Destination(pulumi.ComponentResource):
 
         # Last, depending on all the rest: `destroy` must delete it first, and on a protected stack it refuses.
         DestroyGuard(*_named(part("destroy-guard"), DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything)))
-        self.register_outputs({key: getattr(self, key) for key in OUTPUTS if getattr(self, key) is not None})
+        recorded = {key: getattr(self, key) for key in OUTPUTS if getattr(self, key) is not None}
+        self.register_outputs({**recorded, "day_two": day_two_record(args)})
 
 
 OUTPUTS = tuple(key for key in Destination.__annotations__)
@@ -229,6 +230,15 @@ def _served() -> bool:
 def _named(name_and_opts: tuple[str, pulumi.ResourceOptions], args: Any) -> tuple[str, Any, pulumi.ResourceOptions]:
     """(name, args, opts), the order every child's constructor takes."""
     return name_and_opts[0], args, name_and_opts[1]
+
+
+def day_two_record(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings as given, kept in the state for `stitch-heroku reconcile` in a project of another name (whose
+    config is not ours): the plain ones as text, the secret ones only named, never their value."""
+    secret = {setting.key for setting in settings.SETTINGS if setting.secret} | set(CREDENTIAL_INPUTS)
+    texts = {key: _text(value) for key, value in args.items() if key not in secret}
+    plain = {key: text for key, text in texts.items() if isinstance(text, str)}
+    return {"settings": plain, "secrets": sorted(key for key, value in args.items() if key in secret and value is not None)}
 
 
 def _text(value: Any) -> "str | settings.Deferred | None":

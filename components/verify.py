@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from components import state_record
 from components.checks import verify
 from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
 
@@ -83,6 +84,8 @@ def settings_from_stack(stack: str) -> ConnectionSettings:
         raise UsageError(f"could not read the outputs of stack {stack!r}: {done.stderr.strip() or 'pulumi failed'}")
     try:
         outputs = json.loads(done.stdout)
+        if "host" not in outputs:  # a program of another project, which need not export them: its Destination's
+            outputs = destination_outputs_of(stack) or outputs
         return ConnectionSettings(
             host=outputs["host"],
             port=int(outputs["port"]),
@@ -92,6 +95,13 @@ def settings_from_stack(stack: str) -> ConnectionSettings:
         )
     except (ValueError, KeyError, TypeError):
         raise UsageError(f"stack {stack!r} has no Stitch outputs yet: run `pulumi up --stack {stack}` first") from None
+
+
+def destination_outputs_of(stack: str) -> dict[str, object] | None:
+    """The stack's Destination's outputs, from its state (components/state_record.py)."""
+    done = subprocess.run(["pulumi", "stack", "export", "--show-secrets", "--stack", stack], capture_output=True, text=True, check=False)
+    found = state_record.destination_outputs(json.loads(done.stdout).get("deployment") or {}) if done.returncode == 0 else None
+    return None if found is None else {key: value for key, (value, _secret) in found.items()}
 
 
 def read_url_from_stdin(stdin: TextIO) -> str:

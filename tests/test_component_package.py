@@ -3,7 +3,7 @@ Destination from a Python program (inline, through the Automation API) and from 
 YAML language host, which runs the console script pulumi-resource-stitch-heroku as the component's plugin).
 
 Each runs on the real engine: `source: url` on a real PostgreSQL and `source: heroku` on the Heroku double:
-up, a preview that changes nothing, `stitch-heroku verify --stack` on what it made, destroy.
+up, a preview that changes nothing, `stitch-heroku verify` and `stitch-heroku reconcile` (in-sync), destroy.
 """
 
 from __future__ import annotations
@@ -87,12 +87,11 @@ PYTHON_PROGRAM = """\
     source = config.get("source") or "heroku"
     args = DestinationArgs(source=source, verify_timeout=20)
     if source == "url":
-        args["database_url"] = config.require_secret("databaseUrl")
+        args.update(database_url=config.require_secret("databaseUrl"), stitch_role_name=config.require("roleName"))
     else:
         args.update(app_name=config.require("appName"), heroku_api_key=config.require_secret("herokuKey"))
     warehouse = Destination("warehouse", args)
-    for key in ("host", "port", "username", "password", "database", "verification"):
-        pulumi.export(key, getattr(warehouse, key))
+    pulumi.export("verification", warehouse.verification)  # the day-two commands read the rest from the state
 """
 
 YAML_PROGRAM = """\
@@ -136,7 +135,8 @@ class Consumer:
             (self.dir / "__main__.py").write_text(textwrap.dedent(PYTHON_PROGRAM))
         else:
             if source == "url":
-                inputs, config = "databaseUrl: ${databaseUrl}", "databaseUrl: {type: string, secret: true}"
+                inputs = "databaseUrl: ${databaseUrl}\n      stitchRoleName: ${roleName}"  # as indented after the dedent
+                config = "databaseUrl: {type: string, secret: true}\n  roleName: {type: string}"
             else:
                 inputs = "appName: ${appName}\n      herokuApiKey: ${herokuKey}"  # as indented after the dedent
                 config = "appName: {type: string}\n  herokuKey: {type: string, secret: true}"
@@ -173,11 +173,11 @@ class Consumer:
     def configure(self, values: dict[str, str], secrets: dict[str, str]) -> None:
         configure_by_cli(self.bin / "pulumi", self.stack, self.dir, self.env, values, secrets)
 
-    def verify(self) -> dict:
-        """`stitch-heroku verify --stack`, in the project folder, as a person runs it on day two."""
-        command = [str(self.venv / "bin" / "stitch-heroku"), "verify", "--stack", self.stack, "--json"]
-        done = subprocess.run(command, cwd=self.dir, env=self.env, capture_output=True, text=True, check=False, timeout=300)
-        assert done.returncode == 0, done.stdout + done.stderr
+    def day_two(self, command: str) -> dict:
+        """`stitch-heroku verify|reconcile --stack S --json`, in the project folder, as a person or a schedule runs it."""
+        argv = [str(self.venv / "bin" / "stitch-heroku"), command, "--stack", self.stack, "--json"]
+        done = subprocess.run(argv, cwd=self.dir, env=self.env, capture_output=True, text=True, check=False, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
         return json.loads(done.stdout)
 
 
@@ -189,13 +189,15 @@ def url_database(ssl_server, name: str) -> StitchDatabase:
 
 
 def lifecycle(consumer: Consumer) -> None:
-    """up, a preview that changes nothing, the day-two verification, destroy."""
+    """up, a preview that changes nothing, the day-two verification and reconcile, destroy."""
     try:
         up = consumer.run("up")
-        assert up["result"] == "succeeded" and {"host", "password", "verification"} <= set(up["outputs"])
+        assert up["result"] == "succeeded" and "verification" in up["outputs"]
         preview = consumer.run("preview")["changes"]
         assert set(preview) <= {"same"}, f"a second run would change something: {preview}"
-        assert consumer.verify()["ready"] is True
+        assert consumer.day_two("verify")["ready"] is True
+        reconciled = consumer.day_two("reconcile")
+        assert reconciled["status"] == "in-sync" and reconciled["verification"]["ready"] is True, reconciled
     finally:
         consumer.run("destroy")
 
@@ -206,7 +208,8 @@ def test_a_program_of_the_users_own_makes_a_verified_destination_on_a_url(langua
     consumer = Consumer(tmp_path, user_venv, language=language)
     consumer.write("url")
     project = "acme-warehouse" if language == "python" else "acme-warehouse-yaml"
-    consumer.configure({f"{project}:source": "url"}, {f"{project}:databaseUrl": db.owner_url})
+    # Stitch's role is the cluster's, and destroy keeps it: one name a test.
+    consumer.configure({f"{project}:source": "url", f"{project}:roleName": f"stitch_{language}"}, {f"{project}:databaseUrl": db.owner_url})
     lifecycle(consumer)
 
 
@@ -235,3 +238,11 @@ def test_a_dynamic_provider_python_without_the_package_is_named_with_the_fix(tmp
     assert missing_package({"PULUMI_RUNTIME_VIRTUALENV": sys.prefix, "PATH": os.environ["PATH"]}, tmp_path) is None
     nowhere = missing_package({"PATH": str(tmp_path / "empty")}, tmp_path)
     assert nowhere is not None and "python3 not on PATH" in nowhere
+
+
+def test_the_day_two_commands_read_the_project_and_its_runtime_from_pulumi_yaml(tmp_path):
+    from ops.destination_state import project_of
+
+    assert project_of(ROOT) == ("stitch-heroku", "python")
+    (tmp_path / "Pulumi.yaml").write_text("name: acme-warehouse-yaml\nruntime: yaml\n")
+    assert project_of(tmp_path) == ("acme-warehouse-yaml", "yaml")
