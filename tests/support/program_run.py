@@ -32,6 +32,9 @@ def main(project: Path, stack_name: str, operation: str) -> None:
     elif operation == "up":
         up = stack.up(color="never", on_output=lambda line: print(line, file=sys.stderr))
         result = {"changes": up.summary.resource_changes, "result": up.summary.result, "outputs": sorted(up.outputs)}
+    elif operation == "refresh":
+        refresh = stack.refresh(color="never", on_output=lambda line: print(line, file=sys.stderr))
+        result = {"changes": refresh.summary.resource_changes}
     elif operation == "destroy":
         stack.destroy(color="never", on_output=lambda line: print(line, file=sys.stderr))
         result = {}
