@@ -246,3 +246,20 @@ def test_the_day_two_commands_read_the_project_and_its_runtime_from_pulumi_yaml(
     assert project_of(ROOT) == ("stitch-heroku", "python")
     (tmp_path / "Pulumi.yaml").write_text("name: acme-warehouse-yaml\nruntime: yaml\n")
     assert project_of(tmp_path) == ("acme-warehouse-yaml", "yaml")
+
+
+def test_the_repository_folder_run_as_a_plugin_serves_the_component(tmp_path):
+    """What the Python language host's RunPlugin does for `pulumi package add <repo url>` (PulumiPlugin.yaml):
+    `python <folder> <engine address>`; with no engine running it as a program, __main__.py serves the schema."""
+    import grpc
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    plugin = subprocess.Popen([sys.executable, str(ROOT), "127.0.0.1:9"], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(plugin.stdout.readline())  # a provider prints its port first, as the engine expects
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            schema = json.loads(provider_pb2_grpc.ResourceProviderStub(channel).GetSchema(provider_pb2.GetSchemaRequest()).schema)
+        assert "stitch-heroku:index:Destination" in schema["resources"]
+    finally:
+        plugin.kill()
+        plugin.wait()
