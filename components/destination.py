@@ -20,7 +20,7 @@ import pulumi
 from components import config as settings
 from components.database_source import database_for, plan_credential
 from components.dynamic_host import missing_package
-from components.heroku_credential import HerokuAccess, HerokuCredentialError, data_api_url, heroku_api_key, platform_api_url
+from components.heroku_credential import HerokuAccess, HerokuCredentialError, heroku_access
 from components.moved import child
 from components.source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
 from components.stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
@@ -259,7 +259,10 @@ def validated(args: Mapping[str, Any], environ: Mapping[str, str] = os.environ) 
     provider credentials fall back to the environment and the netrc, as the providers' own do."""
     raw = {key: _text(value) for key, value in args.items() if key not in CREDENTIAL_INPUTS}
     heroku_key, token = args.get("heroku_api_key"), args.get("stitch_access_token")
-    login = settings.HerokuLogin("secret") if heroku_key is not None else settings.heroku_login({}, lambda _key: True, environ)
+    provider = pulumi.Config("heroku")  # the heroku provider's own key and URL, if the stack sets them
+    known = {key: provider.get(name) for key, name in ((settings.HEROKU_KEY, "apiKey"), (settings.HEROKU_URL_KEY, "url"))}
+    heroku_config = {key: value for key, value in known.items() if value}
+    login = settings.HerokuLogin("secret") if heroku_key is not None else settings.heroku_login(heroku_config, lambda _key: True, environ)
     stitch_token = ("secret", token) if token is not None else ("env", environ[settings.STITCH_TOKEN_ENV]) if environ.get(
         settings.STITCH_TOKEN_ENV
     ) else None
@@ -274,8 +277,10 @@ def validated(args: Mapping[str, Any], environ: Mapping[str, str] = os.environ) 
     )
     access = None
     if cfg.source != "url":
-        key = heroku_key if heroku_key is not None else heroku_api_key({}, environ)
-        access = HerokuAccess(key, platform_api_url({}, environ), data_api_url(environ))
+        # Where the heroku provider calls (heroku:url, HEROKU_API_URL) and its key, as today; the input's key first.
+        access = heroku_access()
+        if heroku_key is not None:
+            access = replace(access, api_key=heroku_key)
     return cfg, access
 
 
