@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -41,8 +42,10 @@ def test_the_yaml_host_builds_beside_the_cli_without_moving_its_folder(built_too
     cli, yaml = pulumi_toolchain.programs()
     assert yaml.binary == "pulumi-language-yaml" and yaml.version == "v1.25.0"
     assert pulumi_toolchain.toolchain_dir([cli, yaml], "go1.26.8") == pulumi_toolchain.toolchain_dir([cli], "go1.26.8")
-    about = subprocess.run([str(built_toolchain / "pulumi-language-yaml"), "--version"], capture_output=True, text=True, check=False)
-    assert "1.25.0" in about.stdout + about.stderr
+    assert os.access(built_toolchain / "pulumi-language-yaml", os.X_OK)
+    manifest = json.loads((built_toolchain.parent / "manifest.json").read_text())
+    assert manifest["pulumi-language-yaml"] == yaml.fingerprint() and manifest["pulumi"] == cli.fingerprint()
+    assert yaml.version.encode() in (built_toolchain / "pulumi-language-yaml").read_bytes(), "the version is linked in (-X)"
 
 
 def test_without_go_it_says_what_to_do_instead(capsys, monkeypatch):
