@@ -70,6 +70,14 @@ class Invalid(ValueError):
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """A value known only during the deployment (a component input given as a pulumi Output): it counts as set,
+    and is parsed where it is used (the database URL's parser runs on the resolved value)."""
+
+    value: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
 class StitchConfig:
     """How the stack registers its destination in Stitch through the Connect API."""
 
@@ -440,7 +448,7 @@ SECRET_KEYS = tuple(s.key for s in PROJECT_SETTINGS if s.secret)
 
 def validate(
     stack: str,
-    raw: Mapping[str, str | None],
+    raw: Mapping[str, str | Deferred | None],
     *,
     secret_keys: set[str],
     heroku_key: str | None,
@@ -490,6 +498,9 @@ def validate(
             problems.append(
                 f"{setting.key}: stored in plain text (it holds a password): set it again with pulumi config set --secret {setting.key}"
             )
+        if isinstance(text, Deferred):
+            values[setting.key] = text.value
+            continue
         try:
             values[setting.key] = setting.parse(text)
         except Invalid as error:
@@ -574,7 +585,7 @@ def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] 
                 problems.append(
                     f"{key}: applies to the dedicated role only, but Stitch uses {kind}: pulumi config rm {key}"
                 )
-    if values.get("stitch_credential") == "dedicated" and values.get("database_url") is not None:
+    if values.get("stitch_credential") == "dedicated" and isinstance(values.get("database_url"), str):
         try:
             owner = parse_database_url(values["database_url"]).username
         except InvalidDatabaseUrl:
@@ -584,7 +595,7 @@ def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] 
                 f'stitch_role_name: "{owner}" is the database owner of database_url; Stitch needs a role of its own: '
                 'pulumi config set stitch_role_name stitch'
             )
-    if values["stitch_url"] is not None and values["database_url"] is not None:
+    if isinstance(values["stitch_url"], str) and isinstance(values["database_url"], str):
         try:
             stitch, database = parse_database_url(values["stitch_url"]), parse_database_url(values["database_url"])
         except InvalidDatabaseUrl:

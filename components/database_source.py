@@ -15,6 +15,7 @@ from components.config import StackConfig
 from components.heroku_config_vars import live_urls
 from components.heroku_credential import CredentialChoice, HerokuAccess, choose_credential, credential_for_existing, heroku_access
 from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
+from components.moved import child
 from components.source_guard import SourceGuardArgs
 
 
@@ -32,9 +33,14 @@ class CredentialPlan:
     """How this run calls Heroku (Heroku sources only)."""
 
 
-def plan_credential(cfg: StackConfig) -> CredentialPlan:
-    """Raises HerokuCredentialError when Heroku's answer makes the configured choice impossible."""
-    access = heroku_access() if cfg.source != "url" else None
+def plan_credential(cfg: StackConfig, access: HerokuAccess | None = None) -> CredentialPlan:
+    """Raises HerokuCredentialError when Heroku's answer makes the configured choice impossible.
+
+    access: how to call Heroku (a Destination's heroku_api_key); else the heroku provider's own key."""
+    if cfg.source == "url":
+        access = None
+    elif access is None:
+        access = heroku_access()
     choice = choose_credential(cfg, access) if access else CredentialChoice(False)
     if cfg.stitch_url or cfg.stitch_config_var:
         kind = None
@@ -77,17 +83,22 @@ class Database:
         return pulumi.Output.all(self.stitch_role, live_username).apply(lambda users: users[0] != users[1])
 
 
-def database_for(cfg: StackConfig, credential: CredentialPlan, first: pulumi.Resource) -> Database:
-    """The Heroku app and add-on this stack creates, an existing Heroku database, or a URL; after `first`."""
+def database_for(
+    cfg: StackConfig, credential: CredentialPlan, first: pulumi.Resource, parent: pulumi.Resource | None = None, prefix: str = ""
+) -> Database:
+    """The Heroku app and add-on this stack creates, an existing Heroku database, or a URL; after `first`.
+
+    parent: the Destination the resources belong to (its heroku provider is theirs); prefix: its name, for theirs."""
     after_first = pulumi.ResourceOptions(depends_on=[first])
     if cfg.source == "heroku":
         dedicated = credential.heroku if credential.choice.dedicated else None
+        name, opts = child(parent, prefix, "database", after_first)
         heroku = HerokuDatabase(
-            "database",
+            name,
             HerokuDatabaseArgs(
                 cfg.app_name, cfg.region, cfg.addon_plan, cfg.protect, cfg.team, cfg.postgres_version, cfg.stitch_config_var, dedicated
             ),
-            after_first,
+            opts,
         )
         guard = SourceGuardArgs(cfg.source, heroku.app_name, heroku.app, [heroku.app, heroku.addon])
         stitch_url = heroku.stitch_url or cfg.stitch_url
@@ -95,7 +106,10 @@ def database_for(cfg: StackConfig, credential: CredentialPlan, first: pulumi.Res
         return Database(heroku.database_url, heroku.app_name, stitch_url, guard, [heroku.addon], [heroku], role)
     guard = SourceGuardArgs(cfg.source, owned=[first])
     if cfg.source == "heroku-existing":
-        stitch_var, made, role = credential_for_existing(credential.choice, credential.heroku, cfg.stitch_config_var, after_first)
-        live = live_urls(cfg.app_name, cfg.database_config_var, stitch_var, database_key="database_config_var", depends_on=[first, *made])
+        name, opts = child(parent, prefix, "stitch-credential", after_first)
+        stitch_var, made, role = credential_for_existing(credential.choice, credential.heroku, cfg.stitch_config_var, opts, name=name)
+        live = live_urls(
+            cfg.app_name, cfg.database_config_var, stitch_var, database_key="database_config_var", depends_on=[first, *made], parent=parent
+        )
         return Database(live.database_url, cfg.app_name, live.stitch_url or cfg.stitch_url, guard, [first, *made], made, role)
     return Database(pulumi.Output.secret(cfg.database_url), None, cfg.stitch_url, guard, [first])

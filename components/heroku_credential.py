@@ -55,7 +55,14 @@ from components.config import (
     heroku_api_host,
     netrc_path,
 )
-from components.provider_credentials import LEGACY_CREDENTIALS, heroku_config, without_credentials
+from components.provider_credentials import (
+    GIVEN_HEROKU_KEY,
+    LEGACY_CREDENTIALS,
+    given_credential,
+    heroku_config,
+    run_first,
+    without_credentials,
+)
 
 CREDENTIAL = "stitch"
 ATTACHMENT = "STITCH_DATABASE"
@@ -218,9 +225,12 @@ def dedicated_refused(plan: str) -> str:
 class HerokuAccess:
     """Where and as whom the program calls Heroku itself (the Data API; for heroku-existing, one Platform API lookup)."""
 
-    api_key: str | None = field(repr=False)
+    api_key: pulumi.Input[str] | None = field(repr=False)
+    """A plain key, or a Destination's heroku_api_key as given (an Output is used where the deployment reads it)."""
     api_url: str
     data_url: str
+    given_key: pulumi.Input[str] | None = field(default=None, repr=False)
+    """The key a Destination's caller gave (heroku_api_key), which its dynamic children keep; None: the run's own."""
 
 
 def heroku_access() -> HerokuAccess:
@@ -256,7 +266,10 @@ def choose_credential(cfg: StackConfig, access: HerokuAccess) -> CredentialChoic
         return CredentialChoice(False, owner_reason=ONE_CREDENTIAL_REASON if one else OWNER_CHOSEN)
     if cfg.source == "heroku":
         return CredentialChoice(True)
-    addon = find_database_addon(HerokuHttp(access.api_url, access.api_key or ""), str(cfg.app_name), cfg.database_config_var)
+    # The plan is read before any resource, so a key known only during the deployment (a Destination's
+    # heroku_api_key given as an Output) cannot serve here: the provider's own key (environment, netrc) does.
+    key = access.api_key if isinstance(access.api_key, str) else heroku_api_key({})
+    addon = find_database_addon(HerokuHttp(access.api_url, key or ""), str(cfg.app_name), cfg.database_config_var)
     if addon.one_credential:
         if cfg.stitch_credential == "dedicated":
             raise HerokuCredentialError(dedicated_refused(addon.plan))
@@ -277,7 +290,7 @@ class StitchCredentialProvider(ResourceProvider):
         self.api_key = heroku_api_key(heroku_config(req))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = _data_api(props, self.api_key)
+        client = _data_api(props, run_first(self.api_key, props, GIVEN_HEROKU_KEY))
         path = _credential_path(props)
         status, found = client.call("GET", path)
         adopted = status != 404
@@ -300,7 +313,7 @@ class StitchCredentialProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """What Heroku holds now; gone (`pg:credentials:destroy`): an empty id, so refresh drops it and `up` makes it again."""
-        status, found = _data_api(props, self.api_key).call("GET", _credential_path(props))
+        status, found = _data_api(props, run_first(self.api_key, props, GIVEN_HEROKU_KEY)).call("GET", _credential_path(props))
         if status == 404:
             return ReadResult(id_="", outs={})
         return ReadResult(id_=id_, outs={**without_credentials(props), **_facts(found, props.get("user"))})
@@ -401,6 +414,8 @@ class StitchCredentialArgs:
     """Seconds to wait for a new credential to become active."""
     poll_seconds: float = 2.0
     """Seconds between two looks at a new credential."""
+    given_api_key: pulumi.Input[str] | None = None
+    """The key a Destination's caller gave as its input (heroku_api_key); None: the run's own (configure())."""
 
 
 class StitchCredential(pulumi.dynamic.Resource, module="stitch", name="HerokuCredential"):
@@ -418,8 +433,10 @@ class StitchCredential(pulumi.dynamic.Resource, module="stitch", name="HerokuCre
             "activate_timeout": args.activate_timeout,
             "poll_seconds": args.poll_seconds,
             **{key: None for key in (*_FACTS, "adopted")},
+            **given_credential(GIVEN_HEROKU_KEY, args.given_api_key),
         }
-        super().__init__(StitchCredentialProvider(), name, props, opts)
+        secret = pulumi.ResourceOptions(additional_secret_outputs=[GIVEN_HEROKU_KEY])
+        super().__init__(StitchCredentialProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
 
 
 # -- the credential and its attachment, as the program declares them ----------------------------------------------
@@ -435,6 +452,8 @@ class DedicatedCredentialArgs:
     """The add-on's name, for messages."""
     data_url: str
     """Base URL of Heroku's Data API."""
+    given_api_key: pulumi.Input[str] | None = None
+    """The key a Destination's caller gave as its input, for the credential's own Data API calls."""
 
 
 class DedicatedCredential(pulumi.ComponentResource):
@@ -446,7 +465,7 @@ class DedicatedCredential(pulumi.ComponentResource):
         super().__init__("stitch:heroku:DedicatedCredential", name, None, opts)
         self.credential = StitchCredential(
             "credential",
-            StitchCredentialArgs(addon=args.addon_id, addon_name=args.addon_name, data_url=args.data_url),
+            StitchCredentialArgs(addon=args.addon_id, addon_name=args.addon_name, data_url=args.data_url, given_api_key=args.given_api_key),
             pulumi.ResourceOptions(parent=self),
         )
         # `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE` (cli-attach). Deleting it
@@ -464,7 +483,12 @@ class DedicatedCredential(pulumi.ComponentResource):
 
 
 def credential_for_existing(
-    choice: CredentialChoice, access: HerokuAccess | None, stitch_config_var: str | None, opts: pulumi.ResourceOptions | None = None
+    choice: CredentialChoice,
+    access: HerokuAccess | None,
+    stitch_config_var: str | None,
+    opts: pulumi.ResourceOptions | None = None,
+    *,
+    name: str = "stitch-credential",
 ) -> tuple[str | None, list[pulumi.Resource], pulumi.Output[str] | None]:
     """heroku-existing: the dedicated credential when the choice made one, as (the config var Stitch's URL is
     read from, what that read waits for, the credential's own role); else the user's own stitch_config_var, if any."""
@@ -472,8 +496,8 @@ def credential_for_existing(
         return stitch_config_var, [], None
     addon = choice.addon
     dedicated = DedicatedCredential(
-        "stitch-credential",
-        DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, access.data_url),
+        name,
+        DedicatedCredentialArgs(addon.app_id, addon.id, addon.name, access.data_url, access.given_key),
         opts,
     )
     return dedicated.config_var, [dedicated.attachment], dedicated.user

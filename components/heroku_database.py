@@ -68,7 +68,7 @@ class HerokuDatabase(pulumi.ComponentResource):
         if args.dedicated is not None:
             self.dedicated = DedicatedCredential(
                 "stitch-credential",
-                DedicatedCredentialArgs(self.app.id, self.addon.id, self.addon.name, args.dedicated.data_url),
+                DedicatedCredentialArgs(self.app.id, self.addon.id, self.addon.name, args.dedicated.data_url, args.dedicated.given_key),
                 pulumi.ResourceOptions(parent=self),
             )
             stitch_var, read_after = self.dedicated.config_var, [self.addon, self.dedicated.attachment]

@@ -13,12 +13,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import pulumi
 from pulumi.dynamic import ConfigureRequest
 
 from components.config import HEROKU_KEY, HEROKU_URL_KEY, STITCH_TOKEN_KEY, find_stitch_token
 
 # Inputs that earlier versions saved in the state: an existing stack's next `up` drops them with an update.
 LEGACY_CREDENTIALS = ("api_key", "access_token")
+# A credential a Destination's caller handed it as an input (heroku_api_key, stitch_access_token), which the
+# providers' configure() cannot see in a program of another project or language: kept in the resource's inputs,
+# secret, and used only where the run's own configuration and environment have none, so a key or token rotated
+# there always wins over the saved one. Our own program never hands one (it is read from the stack's config).
+GIVEN_HEROKU_KEY, GIVEN_STITCH_TOKEN = "given_api_key", "given_access_token"
 
 
 def configured(req: ConfigureRequest, *keys: str) -> dict[str, str]:
@@ -35,6 +41,17 @@ def heroku_config(req: ConfigureRequest) -> dict[str, str]:
 def configured_stitch_token(req: ConfigureRequest, environ: Mapping[str, str] = os.environ) -> str | None:
     """stitch:accessToken, else STITCH_ACCESS_TOKEN, as the program's config reads it."""
     return find_stitch_token(configured(req, STITCH_TOKEN_KEY), environ)
+
+
+def run_first(from_run: str | None, props: Mapping[str, object], given: str) -> str | None:
+    """The run's own credential, else the one the Destination's caller gave (props[given]), else None."""
+    saved = props.get(given)
+    return from_run or (str(saved) if saved else None)
+
+
+def given_credential(key: str, value: object) -> dict[str, object]:
+    """The props entry for a credential the caller gave, as a secret; nothing when none was given."""
+    return {} if value is None else {key: pulumi.Output.secret(value)}
 
 
 def without_credentials(props: Mapping[str, object]) -> dict[str, object]:

@@ -17,7 +17,14 @@ from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ReadResul
 
 from components.checks import verify
 from components.connection import ConnectionSettings
-from components.provider_credentials import LEGACY_CREDENTIALS, configured_stitch_token, without_credentials
+from components.provider_credentials import (
+    GIVEN_STITCH_TOKEN,
+    LEGACY_CREDENTIALS,
+    configured_stitch_token,
+    given_credential,
+    run_first,
+    without_credentials,
+)
 from components.stitch_api import (
     DESTINATION_TYPE,
     FULLY_CONFIGURED,
@@ -69,7 +76,7 @@ class StitchDestinationProvider(ResourceProvider):
                 f"Heroku is rotating Stitch's credential (its URL holds a temporary username): destination {props['name']!r} "
                 "was not registered; run pulumi up again once `heroku pg:credentials` shows the credential active"
             )
-        client = client_for(props, self.access_token)
+        client = client_for(props, run_first(self.access_token, props, GIVEN_STITCH_TOKEN))
         properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""
         before: Snapshot | None = None
@@ -152,7 +159,7 @@ class StitchDestinationProvider(ResourceProvider):
         stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE) or bool(olds.get("released"))
         if not stitch_side_changed and olds.get("connection_check") in SETTLED:
             return UpdateResult(outs={**news, **_kept(olds)})
-        client = client_for(news, self.access_token)
+        client = client_for(news, run_first(self.access_token, news, GIVEN_STITCH_TOKEN))
         properties = _for_the_form(_destination_type(client, news["properties"]), news["properties"])
         existing = client.find_destination(id_)
         if destination_status(existing) == "deleted":
@@ -175,7 +182,7 @@ class StitchDestinationProvider(ResourceProvider):
         Stitch never shows the password, so a password typed into its UI cannot be seen here."""
         if props.get("released"):
             return ReadResult(id_=id_, outs=without_credentials(props))  # no longer ours to look at
-        client = client_for(props, self.access_token)
+        client = client_for(props, run_first(self.access_token, props, GIVEN_STITCH_TOKEN))
         found = client.find_destination(id_)
         if destination_status(found) == "deleted":
             log.warning("destination %s was deleted in Stitch", id_)
@@ -207,7 +214,7 @@ class StitchDestinationProvider(ResourceProvider):
         if props.get("keep_on_delete"):
             log.info("destination %s stays in Stitch (stitch_keep_destination)", id_)
             return
-        if not client_for(props, self.access_token).delete_destination(id_):
+        if not client_for(props, run_first(self.access_token, props, GIVEN_STITCH_TOKEN)).delete_destination(id_):
             log.info("destination %s was already gone from Stitch", id_)
 
 
@@ -460,6 +467,8 @@ class StitchDestinationArgs:
     """Let Stitch map every unmapped source of the account to a new destination (ignore_unmapped_sources false)."""
     hold: pulumi.Input[bool] = False
     """Heroku is rotating Stitch's credential (a temporary username): send Stitch nothing, keep what it has."""
+    given_token: pulumi.Input[str] | None = None
+    """The token a Destination's caller gave as its input (stitch_access_token); None: the run's own (configure())."""
     poll_seconds: float = 5.0
     """Seconds between two looks at the destination."""
 
@@ -492,8 +501,9 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "destination_id": None,
             "connection_check": None,
             "report_card_step": None,
+            **given_credential(GIVEN_STITCH_TOKEN, args.given_token),
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_PROPS), depends_on=[marker])
+        secret = pulumi.ResourceOptions(additional_secret_outputs=[*SECRET_PROPS, GIVEN_STITCH_TOKEN], depends_on=[marker])
         super().__init__(StitchDestinationProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
 
 

@@ -42,6 +42,8 @@ class StitchGrantArgs:
     privileges: pulumi.Input[list[str]] | None = None
     """The database privileges to grant; None: all of DATABASE_PRIVILEGES. Over a Heroku plan's capacity, only
     those the grantee still holds (components/stack_capacity.py), so the grant never undoes Heroku's enforcement."""
+    provider: postgresql.Provider | None = None
+    """The caller's postgresql provider (a Destination's `providers`), signed in as the owner; else one of our own."""
 
 
 class StitchGrant(pulumi.ComponentResource):
@@ -53,7 +55,7 @@ class StitchGrant(pulumi.ComponentResource):
     def __init__(self, name: str, args: StitchGrantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:postgres:CreateGrant", name, None, opts)
         owner = args.owner
-        self.provider = postgresql.Provider(
+        self.provider = args.provider or postgresql.Provider(
             "owner",
             host=owner.host,
             port=owner.port,

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from components import capacity as cap
 from components import config as stack_config
+from components import state_record
 from components.checks import Capacity, Expectation, verify
 from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
 from components.stitch_api import StitchApiError, StitchClient
@@ -95,6 +96,8 @@ def settings_from_stack(stack: str, outputs: Mapping[str, object] | None = None)
     limits and the measurements kept for the growth rate."""
     outputs = stack_outputs(stack) if outputs is None else outputs
     try:
+        if "host" not in outputs:  # a program of another project, which need not export them: its Destination's
+            outputs = destination_outputs_of(stack) or outputs
         settings = ConnectionSettings(
             host=outputs["host"],
             port=int(outputs["port"]),
@@ -161,6 +164,13 @@ def loads_of_stack(stack: str, outputs: Mapping[str, object], settings: Connecti
         client, found, listed, settings, connect_timeout=10, source=str(config.get(f"{PROJECT}:source") or "heroku"),
         secrets=[settings.password, str(token)], stale_hours=stale_hours,
     )  # fmt: skip
+
+
+def destination_outputs_of(stack: str) -> dict[str, object] | None:
+    """The stack's Destination's outputs, from its state (components/state_record.py)."""
+    done = subprocess.run(["pulumi", "stack", "export", "--show-secrets", "--stack", stack], capture_output=True, text=True, check=False)
+    found = state_record.destination_outputs(json.loads(done.stdout).get("deployment") or {}) if done.returncode == 0 else None
+    return None if found is None else {key: value for key, (value, _secret) in found.items()}
 
 
 def read_url_from_stdin(stdin: TextIO) -> str:

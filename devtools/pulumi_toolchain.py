@@ -121,7 +121,16 @@ def programs() -> list[GoProgram]:
             version=wrapper_requirement("cli", "github.com/pulumi/pulumi/pkg/v3"),
             version_symbol="github.com/pulumi/pulumi/sdk/v3/go/common/version.Version",
             extra_files=dict(PYTHON_SHIMS),
-        )
+        ),
+        # The YAML language host: a Pulumi YAML program (`runtime: yaml`) uses the Destination component through
+        # its plugin, pulumi-resource-stitch-heroku (tests/test_component_yaml.py).
+        GoProgram(
+            binary="pulumi-language-yaml",
+            wrapper="yaml",
+            package="github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml",
+            version=wrapper_requirement("yaml", "github.com/pulumi/pulumi-yaml"),
+            version_symbol="github.com/pulumi/pulumi-yaml/pkg/version.Version",
+        ),
     ]
 
 
@@ -138,10 +147,11 @@ def go_version(go: str) -> str:
 
 
 def toolchain_dir(programs_: list[GoProgram], go_release: str) -> Path:
-    """One folder per combination of programs and Go release: a changed pin builds afresh beside the old."""
+    """One folder per CLI and Go release: a changed CLI pin builds afresh beside the old. The other programs
+    (the YAML language host) are kept in the same folder and rebuilt when their own fingerprint in its
+    manifest changes, so adding one does not rebuild the CLI."""
     digest = hashlib.sha256(go_release.encode())
-    for program in programs_:
-        digest.update(program.fingerprint().encode())
+    digest.update(programs_[0].fingerprint().encode())
     return cache_root() / digest.hexdigest()[:16]
 
 

@@ -30,7 +30,7 @@ from components.connection import ConnectionSettings, hide_known
 from components.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
 from components.stitch_loads import LoadsView, read_loads
 from components.verification import URL_CHANGED, rerun_only
-from ops import verdict, workspace
+from ops import destination_state, verdict, workspace
 
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 STATUS_EXIT = {"in-sync": EXIT_OK, "healed": EXIT_OK, "failing": EXIT_FAILING, "drift": EXIT_DRIFT}
@@ -67,7 +67,8 @@ def open_project_stack(name: str, project: Path) -> auto.Stack:
     if found is None:
         raise UsageError("no Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/) and log in to the stack's backend")
     bin_dir = Path(found).resolve().parent
-    inline = not workspace.has_language_host(bin_dir)
+    name_of_project, runtime = destination_state.project_of(project)
+    inline = runtime == "python" and not workspace.has_language_host(bin_dir)
     env: dict[str, str] = {"PULUMI_SKIP_UPDATE_CHECK": os.environ.get("PULUMI_SKIP_UPDATE_CHECK", "true")}
     if inline:
         say(f"the Pulumi CLI in {bin_dir} has no Python language host: running __main__.py in this process (inline), as try_local does")
@@ -77,7 +78,7 @@ def open_project_stack(name: str, project: Path) -> auto.Stack:
     command = auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=True)
     options = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars=env, pulumi_command=command)
     try:
-        return workspace.open_stack(name, project, options, inline=inline, create=False)
+        return workspace.open_stack(name, project, options, inline=inline, create=False, project_name=name_of_project or workspace.PROJECT)
     except auto.StackNotFoundError:
         raise UsageError(f"stack {name!r} does not exist in this backend: pulumi stack ls lists the stacks") from None
     except auto.CommandError as error:
@@ -85,7 +86,12 @@ def open_project_stack(name: str, project: Path) -> auto.Stack:
 
 
 def read_config(stack: auto.Stack, project: str = workspace.PROJECT) -> stack_config.StackConfig:
-    """The stack's config, validated exactly as the program validates it (secrets decrypted in this process)."""
+    """The stack's config, validated exactly as the program validates it (secrets decrypted in this process).
+
+    A project of another name holds a Destination in a program of its own: then the settings it was given,
+    as the Destination recorded them in the state (the Stitch token from STITCH_ACCESS_TOKEN)."""
+    if project != workspace.PROJECT:
+        return settings_of_destination(stack)
     try:
         values = stack.get_all_config()
     except auto.CommandError as error:
@@ -95,6 +101,31 @@ def read_config(stack: auto.Stack, project: str = workspace.PROJECT) -> stack_co
         return stack_config.load(project, stack.name, plain, lambda key: bool(values[key].secret) if key in values else False)
     except stack_config.ConfigError as error:
         raise UsageError(str(error)) from None
+
+
+def settings_of_destination(stack: auto.Stack) -> stack_config.StackConfig:
+    outputs = destination_state.destination_outputs(stack)
+    recorded = destination_state.recorded_settings(outputs or {})
+    if recorded is None:
+        raise UsageError(f"stack {stack.name!r} holds no stitch-heroku Destination (one, run with pulumi up since 0.2.0)")
+    raw: dict[str, str | stack_config.Deferred | None] = dict(recorded.get("settings") or {})
+    # Secret inputs are only named in the record: present, and never needed here (the outputs carry the credential).
+    raw |= {key: stack_config.Deferred(None) for key in recorded.get("secrets") or () if key in stack_config.PROJECT_KEYS}
+    token = os.environ.get(stack_config.STITCH_TOKEN_ENV)
+    try:
+        return stack_config.validate(
+            stack.name, raw, secret_keys=set(stack_config.SECRET_KEYS), heroku_key="env", stitch_token=("env", token) if token else None
+        )
+    except stack_config.ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def stitch_outputs(stack: auto.Stack, outputs: Mapping[str, auto.OutputValue]) -> Mapping[str, auto.OutputValue]:
+    """The stack's outputs when they are the Destination's (this repository's program exports them all); else
+    the Destination's own, from the state."""
+    if "host" in outputs:
+        return outputs
+    return destination_state.destination_outputs(stack) or outputs
 
 
 # -- what the engine did ----------------------------------------------------------------------------
@@ -367,7 +398,7 @@ class Outcome:
 
 
 def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only: bool) -> Outcome:
-    before = stack.outputs()
+    before = stitch_outputs(stack, stack.outputs())
     destination_id = before.get("stitch_destination_id")
     secrets = _secret_values(before, cfg)
     view = look_at_stitch(cfg, str(destination_id.value) if destination_id and destination_id.value else None, secrets, stack.name)
@@ -387,7 +418,7 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
         if dry_run:
             stack.preview(**engine)
         else:
-            outputs = stack.up(suppress_progress=True, **engine).outputs
+            outputs = stitch_outputs(stack, stack.up(suppress_progress=True, **engine).outputs)
     except auto.CommandError as error:
         failed = "\n".join(events.errors) or _last_line(error)
         problems.append(
@@ -541,7 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         stack = open_project_stack(args.stack, Path.cwd())
-        cfg = read_config(stack)
+        cfg = read_config(stack, destination_state.project_of(Path.cwd())[0] or workspace.PROJECT)
     except UsageError as error:
         if args.json:
             print(json.dumps({"stack": args.stack, "status": "error", "error": str(error)}))

@@ -30,7 +30,9 @@ def inline_program(project: Path) -> Callable[[], None]:
     return lambda: runpy.run_path(str(main_file), run_name="__main__")
 
 
-def open_stack(name: str, project: Path, options: auto.LocalWorkspaceOptions, *, inline: bool, create: bool = True) -> auto.Stack:
+def open_stack(
+    name: str, project: Path, options: auto.LocalWorkspaceOptions, *, inline: bool, create: bool = True, project_name: str = PROJECT
+) -> auto.Stack:
     """The stack `name` of the project in `project`; inline: run __main__.py in this process.
 
     create=False only selects: a stack that does not exist raises auto.StackNotFoundError, so a day-two
@@ -38,8 +40,8 @@ def open_stack(name: str, project: Path, options: auto.LocalWorkspaceOptions, *,
     if inline:
         program = inline_program(project)
         if create:
-            return auto.create_or_select_stack(name, project_name=PROJECT, program=program, opts=options)
-        return auto.select_stack(name, project_name=PROJECT, program=program, opts=options)
+            return auto.create_or_select_stack(name, project_name=project_name, program=program, opts=options)
+        return auto.select_stack(name, project_name=project_name, program=program, opts=options)
     if create:
         return auto.create_or_select_stack(name, work_dir=str(project), opts=options)
     return auto.select_stack(name, work_dir=str(project), opts=options)

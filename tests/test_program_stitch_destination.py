@@ -107,7 +107,7 @@ def test_the_destination_guard_comes_first_and_records_what_the_run_does(monkeyp
     monkeypatch.delenv("STITCH_ACCESS_TOKEN", raising=False)
     managed = run_program("dev", WITH_TOKEN, secret=SECRETS)
     # Components (stitch:<module>:<Name>) are records only; every resource with a provider waits for the guard.
-    custom = [r for r in managed.registrations if not r.type.startswith("stitch:")]
+    custom = [r for r in managed.registrations if not r.type.startswith(("stitch:", "stitch-heroku:"))]
     assert custom[0].type == GUARD, "its check must run before any other step"
     assert guard_inputs(managed) == {"stitch_destination": "managed", "destination_name": "stitch-heroku-dev"}
     assert managed.one(GUARD).dependencies == []
@@ -119,7 +119,7 @@ def test_released_keeps_a_record_of_the_destination_without_a_token_and_retains_
     run = run_program("dev", HEROKU_STACK | {"stitch_destination": "released"})
     assert guard_inputs(run) == {"stitch_destination": "released"}
     record = run.one(DESTINATION)
-    assert record.name == "stitch-destination", "the same name, so the engine takes it for the managed one"
+    assert record.name == "stitch-heroku-stitch-destination", "the same name, so the engine takes it for the managed one"
     assert record.inputs["released"] is True and not record.inputs.get("access_token") and not record.inputs.get("properties")
     assert record.retain_on_delete, "once undeclared, the engine must drop it without calling delete"
     with_token = run_program("dev", WITH_TOKEN | {"stitch_destination": "released"}, secret=SECRETS)

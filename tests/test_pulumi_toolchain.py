@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -17,7 +18,7 @@ def test_pins_are_read_from_requirements(tmp_path):
 
 
 def test_the_cli_version_is_the_one_its_wrapper_pins():
-    (cli,) = pulumi_toolchain.programs()
+    cli = pulumi_toolchain.programs()[0]
     go_mod = (pulumi_toolchain.WRAPPERS / "cli" / "go.mod").read_text()
     assert f"github.com/pulumi/pulumi/pkg/v3 {cli.version}" in go_mod
     assert f"github.com/pulumi/pulumi/sdk/v3 {cli.version}" in go_mod, "pkg/v3 and sdk/v3 must be at the same version"
@@ -37,6 +38,16 @@ def test_a_changed_wrapper_builds_into_a_new_folder(tmp_path, monkeypatch):
     assert pulumi_toolchain.toolchain_dir([program], "go1.27.3") != pulumi_toolchain.toolchain_dir([program], "go1.26.8")
 
 
+def test_the_yaml_host_builds_beside_the_cli_without_moving_its_folder(built_toolchain):
+    cli, yaml = pulumi_toolchain.programs()
+    assert yaml.binary == "pulumi-language-yaml" and yaml.version == "v1.25.0"
+    assert pulumi_toolchain.toolchain_dir([cli, yaml], "go1.26.8") == pulumi_toolchain.toolchain_dir([cli], "go1.26.8")
+    assert os.access(built_toolchain / "pulumi-language-yaml", os.X_OK)
+    manifest = json.loads((built_toolchain.parent / "manifest.json").read_text())
+    assert manifest["pulumi-language-yaml"] == yaml.fingerprint() and manifest["pulumi"] == cli.fingerprint()
+    assert yaml.version.encode() in (built_toolchain / "pulumi-language-yaml").read_bytes(), "the version is linked in (-X)"
+
+
 def test_without_go_it_says_what_to_do_instead(capsys, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     assert pulumi_toolchain.main([]) == 1
@@ -46,7 +57,7 @@ def test_without_go_it_says_what_to_do_instead(capsys, monkeypatch):
 
 
 def test_the_built_cli_reports_its_version_and_the_shims_are_executable(built_toolchain):
-    (cli,) = pulumi_toolchain.programs()
+    cli = pulumi_toolchain.programs()[0]
     version = subprocess.run([str(built_toolchain / "pulumi"), "version"], capture_output=True, text=True, check=True).stdout.strip()
     assert version == cli.version
     for name in pulumi_toolchain.PYTHON_SHIMS.values():

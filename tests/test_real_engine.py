@@ -96,7 +96,7 @@ def test_the_dynamic_providers_ran_in_the_real_provider_host(stack, database):
     stack.up()
     deployment = stack.stack.export_stack().deployment
     resources = deployment["resources"]
-    verification = next(r for r in resources if r["urn"].endswith("::verification"))
+    verification = next(r for r in resources if r["urn"].endswith("-verification"))
     assert verification["type"] == "pulumi-python:dynamic/stitch:Verification"
     assert "::pulumi:providers:pulumi-python::" in verification["provider"]
     assert verification["outputs"]["report"]["ready"] is True

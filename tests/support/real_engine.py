@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -183,6 +184,15 @@ def throwaway_stack(base_dir: Path, stack_name: str, **options: Any) -> Iterator
                 real.destroy()
             finally:
                 real.stack.workspace.remove_stack(stack_name, force=True)
+
+
+def configure_by_cli(pulumi: Path, stack: str, folder: Path, env: dict[str, str], values: dict[str, str], secrets: dict[str, str]) -> None:
+    """A stack's config set with the CLI in its project folder, as a user sets it: secrets through stdin."""
+    for key, value in values.items():
+        command = [str(pulumi), "config", "set", "--stack", stack, key, value]
+        subprocess.run(command, cwd=folder, env=env, check=True, capture_output=True)
+    for key, value in secrets.items():
+        set_secret(pulumi, stack=stack, key=key, value=value, cwd=folder, env=env)
 
 
 _apps = itertools.count(1)
