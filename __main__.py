@@ -7,14 +7,13 @@ destination in Stitch) -> its outputs as the stack's.
 
 import pulumi
 from pulumi.runtime.settings import get_monitor
-
-from components import config as stack_config
-from components.destination import OUTPUTS, Destination, args_from_stack
+from stitch_heroku import config as stack_config
+from stitch_heroku.destination import OUTPUTS, Destination, args_from_stack
 
 if get_monitor() is None:
     # Not run by an engine as a program but as the plugin of PulumiPlugin.yaml (`python <repo> <engine address>`,
     # after `pulumi package add <repo url>`): serve the component to programs in any language.
-    from components.provider import main
+    from stitch_heroku.provider import main
 
     main()
     raise SystemExit(0)

@@ -14,7 +14,7 @@ __all__ = ["Destination", "DestinationArgs"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from components import destination
+        from . import destination
 
         return getattr(destination, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from components import postgres_sql as pg
-from components.heroku_plans import DEV_CENTER, GB, larger_plan, plan_limits
+from . import postgres_sql as pg
+from .heroku_plans import DEV_CENTER, GB, larger_plan, plan_limits
 
 WARN_PERCENT = 80.0
 FAIL_PERCENT = 100.0

@@ -17,9 +17,9 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
-from components import capacity as cap
-from components import postgres_sql as pg
-from components.connection import ConnectionSettings, redact
+from . import capacity as cap
+from . import postgres_sql as pg
+from .connection import ConnectionSettings, redact
 
 Status = Literal["pass", "warn", "fail", "skip"]
 

@@ -12,7 +12,7 @@ import ast
 import inspect
 import sys
 
-from components.config import HEROKU_KEY, SETTINGS, STITCH_TOKEN_KEY, Setting
+from .config import HEROKU_KEY, SETTINGS, STITCH_TOKEN_KEY, Setting
 
 # The two settings whose config key is a provider's (namespaced) and whose input is not.
 INPUT_NAMES = {HEROKU_KEY: "heroku_api_key", STITCH_TOKEN_KEY: "stitch_access_token"}
@@ -41,7 +41,7 @@ def docstrings(cls: type) -> dict[str, tuple[str, str]]:
 
 
 def markdown_inputs() -> str:
-    from components.destination import DestinationArgs
+    from .destination import DestinationArgs
 
     notes = docstrings(DestinationArgs)
     rows = ["| Python | schema | type | sources | default | meaning |", "|---|---|---|---|---|---|"]
@@ -54,7 +54,7 @@ def markdown_inputs() -> str:
 
 
 def markdown_outputs() -> str:
-    from components.destination import OUTPUTS, Destination
+    from .destination import OUTPUTS, Destination
 
     notes = docstrings(Destination)
     rows = ["| Python | schema | type | meaning |", "|---|---|---|---|"]

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from components.connection import InvalidDatabaseUrl, other_database, parse_database_url
-from components.stitch_api import DEFAULT_API_URL, TOKEN_FIX
+from .connection import InvalidDatabaseUrl, other_database, parse_database_url
+from .stitch_api import DEFAULT_API_URL, TOKEN_FIX
 
 Source = Literal["heroku", "heroku-existing", "url"]
 SOURCES: tuple[Source, ...] = ("heroku", "heroku-existing", "url")

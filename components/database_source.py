@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.config import StackConfig
-from components.heroku_config_vars import live_urls
-from components.heroku_credential import CredentialChoice, HerokuAccess, choose_credential, credential_for_existing, heroku_access
-from components.heroku_database import HerokuDatabase, HerokuDatabaseArgs
-from components.moved import child
-from components.source_guard import SourceGuardArgs
+from .config import StackConfig
+from .heroku_config_vars import live_urls
+from .heroku_credential import CredentialChoice, HerokuAccess, choose_credential, credential_for_existing, heroku_access
+from .heroku_database import HerokuDatabase, HerokuDatabaseArgs
+from .moved import child
+from .source_guard import SourceGuardArgs
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,18 @@ from typing import Any, TypedDict
 
 import pulumi
 
-from components import config as settings
-from components.database_source import database_for, plan_credential
-from components.dynamic_host import missing_package
-from components.heroku_credential import HerokuAccess, HerokuCredentialError, heroku_access
-from components.moved import child
-from components.source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
-from components.stack_capacity import privileges_to_grant, stack_limits
-from components.stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
-from components.stitch_grant import StitchGrant, StitchGrantArgs
-from components.stitch_role import StitchRoleArgs
-from components.stitch_settings import stitch_settings
-from components.verification import Verification, VerificationArgs
+from . import config as settings
+from .database_source import database_for, plan_credential
+from .dynamic_host import missing_package
+from .heroku_credential import HerokuAccess, HerokuCredentialError, heroku_access
+from .moved import child
+from .source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
+from .stack_capacity import privileges_to_grant, stack_limits
+from .stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
+from .stitch_grant import StitchGrant, StitchGrantArgs
+from .stitch_role import StitchRoleArgs
+from .stitch_settings import stitch_settings
+from .verification import Verification, VerificationArgs
 
 TYPE = "stitch-heroku:index:Destination"
 # The two inputs that are a config table row's provider credential (heroku:apiKey, stitch:accessToken).

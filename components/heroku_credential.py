@@ -41,7 +41,7 @@ from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ReadResul
 from pulumiverse_heroku.addon import Attachment
 from urllib3.util.retry import Retry
 
-from components.config import (
+from .config import (
     DEFAULT_HEROKU_API,
     ESSENTIAL_TIER,
     HEROKU_KEY,
@@ -55,7 +55,7 @@ from components.config import (
     heroku_api_host,
     netrc_path,
 )
-from components.provider_credentials import (
+from .provider_credentials import (
     GIVEN_HEROKU_KEY,
     LEGACY_CREDENTIALS,
     given_credential,

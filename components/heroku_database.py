@@ -8,8 +8,8 @@ import pulumi
 from pulumiverse_heroku.addon import Addon
 from pulumiverse_heroku.app import App, AppOrganizationArgs
 
-from components.heroku_config_vars import database_config_var, live_urls
-from components.heroku_credential import DedicatedCredential, DedicatedCredentialArgs, HerokuAccess
+from .heroku_config_vars import database_config_var, live_urls
+from .heroku_credential import DedicatedCredential, DedicatedCredentialArgs, HerokuAccess
 
 
 @dataclass

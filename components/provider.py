@@ -22,7 +22,7 @@ def package_version() -> str:
 def main() -> None:
     from pulumi.provider.experimental import component_provider_host
 
-    from components.destination import Destination
+    from .destination import Destination
 
     component_provider_host(name=NAME, components=[Destination], version=package_version())
 

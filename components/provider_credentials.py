@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import pulumi
 from pulumi.dynamic import ConfigureRequest
 
-from components.config import HEROKU_KEY, HEROKU_URL_KEY, STITCH_TOKEN_KEY, find_stitch_token
+from .config import HEROKU_KEY, HEROKU_URL_KEY, STITCH_TOKEN_KEY, find_stitch_token
 
 # Inputs that earlier versions saved in the state: an existing stack's next `up` drops them with an update.
 LEGACY_CREDENTIALS = ("api_key", "access_token")

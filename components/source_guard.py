@@ -39,9 +39,9 @@ from psycopg.rows import dict_row
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 from pulumi.runtime import rpc
 
-from components import postgres_sql as pg
-from components.connection import connect_as
-from components.stitch_role import stitch_schemas
+from . import postgres_sql as pg
+from .connection import connect_as
+from .stitch_role import stitch_schemas
 
 
 def switch_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:

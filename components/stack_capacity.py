@@ -15,12 +15,12 @@ import psycopg
 import pulumi
 from psycopg.rows import dict_row
 
-from components import capacity as cap
-from components import heroku_credential
-from components import postgres_sql as pg
-from components.config import StackConfig
-from components.connection import InvalidDatabaseUrl, connect_as
-from components.database_source import CredentialPlan
+from . import capacity as cap
+from . import heroku_credential
+from . import postgres_sql as pg
+from .config import StackConfig
+from .connection import InvalidDatabaseUrl, connect_as
+from .database_source import CredentialPlan
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from urllib3.exceptions import HTTPError as TransportError
 from urllib3.util import make_headers, parse_url
 from urllib3.util.retry import Retry
 
-from components.connection import hide_known
+from .connection import hide_known
 
 DEFAULT_API_URL = "https://api.stitchdata.com"
 DESTINATION_TYPE = "postgres"

@@ -15,9 +15,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
-from components.checks import verify
-from components.connection import ConnectionSettings
-from components.provider_credentials import (
+from .checks import verify
+from .connection import ConnectionSettings
+from .provider_credentials import (
     GIVEN_STITCH_TOKEN,
     LEGACY_CREDENTIALS,
     configured_stitch_token,
@@ -25,7 +25,7 @@ from components.provider_credentials import (
     run_first,
     without_credentials,
 )
-from components.stitch_api import (
+from .stitch_api import (
     DESTINATION_TYPE,
     FULLY_CONFIGURED,
     PLAN_FIX,

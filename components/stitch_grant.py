@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_postgresql as postgresql
 
-from components.postgres_sql import DATABASE_PRIVILEGES
-from components.stitch_role import StitchRole, StitchRoleArgs
-from components.stitch_settings import StitchSettings
+from .postgres_sql import DATABASE_PRIVILEGES
+from .stitch_role import StitchRole, StitchRoleArgs
+from .stitch_settings import StitchSettings
 
 # Heroku's smallest plans allow 20 connections; the provider's own default would take up to 20.
 PROVIDER_MAX_CONNECTIONS = 2

@@ -15,9 +15,9 @@ from typing import Any
 
 import psycopg
 
-from components import postgres_sql as pg
-from components.connection import ConnectionSettings, hide_known
-from components.stitch_api import StitchApiError, StitchClient
+from . import postgres_sql as pg
+from .connection import ConnectionSettings, hide_known
+from .stitch_api import StitchApiError, StitchClient
 
 # How a load was found to be ours (docs/day-two.md).
 BY_SCHEMA = "schema"

@@ -27,8 +27,8 @@ import pulumi_postgresql as postgresql
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 from pulumi.runtime import rpc
 
-from components import postgres_sql as pg
-from components.connection import connect_as, parse_database_url
+from . import postgres_sql as pg
+from .connection import connect_as, parse_database_url
 
 # 40 characters from 62 letters and digits: about 238 bits. Letters and digits only, so the password
 # needs no quoting in a URL, a conninfo or Stitch's form.

@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 
-from components.connection import ConnectionSettings, other_database, parse_database_url
+from .connection import ConnectionSettings, other_database, parse_database_url
 
 
 @dataclass

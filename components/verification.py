@@ -16,9 +16,9 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 from pulumi.runtime import rpc
 
-from components import capacity as cap
-from components.checks import Expectation, verify
-from components.connection import connect_as, parse_database_url
+from . import capacity as cap
+from .checks import Expectation, verify
+from .connection import connect_as, parse_database_url
 
 # Inputs whose change means "check again"; the report is an output only.
 WATCHED_INPUTS = ("database_url", "connect_timeout", "run_token", "stitch_credential", "owner_reason", "capacity_limits")

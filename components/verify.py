@@ -19,13 +19,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from components import capacity as cap
-from components import config as stack_config
-from components import state_record
-from components.checks import Capacity, Expectation, verify
-from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
-from components.stitch_api import StitchApiError, StitchClient
-from components.stitch_loads import LoadsView, read_loads
+from . import capacity as cap
+from . import config as stack_config
+from . import state_record
+from .checks import Capacity, Expectation, verify
+from .connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
+from .stitch_api import StitchApiError, StitchClient
+from .stitch_loads import LoadsView, read_loads
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 FROM_STDIN = "-"

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pulumi import automation as auto
+from stitch_heroku.checks import verify
+from stitch_heroku.connection import parse_database_url
+from stitch_heroku.ops import workspace
 
-from components.checks import verify
-from components.connection import parse_database_url
 from devtools import local_postgres, postgresql_standin, pulumi_toolchain
 from devtools.project_copy import copy_project
 from devtools.secret_config import SecretConfigError, set_secret
-from ops import workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = ROOT / ".pulumi-local"

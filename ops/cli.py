@@ -15,11 +15,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command, rest = (args[0], args[1:]) if args else (None, [])
     if command == "reconcile":
-        from ops import reconcile
+        from . import reconcile
 
         return reconcile.main(rest)
     if command == "verify":
-        from components import verify
+        from stitch_heroku import verify
 
         return verify.main(rest)
     print(USAGE, file=sys.stderr)

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
-
-from components import state_record
+from stitch_heroku import state_record
 
 DAY_TWO = "day_two"
 

@@ -22,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
+from stitch_heroku import capacity as cap
+from stitch_heroku import config as stack_config
+from stitch_heroku.checks import Expectation, Report, verify
+from stitch_heroku.connection import ConnectionSettings, hide_known
+from stitch_heroku.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
+from stitch_heroku.stitch_loads import LoadsView, read_loads
+from stitch_heroku.verification import URL_CHANGED, rerun_only
 
-from components import capacity as cap
-from components import config as stack_config
-from components.checks import Expectation, Report, verify
-from components.connection import ConnectionSettings, hide_known
-from components.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
-from components.stitch_loads import LoadsView, read_loads
-from components.verification import URL_CHANGED, rerun_only
-from ops import destination_state, verdict, workspace
+from . import destination_state, verdict, workspace
 
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 STATUS_EXIT = {"in-sync": EXIT_OK, "healed": EXIT_OK, "failing": EXIT_FAILING, "drift": EXIT_DRIFT}

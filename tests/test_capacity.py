@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from psycopg import sql
+from stitch_heroku import capacity as cap
+from stitch_heroku.checks import verify
+from stitch_heroku.connection import parse_database_url
+from stitch_heroku.heroku_plans import GB, PLANS, larger_plan, plan_limits
 
-from components import capacity as cap
-from components.checks import verify
-from components.connection import parse_database_url
-from components.heroku_plans import GB, PLANS, larger_plan, plan_limits
 from devtools.local_postgres import provision_stitch_database
 
 _names = itertools.count()
@@ -282,8 +282,8 @@ def test_a_revoked_create_under_the_limit_keeps_the_grant_fix(database, ssl_serv
 
 
 def test_over_plan_the_grant_asks_only_for_what_the_owner_still_holds(database, ssl_server):
-    from components.postgres_sql import DATABASE_PRIVILEGES
-    from components.stack_capacity import held_when_over_plan
+    from stitch_heroku.postgres_sql import DATABASE_PRIVILEGES
+    from stitch_heroku.stack_capacity import held_when_over_plan
 
     owner, _stitch, name, owner_role, _loader = database
     limits = heroku_limits("essential-0")
@@ -298,7 +298,7 @@ def test_over_plan_the_grant_asks_only_for_what_the_owner_still_holds(database, 
 
 
 def test_the_verification_keeps_one_measurement_an_hour_and_a_refresh_changes_nothing_else(database, ssl_server):
-    from components.verification import VerificationProvider, kept_samples
+    from stitch_heroku.verification import VerificationProvider, kept_samples
 
     _owner, stitch, name, _owner_role, loader = database
     limits = cap.limits_for("url", None, 1).to_props()
@@ -327,7 +327,7 @@ def test_the_verification_keeps_one_measurement_an_hour_and_a_refresh_changes_no
 def test_heroku_enforcement_on_the_heroku_doubles_database_with_the_plan_heroku_reports(heroku, ssl_server, plan, bigger):
     """heroku-existing: the plan comes from the Platform API (the double), the database is the add-on's own, and
     Stitch loads as its own credential where the plan has one (standard, premium) or as the owner (essential)."""
-    from components.heroku_credential import HerokuHttp, find_database_addon
+    from stitch_heroku.heroku_credential import HerokuHttp, find_database_addon
 
     app = f"acme-cap-{plan}"
     heroku.create_app(app)

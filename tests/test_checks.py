@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 from psycopg import sql
+from stitch_heroku.checks import POLL_SECONDS, VERIFICATION_TYPE, Expectation, verify
+from stitch_heroku.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url, redact
 
-from components.checks import POLL_SECONDS, VERIFICATION_TYPE, Expectation, verify
-from components.connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url, redact
 from devtools.local_postgres import free_port
 
 

@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from components.component_doc import docstrings, input_name
-from components.config import SETTINGS
-from components.destination import OUTPUTS, Destination, DestinationArgs
+from stitch_heroku.component_doc import docstrings, input_name
+from stitch_heroku.config import SETTINGS
+from stitch_heroku.destination import OUTPUTS, Destination, DestinationArgs
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from pulumi import automation as auto
+from stitch_heroku.destination import OUTPUTS, DestinationArgs
 
-from components.destination import OUTPUTS, DestinationArgs
 from devtools.local_postgres import StitchDatabase, provision_stitch_database
 from devtools.pulumi_toolchain import pinned_versions
 from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
@@ -81,7 +81,7 @@ def test_get_schema_prints_the_component_with_every_input_and_output_and_their_d
 
 PYTHON_PROGRAM = """\
     import pulumi
-    from components import Destination, DestinationArgs
+    from stitch_heroku import Destination, DestinationArgs
 
     config = pulumi.Config()
     source = config.get("source") or "heroku"
@@ -228,7 +228,7 @@ def test_a_program_of_the_users_own_makes_a_verified_destination_on_heroku(langu
 
 
 def test_a_dynamic_provider_python_without_the_package_is_named_with_the_fix(tmp_path):
-    from components.dynamic_host import missing_package
+    from stitch_heroku.dynamic_host import missing_package
 
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
@@ -241,7 +241,7 @@ def test_a_dynamic_provider_python_without_the_package_is_named_with_the_fix(tmp
 
 
 def test_the_day_two_commands_read_the_project_and_its_runtime_from_pulumi_yaml(tmp_path):
-    from ops.destination_state import project_of
+    from stitch_heroku.ops.destination_state import project_of
 
     assert project_of(ROOT) == ("stitch-heroku", "python")
     (tmp_path / "Pulumi.yaml").write_text("name: acme-warehouse-yaml\nruntime: yaml\n")

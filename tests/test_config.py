@@ -8,8 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-
-from components.config import SETTINGS, ConfigError, StackConfig, StitchConfig, load, markdown_table, stack_settings, validate
+from stitch_heroku.config import SETTINGS, ConfigError, StackConfig, StitchConfig, load, markdown_table, stack_settings, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 OK_URL = "postgres://owner:pw@db.example.com:5432/stitchdb"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from components.config import ConfigError, validate
+from stitch_heroku.config import ConfigError, validate
 
 OWNER_URL = "postgres://owner:pw@db.example.com:5432/stitchdb"
 OWN_URL = "postgres://loader:pw@db.example.com:5432/stitchdb"

@@ -27,8 +27,8 @@ from typing import Any
 import psycopg
 import pytest
 from pulumi import automation as auto
+from stitch_heroku.stitch_destination import StitchDestinationError, StitchDestinationProvider
 
-from components.stitch_destination import StitchDestinationError, StitchDestinationProvider
 from tests.doubles.fake_heroku import FakeHeroku
 from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
 from tests.support.provider_config import configured

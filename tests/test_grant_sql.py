@@ -13,9 +13,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg import sql
+from stitch_heroku.connection import parse_database_url
+from stitch_heroku.postgres_sql import DATABASE_PRIVILEGES
 
-from components.connection import parse_database_url
-from components.postgres_sql import DATABASE_PRIVILEGES
 from devtools import postgresql_standin
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from components.heroku_credential import (
+from stitch_heroku.heroku_credential import (
     HerokuCredentialError,
     HerokuHttp,
     StitchCredentialProvider,
@@ -18,6 +17,7 @@ from components.heroku_credential import (
     heroku_api_key,
     stable_user,
 )
+
 from tests.doubles.fake_heroku import FakeHeroku
 from tests.support.provider_config import configured
 

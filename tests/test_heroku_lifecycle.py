@@ -9,9 +9,9 @@ tests/test_real_engine_heroku.py.
 from __future__ import annotations
 
 import pytest
+from stitch_heroku.heroku_config_vars import config_var_value, database_config_var, is_pool_var
+from stitch_heroku.source_guard import SourceGuardProvider, switch_refusal
 
-from components.heroku_config_vars import config_var_value, database_config_var, is_pool_var
-from components.source_guard import SourceGuardProvider, switch_refusal
 from tests.support.pulumi_harness import ADDON_URL, HEROKU_STACK, StitchMocks, run_program
 
 GUARD = "pulumi-python:dynamic/stitch:SourceGuard"
@@ -123,7 +123,7 @@ def test_switches_that_delete_nothing_pass(old, new):
     ],
 )
 def test_a_refused_password_names_the_command_for_the_stacks_source(source, command):
-    from components.postgres_sql import connect_error_fix
+    from stitch_heroku.postgres_sql import connect_error_fix
 
     fix = connect_error_fix('FATAL:  password authentication failed for user "u9abc"', "h:5432", source=source)
     assert command in fix
@@ -138,7 +138,7 @@ def test_the_verification_resource_carries_the_source():
 
 
 def test_a_run_without_the_token_on_a_stack_that_manages_a_destination_is_refused_with_both_ways_out():
-    from components.source_guard import token_refusal
+    from stitch_heroku.source_guard import token_refusal
 
     olds = {"stitch_destination": "managed", "destination_name": "stitch-heroku-dev"}
     (failure,) = SourceGuardProvider().check(olds, {"stitch_destination": "none", "destination_name": None}).failures

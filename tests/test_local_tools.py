@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import psycopg
-
-from components.connection import parse_database_url
+from stitch_heroku.connection import parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,9 +29,9 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+from stitch_heroku.config import RETIRED_PLANS
+from stitch_heroku.postgres_sql import DATABASE_PRIVILEGES
 
-from components.config import RETIRED_PLANS
-from components.postgres_sql import DATABASE_PRIVILEGES
 from policies.guardrails import POLICIES, secret_marks
 from policies.guardrails.heroku_postgres import DEFAULT_RETIRED_PLANS, no_retired_plan, protected_outside_dev
 from policies.guardrails.postgresql_grants import DATABASE_PRIVILEGES as POLICY_DATABASE_PRIVILEGES

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from stitch_heroku.config import ONE_CREDENTIAL_REASON
+from stitch_heroku.heroku_credential import OWNER_CHOSEN
 
-from components.config import ONE_CREDENTIAL_REASON
-from components.heroku_credential import OWNER_CHOSEN
 from tests.support.pulumi_harness import HEROKU_STACK, STITCH_PASSWORD, StitchMocks, run_program
 
 CREDENTIAL = "pulumi-python:dynamic/stitch:HerokuCredential"

@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from stitch_heroku.ops.workspace import has_language_host
+from stitch_heroku.stitch_loads import PASSWORD_SENT_FIX
 
-from components.stitch_loads import PASSWORD_SENT_FIX
-from ops.workspace import has_language_host
 from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real, load_error
 from tests.support.real_engine import RealStack, new_app_name, real_stack
 

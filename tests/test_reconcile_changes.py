@@ -3,8 +3,8 @@ the steps are shaped as the Automation API's events carry them, secret values ma
 
 from __future__ import annotations
 
-from components import config as stack_config
-from ops.reconcile import DESTINATION, GRANT, OWNER_PROVIDER, VERIFICATION, Step, describe_changes, scrub
+from stitch_heroku import config as stack_config
+from stitch_heroku.ops.reconcile import DESTINATION, GRANT, OWNER_PROVIDER, VERIFICATION, Step, describe_changes, scrub
 
 MASKED = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "[secret]"}
 
@@ -79,8 +79,8 @@ def test_scrub_replaces_every_secret_however_deep_and_longest_first():
 
 
 def test_the_verdict_is_never_in_sync_or_healed_while_a_cause_fails_and_the_one_line_names_the_first():
-    from ops import verdict
-    from ops.reconcile import Outcome, one_line
+    from stitch_heroku.ops import verdict
+    from stitch_heroku.ops.reconcile import Outcome, one_line
 
     load = {
         "what": "Stitch's last load of heroku_1.orders failed (privilege): denied",

@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from stitch_heroku.stitch_api import LIMIT_FIX, PLAN_FIX, StitchApiError, StitchClient, proxy_for
 
-from components.stitch_api import LIMIT_FIX, PLAN_FIX, StitchApiError, StitchClient, proxy_for
 from devtools.local_postgres import free_port
 from tests.doubles.fake_stitch import CLIENT_ID, LIMIT_MESSAGE, ONE_DESTINATION_MESSAGE, FakeStitch, StitchServer
 

@@ -7,10 +7,10 @@ import logging
 
 import pytest
 from psycopg import sql
+from stitch_heroku.connection import parse_database_url
+from stitch_heroku.stitch_api import StitchApiError
+from stitch_heroku.stitch_destination import StitchDestinationError, StitchDestinationProvider, client_for
 
-from components.connection import parse_database_url
-from components.stitch_api import StitchApiError
-from components.stitch_destination import StitchDestinationError, StitchDestinationProvider, client_for
 from tests.doubles.fake_stitch import LIMIT_MESSAGE, connects_for_real
 from tests.support.provider_config import configured
 

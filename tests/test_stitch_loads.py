@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 from psycopg import sql
+from stitch_heroku import postgres_sql as pg
+from stitch_heroku.connection import parse_database_url
+from stitch_heroku.stitch_api import StitchClient
+from stitch_heroku.stitch_loads import BY_SCHEMA, ONLY_DESTINATION, PASSWORD_SENT_FIX, judge, read_loads, schemas_present
 
-from components import postgres_sql as pg
-from components.connection import parse_database_url
-from components.stitch_api import StitchClient
-from components.stitch_loads import BY_SCHEMA, ONLY_DESTINATION, PASSWORD_SENT_FIX, judge, read_loads, schemas_present
 from tests.doubles.fake_stitch import CLIENT_ID, FakeStitch, StitchServer, load_error
 
 ROLE = "stitch_loader"

@@ -13,11 +13,10 @@ import psycopg
 import pytest
 from psycopg import sql
 from pulumi.runtime import rpc
-
-from components.checks import verify
-from components.connection import parse_database_url
-from components.source_guard import SourceGuardProvider, credential_refusal, heroku_credential_refusal, ownership_refusal
-from components.stitch_role import (
+from stitch_heroku.checks import verify
+from stitch_heroku.connection import parse_database_url
+from stitch_heroku.source_guard import SourceGuardProvider, credential_refusal, heroku_credential_refusal, ownership_refusal
+from stitch_heroku.stitch_role import (
     CONNECTION_LIMIT,
     PASSWORD_LENGTH,
     StitchPasswordProvider,
@@ -26,6 +25,7 @@ from components.stitch_role import (
     new_password,
     role_url,
 )
+
 from devtools import postgresql_standin as standin
 from devtools.local_postgres import Cluster, provision_stitch_database
 

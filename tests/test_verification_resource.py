@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
-from components.verification import VerificationFailed, VerificationProvider
+from stitch_heroku.verification import VerificationFailed, VerificationProvider
 
 
 def props(url: str, **overrides):

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from components.verify import EXIT_NOT_READY, EXIT_READY, EXIT_USAGE, main
+from stitch_heroku.verify import EXIT_NOT_READY, EXIT_READY, EXIT_USAGE, main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,7 +123,7 @@ def test_stack_without_the_pulumi_cli_says_how_to_install_it(capsys, monkeypatch
 
 def test_stack_outputs_are_read_through_the_pulumi_cli(ssl_server, tmp_path):
     """A stand-in `pulumi` on PATH prints what `pulumi stack output --json --show-secrets` and `pulumi stack export` print."""
-    from components.connection import parse_database_url
+    from stitch_heroku.connection import parse_database_url
 
     s = parse_database_url(ssl_server.owner_url)
     outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database, "ssl": True}
@@ -173,7 +172,8 @@ def fake_pulumi(tmp_path: Path, outputs: dict, config: dict) -> dict[str, str]:
 
 
 def test_stack_with_a_stitch_token_reads_the_loads_and_a_failing_load_is_not_ready(ssl_server, tmp_path):
-    from components.connection import parse_database_url
+    from stitch_heroku.connection import parse_database_url
+
     from tests.doubles.fake_stitch import FakeStitch, StitchServer, load_error
 
     s = parse_database_url(ssl_server.owner_url)
@@ -208,7 +208,7 @@ def test_stack_with_a_stitch_token_reads_the_loads_and_a_failing_load_is_not_rea
 
 
 def test_stack_without_a_stitch_token_checks_the_database_only(ssl_server, tmp_path):
-    from components.connection import parse_database_url
+    from stitch_heroku.connection import parse_database_url
 
     s = parse_database_url(ssl_server.owner_url)
     outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database,
@@ -232,7 +232,7 @@ def test_a_storage_limit_that_is_not_positive_is_a_usage_error(ssl_server):
 
 
 def test_stack_mode_measures_against_the_limits_and_measurements_of_the_last_verification(ssl_server, tmp_path):
-    from components.connection import parse_database_url
+    from stitch_heroku.connection import parse_database_url
 
     s = parse_database_url(ssl_server.owner_url)
     samples = [{"at": "2020-01-01T00:00:00Z", "used_bytes": 1}]

@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
+from stitch_heroku.checks import POLL_SECONDS, Report, verify, verify_once
+from stitch_heroku.connection import ConnectionSettings, parse_database_url
+from stitch_heroku.postgres_sql import is_not_answering
 
-from components.checks import POLL_SECONDS, Report, verify, verify_once
-from components.connection import ConnectionSettings, parse_database_url
-from components.postgres_sql import is_not_answering
 from devtools.local_postgres import Cluster, provision_stitch_database, throwaway_cluster
 
 GOAL_SECONDS = 3.0

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from components.checks import verify
-from components.connection import parse_database_url
+from stitch_heroku.checks import verify
+from stitch_heroku.connection import parse_database_url
+
 from devtools.local_postgres import provision_stitch_database, throwaway_cluster
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
-
-from ops.workspace import PROJECT
+from stitch_heroku.ops.workspace import PROJECT
 
 P = TypeVar("P", bound=ResourceProvider)
 

@@ -19,8 +19,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
-
-from components import heroku_credential
+from stitch_heroku import heroku_credential
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "stitch-heroku"
@@ -73,7 +72,7 @@ class StitchMocks(pulumi.runtime.Mocks):
     def find_database_addon(self, _http: Any, app_name: str, config_var: str) -> Any:
         """Stands in for components.heroku_credential.find_database_addon (its real calls are tested against
         tests/doubles/fake_heroku.py): the add-on behind the app's var, on existing_plan."""
-        from components.heroku_credential import DatabaseAddon
+        from stitch_heroku.heroku_credential import DatabaseAddon
 
         self.lookups.append((app_name, config_var))
         return DatabaseAddon("0c1d2e3f-addon", "postgresql-existing-1", "existing-app-id", self.existing_plan)

@@ -25,13 +25,13 @@ import psycopg
 import pulumi
 import pulumi_postgresql as postgresql
 from pulumi import automation as auto
+from stitch_heroku.ops import workspace
+from stitch_heroku.ops.workspace import has_language_host
 
 from devtools import postgresql_standin, pulumi_toolchain
 from devtools.local_postgres import StitchDatabase
 from devtools.project_copy import copy_project
 from devtools.secret_config import set_secret
-from ops import workspace
-from ops.workspace import has_language_host
 from tests.doubles import heroku_standin
 
 ROOT = Path(__file__).resolve().parents[2]
