@@ -74,8 +74,10 @@ class DestinationArgs(TypedDict, total=False):
     """Run the verification on every up, not only when the settings change (default false)."""
     connect_timeout: int
     """Seconds (1-3600) one connection attempt may take (default 10)."""
+    storage_limit_gb: float
+    """The database's storage limit in GB (10**9 bytes) for the capacity check; else the Heroku plan's, where known."""
     stitch_access_token: pulumi.Input[str]
-    """Stitch Connect API token, secret; else STITCH_ACCESS_TOKEN; without one the destination stays a manual step."""
+    """Stitch Connect API token, secret; else stitch:accessToken, else STITCH_ACCESS_TOKEN; without one Stitch is a manual step."""
     stitch_destination: str
     """`managed` (default): with a token the destination is kept in Stitch; `released`: let go of, left untouched."""
     stitch_destination_name: str
@@ -90,6 +92,8 @@ class DestinationArgs(TypedDict, total=False):
     """The Stitch Connect API (default https://api.stitchdata.com); https only."""
     stitch_map_unmapped_sources: bool
     """Map every unmapped source of the Stitch account to this destination (default false)."""
+    stitch_load_stale_hours: float
+    """Warn when a source of this destination has loaded nothing in Stitch for longer than this many hours."""
 
 
 class Destination(pulumi.ComponentResource):
@@ -115,6 +119,8 @@ class Destination(pulumi.ComponentResource):
     """The exact body of Stitch's Connect API POST /v4/destinations; secret."""
     verification: pulumi.Output[dict[str, Any]]
     """The checklist proving Stitch will connect and load, with its checked_at."""
+    capacity: pulumi.Output[dict[str, Any]]
+    """The database's size and tables against its limits (used_bytes, limit_bytes, percent, tables, table_limit, days_to_full)."""
     stitch_destination_id: pulumi.Output[str] | None
     """With a token: the destination's id in Stitch."""
     stitch_connection_check: pulumi.Output[str] | None
@@ -185,6 +191,7 @@ class Destination(pulumi.ComponentResource):
         self.app_name = pulumi.Output.from_input(app_name)  # None for source url, as the stack output always was
         self.database_url, self.stitch_destination = stitch.database_url, stitch.stitch_destination
         self.verification = verification.report
+        self.capacity = verification.report.apply(lambda report: (report or {}).get("capacity"))
         self.stitch_destination_id = self.stitch_connection_check = self.stitch_status = None
 
         if cfg.stitch_destination != MANAGED:
@@ -254,7 +261,7 @@ def _text(value: Any) -> "str | settings.Deferred | None":
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, str)):
+    if isinstance(value, (int, float, str)):
         return str(value)
     return settings.Deferred(value)
 

@@ -435,7 +435,7 @@ class StitchCredential(pulumi.dynamic.Resource, module="stitch", name="HerokuCre
             **{key: None for key in (*_FACTS, "adopted")},
             **given_credential(GIVEN_HEROKU_KEY, args.given_api_key),
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=[GIVEN_HEROKU_KEY])
+        secret = pulumi.ResourceOptions(additional_secret_outputs=[GIVEN_HEROKU_KEY] if args.given_api_key is not None else [])
         super().__init__(StitchCredentialProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
 
 

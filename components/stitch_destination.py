@@ -483,7 +483,9 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
 
     def __init__(self, name: str, args: StitchDestinationArgs, opts: pulumi.ResourceOptions | None = None):
         # The marker's own step finishes (and is written to the state) before this resource's create starts.
-        marker = DestinationMarker(f"{name}-marker", pulumi.ResourceOptions(parent=opts.parent if opts else None))
+        # It waits for what the destination waits for, so no step comes before the guards' checks.
+        after = pulumi.ResourceOptions(parent=opts.parent, depends_on=opts.depends_on) if opts else None
+        marker = DestinationMarker(f"{name}-marker", after)
         props = {
             "description": marker.description,
             "api_url": args.api_url,
@@ -503,7 +505,8 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "report_card_step": None,
             **given_credential(GIVEN_STITCH_TOKEN, args.given_token),
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=[*SECRET_PROPS, GIVEN_STITCH_TOKEN], depends_on=[marker])
+        given = [GIVEN_STITCH_TOKEN] if args.given_token is not None else []
+        secret = pulumi.ResourceOptions(additional_secret_outputs=[*SECRET_PROPS, *given], depends_on=[marker])
         super().__init__(StitchDestinationProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
 
 
