@@ -283,15 +283,21 @@ def capacity_line(data: Mapping[str, Any]) -> str:
     return f"{storage}, {tables}{tail}"
 
 
-def problem(capacity: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """For the reconcile: the database over its Heroku plan, which no heal may undo; None otherwise."""
+def over_plan(capacity: Mapping[str, Any] | None) -> bool | None:
+    """Whether the database is at or over its Heroku plan's limits; None when no plan limit was measured, so a
+    load's "permission denied" may still be Heroku's enforcement (components/stitch_loads.py names both)."""
     if not capacity or not capacity.get("plan") or not capacity.get("limit_bytes"):
         return None
-    over = capacity["used_bytes"] >= capacity["limit_bytes"] or (
-        capacity.get("table_limit") and capacity["tables"] >= capacity["table_limit"]
+    return bool(
+        capacity["used_bytes"] >= capacity["limit_bytes"] or (capacity.get("table_limit") and capacity["tables"] >= capacity["table_limit"])
     )
-    if not over:
+
+
+def problem(capacity: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """For the reconcile: the database over its Heroku plan, which no heal may undo; None otherwise."""
+    if not over_plan(capacity):
         return None
+    assert capacity is not None
     limits = limits_from_report(capacity) or NO_LIMIT
     return {"what": f"{OVER_PLAN}: {capacity_line(capacity)} on plan {capacity['plan']}", "fix": ways_out(limits, taken=None)}
 

@@ -209,14 +209,14 @@ def _seconds(low: int, high: int, example: int) -> Callable[[str], int]:
     return parse
 
 
-def parse_positive_number(text: str) -> float:
-    """A number above zero, whole or not (hours, gigabytes)."""
+def parse_positive_number(text: str, *, of: str = "", example: str = '"24"') -> float:
+    """A number above zero, whole or not (hours, gigabytes); `of` names its unit in the refusal."""
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
     if not (value > 0 and value != float("inf")):
-        raise Invalid(f'"{text}" is not a positive number; e.g. "24"')
+        raise Invalid(f'"{text}" is not a positive number{of}; e.g. {example}')
     return value
 
 
@@ -284,13 +284,7 @@ def default_stitch_credential(context: Context) -> str | None:
 
 
 def parse_storage_limit(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (value > 0 and value != float("inf")):
-        raise Invalid(f'"{text}" is not a positive number of GB (10**9 bytes); e.g. "1" or "0.5"')
-    return value
+    return parse_positive_number(text, of=" of GB (10**9 bytes)", example='"1" or "0.5"')
 
 
 def parse_destination_name(text: str) -> str:

@@ -129,7 +129,9 @@ def _pulumi_json(stack: str, what: str, *command: str) -> Any:
         raise UsageError(f"`pulumi {' '.join(command)}` of stack {stack!r} printed no JSON") from None
 
 
-def loads_of_stack(stack: str, outputs: Mapping[str, object], settings: ConnectionSettings, environ: Mapping[str, str]) -> LoadsView | None:
+def loads_of_stack(
+    stack: str, outputs: Mapping[str, object], settings: ConnectionSettings, environ: Mapping[str, str], over_capacity: bool | None = None
+) -> LoadsView | None:
     """Stitch's loads into the stack's destination, read once (all pages); None when the stack has no Stitch token
     or no destination. Only the few config keys the loads need are read, with the parsers of components/config.py,
     so a config problem elsewhere (the Heroku login) does not keep the database from being checked."""
@@ -162,7 +164,7 @@ def loads_of_stack(stack: str, outputs: Mapping[str, object], settings: Connecti
         )
     return read_loads(
         client, found, listed, settings, connect_timeout=10, source=str(config.get(f"{PROJECT}:source") or "heroku"),
-        secrets=[settings.password, str(token)], stale_hours=stale_hours,
+        secrets=[settings.password, str(token)], stale_hours=stale_hours, over_capacity=over_capacity,
     )  # fmt: skip
 
 
@@ -236,7 +238,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         print("interrupted: the database was not checked to the end", file=sys.stderr)
         return EXIT_NOT_READY
     environ = os.environ if environ is None else environ
-    loads = loads_of_stack(args.stack, args.outputs, settings, environ) if args.stack else None
+    over = cap.over_plan(report.capacity)
+    loads = loads_of_stack(args.stack, args.outputs, settings, environ, over) if args.stack else None
     ready = report.ready and not (loads is not None and loads.failing)
     if args.json:
         printed = report.to_dict() | {"ready": ready, "database_ready": report.ready}

@@ -459,7 +459,9 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
             {"what": f"Stitch's report card is at {step!r}, not {FULLY_CONFIGURED!r}", "fix": "look at the destination in Stitch"}
         )
 
-    loads = loads_of(view, cfg, stitch_settings(outputs), secrets, sent=_sent_to_stitch(events.steps, applied=not dry_run and not failed))
+    sent = _sent_to_stitch(events.steps, applied=not dry_run and not failed)
+    over = cap.over_plan(report.capacity if report is not None else None)
+    loads = loads_of(view, cfg, stitch_settings(outputs), secrets, sent=sent, over_capacity=over)
     problems += loads.problems() if loads is not None else []
     warnings = loads.warnings() if loads is not None else []
 
@@ -472,7 +474,13 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
 
 
 def loads_of(
-    view: StitchView, cfg: stack_config.StackConfig, settings: ConnectionSettings | None, secrets: Iterable[str], *, sent: bool
+    view: StitchView,
+    cfg: stack_config.StackConfig,
+    settings: ConnectionSettings | None,
+    secrets: Iterable[str],
+    *,
+    sent: bool,
+    over_capacity: bool | None = None,
 ) -> LoadsView | None:
     """Stitch's loads into this destination, read once per run (all pages); None where there is nothing to read them
     with (no token, or no destination in Stitch)."""
@@ -480,7 +488,7 @@ def loads_of(
         return None
     loads = read_loads(
         view.client, view.destination, view.destinations, settings, connect_timeout=cfg.connect_timeout, source=cfg.source,
-        secrets=secrets, stale_hours=cfg.stitch.load_stale_hours,
+        secrets=secrets, stale_hours=cfg.stitch.load_stale_hours, over_capacity=over_capacity,
     )  # fmt: skip
     return loads.after_sending() if sent else loads
 

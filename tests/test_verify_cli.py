@@ -248,3 +248,29 @@ def test_stack_mode_measures_against_the_limits_and_measurements_of_the_last_ver
     assert done.returncode == EXIT_NOT_READY, done.stdout + done.stderr
     assert (capacity["limit_bytes"], capacity["table_limit"], capacity["plan"]) == (10**6, 4000, "essential-0")
     assert capacity["days_to_full"] == 0, "already full; the growth since the kept measurement gives the estimate"
+
+
+def test_a_load_refused_while_the_database_is_over_its_heroku_plan_gets_the_plan_fix_not_a_grant(ssl_server, tmp_path):
+    """Over a Heroku plan Heroku takes INSERT from the credential, and the server then says "permission denied" to
+    Stitch too: the load's fix is the plan or less data (the capacity check measured it), never a GRANT."""
+    from stitch_heroku.connection import parse_database_url
+
+    from tests.doubles.fake_stitch import FakeStitch, StitchServer, load_error
+
+    s = parse_database_url(ssl_server.owner_url)
+    earlier = {"capacity": {"used_bytes": 1, "limit_bytes": 10**6, "table_limit": 4000, "plan": "essential-0", "source": "heroku",
+                            "limit_from": "plan essential-0", "samples": []}}  # fmt: skip
+    with StitchServer(FakeStitch()) as stitch:
+        destination_id = stitch.add_destination("stitch-heroku-dev", {"host": s.host})
+        outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database,
+                   "stitch_destination_id": str(destination_id), "verification": earlier}  # fmt: skip
+        env = fake_pulumi(tmp_path, outputs, {"stitch:accessToken": stitch.token, "stitch-heroku:stitch_api_url": stitch.url,
+                                              "stitch-heroku:source": "heroku"})  # fmt: skip
+        words = "ERROR: permission denied for table orders"
+        stitch.add_load("heroku_1", "orders", error=load_error("Encountered error while loading", words, sql_state="42501"))
+        done = cli("--stack", "dev", "--json", env=env)
+    report = json.loads(done.stdout)
+    assert done.returncode == EXIT_NOT_READY and report["capacity"]["percent"] >= 100, done.stdout + done.stderr
+    (failing,) = report["loads"]["failing"]
+    assert failing["cause"] == "storage" and "larger plan" in failing["fix"], failing
+    assert "GRANT" not in failing["fix"], "a GRANT would fight Heroku's enforcement"
