@@ -261,6 +261,8 @@ def _text(value: Any) -> "str | settings.Deferred | None":
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a number from another language's SDK (YAML, JSON) arrives as a float: 20.0 means 20
     if isinstance(value, (int, float, str)):
         return str(value)
     return settings.Deferred(value)

@@ -4,6 +4,7 @@ program, inline, in a fresh interpreter, printing its result as one JSON line.
 A fresh interpreter, so that the program imports the `components` of PROJECT (sys.path[0]) and nothing
 this test process already imported: the upgrade tests run the program as it was at an older commit, then
 the program of today, against the same stack. The environment (backend, passphrase, PATH) is the caller's.
+An `up` reports its own wall time (`seconds`, the `up` call alone), which tests/benchmarks/bench_up.py compares.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import re
 import runpy
 import sys
+import time
 from pathlib import Path
 
 from pulumi import automation as auto
@@ -30,8 +32,10 @@ def main(project: Path, stack_name: str, operation: str) -> None:
         preview = stack.preview(color="never", diff=True, on_output=lambda line: print(line, file=sys.stderr))
         result = {"changes": preview.change_summary}
     elif operation == "up":
+        started = time.perf_counter()
         up = stack.up(color="never", on_output=lambda line: print(line, file=sys.stderr))
-        result = {"changes": up.summary.resource_changes, "result": up.summary.result, "outputs": sorted(up.outputs)}
+        seconds = time.perf_counter() - started
+        result = {"changes": up.summary.resource_changes, "result": up.summary.result, "outputs": sorted(up.outputs), "seconds": seconds}
     elif operation == "refresh":
         refresh = stack.refresh(color="never", on_output=lambda line: print(line, file=sys.stderr))
         result = {"changes": refresh.summary.resource_changes}
