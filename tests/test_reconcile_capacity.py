@@ -94,7 +94,7 @@ def test_over_plan_capacity_fails_every_run_and_nothing_grants_back_what_heroku_
             done = run_reconcile(stack)
             assert done.returncode == 1, done.stdout + done.stderr[-3000:]
             line = done.stdout.splitlines()[0]
-            assert line.startswith("dev-capacity: failing:") and "capacity " in line and " of 10 MB (1" in line, line
+            assert line.startswith("dev-capacity: failing (over plan capacity: ") and "capacity " in line and " of 10 MB (1" in line, line
             assert "fix create: Heroku took CREATE on the database because the database is over plan capacity" in done.stdout
 
             # A plain `pulumi up` does not grant it back either.

@@ -25,7 +25,9 @@ from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolch
 
 BEFORE_THE_COMPONENT = "b65f708"
 RUNNER = Path(__file__).parent / "support" / "program_run.py"
-NEW_IN_THIS_RELEASE = {"create": 1}  # the Destination component itself
+# What this release adds to a stack: the Destination component itself, and the marker Stitch's destination
+# carries so that a crash never adopts a destination made by hand (issue 22, item 4).
+NEW_IN_THIS_RELEASE = {"stitch-heroku:index:Destination", "pulumi-python:dynamic/stitch:DestinationMarker"}
 
 
 class Project:
@@ -76,13 +78,14 @@ def assert_upgrades_in_place(project: Project, stitch: StitchServer) -> None:
     project.upgrade()
     preview = project.run("preview")["changes"]
     assert not {"delete", "replace", "create-replacement", "delete-replaced"} & set(preview), preview
-    assert preview.get("create", 0) <= NEW_IN_THIS_RELEASE["create"], preview
+    assert preview.get("create", 0) <= len(NEW_IN_THIS_RELEASE), preview
     up = project.run("up")
     assert up["result"] == "succeeded"
     assert len(stitch.calls("POST")) == posts and len(stitch.calls("DELETE")) == deletes, "the upgrade created or deleted in Stitch"
     after = ids_by_type(project.state())
     for kind, ids in ids_by_type(before).items():
         assert after.get(kind) == ids, f"a {kind} got a new id: it was replaced"
+    assert set(after) - set(ids_by_type(before)) <= NEW_IN_THIS_RELEASE, f"created beyond what is new: {set(after)}"
     again = project.run("preview")["changes"]
     assert set(again) <= {"same"}, f"the upgraded stack does not converge: {again}"
     # The dynamic resources the up left as they were still hold providers pickled as components.*: read (a
