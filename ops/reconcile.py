@@ -26,6 +26,7 @@ from stitch_heroku import capacity as cap
 from stitch_heroku import config as stack_config
 from stitch_heroku.checks import Expectation, Report, verify
 from stitch_heroku.connection import ConnectionSettings, hide_known
+from stitch_heroku.state_record import DESTINATION_TYPE
 from stitch_heroku.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
 from stitch_heroku.stitch_loads import LoadsView, read_loads
 from stitch_heroku.verification import URL_CHANGED, rerun_only
@@ -397,6 +398,12 @@ class Outcome:
     loads: LoadsView | None = None
 
 
+def laid_out_before_the_component(stack: auto.Stack) -> bool:
+    """Whether the state is as 0.1.0 left it: our resources, but no Destination component above them."""
+    types = {resource.get("type") for resource in stack.export_stack().deployment.get("resources") or []}
+    return VERIFICATION in types and DESTINATION_TYPE not in types
+
+
 def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only: bool) -> Outcome:
     before = stitch_outputs(stack, stack.outputs())
     destination_id = before.get("stitch_destination_id")
@@ -415,6 +422,14 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
     failed = None
     outputs = before
     try:
+        if laid_out_before_the_component(stack):
+            # Resources of 0.1.0 still sit at the stack's root: the engine's refresh with the program trips over their
+            # aliases (pulumi v3.274 engine/deployment.go assertSeen: "URN ... had not been marked as seen"), so they
+            # are moved under the Destination first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
+            engine["refresh"] = False
+            if not dry_run:
+                stack.up(suppress_progress=True, **engine)
+                engine["refresh"] = True
         if dry_run:
             stack.preview(**engine)
         else:
