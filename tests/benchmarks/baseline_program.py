@@ -35,16 +35,8 @@ class _Password(pulumi.dynamic.Resource, module="bench", name="Password"):
 
 config = pulumi.Config("stitch-heroku")
 owner = conninfo_to_dict(config.require("database_url"))
-provider = postgresql.Provider(
-    "owner",
-    host=owner["host"],
-    port=int(owner["port"]),
-    username=owner["user"],
-    password=pulumi.Output.secret(owner["password"]),
-    database=owner["dbname"],
-    sslmode="require",
-    superuser=False,
-)
+signed_in = {"host": owner["host"], "port": int(owner["port"]), "username": owner["user"], "database": owner["dbname"]}
+provider = postgresql.Provider("owner", password=pulumi.Output.secret(owner["password"]), sslmode="require", superuser=False, **signed_in)
 kept = pulumi.ResourceOptions(provider=provider, retain_on_delete=True)
 role = postgresql.Role(
     "role", name=config.require("stitch_role_name"), login=True, connection_limit=10, password=_Password("password").password, opts=kept
