@@ -170,8 +170,8 @@ def loads_of_stack(
 
 def destination_outputs_of(stack: str) -> dict[str, object] | None:
     """The stack's Destination's outputs, from its state (components/state_record.py)."""
-    done = subprocess.run(["pulumi", "stack", "export", "--show-secrets", "--stack", stack], capture_output=True, text=True, check=False)
-    found = state_record.destination_outputs(json.loads(done.stdout).get("deployment") or {}) if done.returncode == 0 else None
+    exported = _pulumi_json(stack, "state", "stack", "export", "--show-secrets")
+    found = state_record.destination_outputs(exported.get("deployment") or {}) if isinstance(exported, dict) else None
     return None if found is None else {key: value for key, (value, _secret) in found.items()}
 
 
