@@ -387,37 +387,61 @@ def _catalog_check(conn: psycopg.Connection) -> CheckResult:
 
 
 def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> CheckResult:
-    """Stitch, a third party, should hold no more than loading needs: not the owner, no member of it, no
-    role attribute that reaches beyond the database.
+    """Stitch, a third party, should hold no more than loading needs, judged by what the server allows: not the
+    owner, no role it may use (inherited, or through SET ROLE) that is the owner, a built-in role with a power, a
+    role with an attribute or one that owns objects; no role attribute that reaches beyond the database; no
+    privilege on objects outside its own.
 
     A role this stack made for Stitch (`dedicated`) that holds more is a failure: something changed it. The
     owner's credential (`owner`) is a warn with the reason it is used; so is a credential the user named
-    (stitch_url, stitch_config_var) that holds more, since the user chose it.
+    (stitch_url, stitch_config_var) that holds more, since the user chose it. Facts that cannot be read (hidden
+    catalogs) are a failure naming the server's words: the check cannot vouch for what it cannot see.
     """
-    with conn.transaction():
-        facts = conn.cursor(row_factory=dict_row).execute(pg.LEAST_PRIVILEGE_QUERY).fetchone()
+    try:
+        query = pg.least_privilege_query(conn.info.server_version)
+        facts = conn.cursor(row_factory=dict_row).execute(query, pg.least_privilege_params()).fetchone()
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:
+        return CheckResult(
+            "least privilege",
+            "fail",
+            f"cannot read what this role may do (pg_roles, pg_auth_members, pg_namespace, pg_class): {_server_words(error)}",
+            "Restore PUBLIC's default SELECT on the system catalogs (Stitch reads them too; ask Heroku support if it "
+            "is gone), then check again.",
+        )
     assert facts is not None  # the session's own role and database always exist
     role, owner = facts["role"], facts["owner"]
     powers = [text for column, text in pg.ROLE_POWERS.items() if facts[column]]
+    owner_via: list[str] = facts["owner_via"] or []
+    memberships = [(m, words) for m in facts["memberships"] if (words := pg.membership_words(m))]
     excess = []
     if facts["is_owner"]:
         excess.append(f'is the database owner "{owner}" (it may read, change and drop every table, the app\'s too)')
-    elif facts["member_of_owner"]:
-        excess.append(f'is a member of the database owner "{owner}" (it may act with all the owner\'s rights)')
+    elif owner_via:
+        through = [v for v in owner_via if v != owner]
+        excess.append(
+            f'is a member of the database owner "{owner}"'
+            + (f" through {', '.join(pg.role_name_text(v) for v in through)}" if through else "")
+            + " (it may act with all the owner's rights)"
+        )
     if powers:
         excess.append("has " + ", ".join(powers))
-    # The owner (or a member) reaches every object anyway: its object privileges would only repeat that.
-    held = [] if facts["is_owner"] or facts["member_of_owner"] else object_privileges(conn)
+    excess += [words for _, words in memberships]
+    held = facts["held"]
     if held:
         excess.append(pg.object_privilege_words(held))
     if not excess:
         return CheckResult(
             "least privilege",
             "pass",
-            f'{role} is not the database owner ({owner}) nor a member of it, has no SUPERUSER, CREATEROLE, CREATEDB, '
-            "REPLICATION or BYPASSRLS, and no privilege on tables or schemas outside its own",
+            f"{role} is not the database owner ({owner}) nor a member of it, has no SUPERUSER, CREATEROLE, CREATEDB, "
+            "REPLICATION or BYPASSRLS, is a member of no role that gives more (built-in roles such as pg_read_all_data "
+            "included, through SET ROLE too), and has no privilege on tables or schemas outside its own",
         )
-    revokes = " ".join(pg.object_privilege_revokes(role, held))
+    membership_revokes = [pg.revoke_membership_text(via, role) for via in owner_via]
+    membership_revokes += [pg.revoke_membership_text(via, role) for m, _ in memberships for via in m["via"]]
+    revokes = " ".join(dict.fromkeys(membership_revokes + pg.object_privilege_revokes(role, held)))
     detail = f"{role} " + "; ".join(excess)
     if privilege.credential == "owner":
         reason = privilege.owner_reason or "the stack is set to give Stitch the owner's credential (stitch_credential owner)"
@@ -429,32 +453,24 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> C
             "(source url: a role this stack makes), or a role made by hand: pulumi config set --secret stitch_url.",
         )
     if privilege.credential == "dedicated":
+        alter = (
+            [f"ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS;"]
+            if powers
+            else []
+        )
         return CheckResult(
             "least privilege",
             "fail",
             f"{detail}, but it is the role this stack made for Stitch",
-            "Take the extra rights away as a superuser or the owner: "
-            + " ".join(
-                ([f"ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS; and "
-                  f"REVOKE {pg.quote_identifier(owner)} FROM {pg.quote_identifier(role)};"]
-                 if powers or facts["is_owner"] or facts["member_of_owner"] else [])
-                + ([revokes] if revokes else [])
-            ),
+            "Take the extra rights away as a superuser or the owner: " + " ".join(alter + ([revokes] if revokes else [])),
         )
     return CheckResult(
         "least privilege",
         "warn",
         f"{detail}: Stitch, a third party, would hold more than loading needs",
         "Give Stitch a role with only CONNECT, CREATE and TEMPORARY on the database (docs/least-privilege.md)"
-        + (f", or as the owner: {revokes}" if revokes else "."),
+        + (f", or as a superuser or the owner: {revokes}" if revokes else "."),
     )
-
-
-def object_privileges(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Privileges the session's role holds on tables and schemas outside its own (pg.OBJECT_PRIVILEGES_QUERY)."""
-    with conn.transaction():
-        query = conn.cursor(row_factory=dict_row).execute(pg.OBJECT_PRIVILEGES_QUERY, {"table_privileges": list(pg.TABLE_PRIVILEGES)})
-        return query.fetchall()
 
 
 def headroom_check(limits: ConnectionLimits) -> CheckResult:

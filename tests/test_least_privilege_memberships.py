@@ -1,0 +1,210 @@
+"""Least privilege judged by what the server allows: PostgreSQL's built-in roles, memberships usable only through
+SET ROLE, nested memberships, each with the REVOKE that removes it; on a real PostgreSQL 15, no mock."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+
+import psycopg
+import pytest
+from psycopg import sql
+from stitch_heroku.checks import verify
+from stitch_heroku.connection import parse_database_url
+from stitch_heroku.verify import EXIT_NOT_READY, main
+
+_names = itertools.count(1)
+
+
+def _login(cluster, stem: str, database: str = "stitch") -> tuple[str, str]:
+    """A login with CREATE on the database, as a user would make one for Stitch: its name and URL."""
+    role = f"{stem}_{next(_names)}"
+    with cluster.superuser() as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'member-pw'").format(sql.Identifier(role)))
+    with cluster.superuser(database) as conn:
+        conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(sql.Identifier(database), sql.Identifier(role)))
+    return role, cluster.url(role, "member-pw", database)
+
+
+def _as_superuser(cluster, *statements: sql.Composable | str, database: str = "stitch") -> None:
+    with cluster.superuser(database) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _group(cluster, name: str, *options: str) -> str:
+    """A NOLOGIN role made afresh (the cluster lives for the whole session)."""
+    role = f"{name}_{next(_names)}"
+    _as_superuser(cluster, sql.SQL("CREATE ROLE {} NOLOGIN " + " ".join(options)).format(sql.Identifier(role)))
+    return role
+
+
+def _grant(cluster, granted: str, member: str) -> None:
+    _as_superuser(cluster, sql.SQL("GRANT {} TO {}").format(sql.Identifier(granted), sql.Identifier(member)))
+
+
+def least_privilege(url: str, credential: str | None = "dedicated"):
+    return {c.name: c for c in verify(parse_database_url(url), credential=credential).checks}["least privilege"]
+
+
+def fails_with(url: str, *words: str, revoke: str):
+    """The least-privilege check of a role this stack made: a failure naming `words`, whose fix holds `revoke`."""
+    check = least_privilege(url)
+    assert check.status == "fail" and all(word in check.detail for word in words), check
+    assert revoke in (check.fix or ""), check.fix
+    return check
+
+
+def _run_fix(cluster, fix: str) -> None:
+    """The statements of a fix ("...: REVOKE ...; REVOKE ...;"), run as a superuser."""
+    statements = [s.strip() for s in fix.split(": ", 1)[1].split(";") if s.strip().startswith(("REVOKE", "ALTER"))]
+    assert statements, fix
+    _as_superuser(cluster, *statements)
+
+
+def test_a_login_with_create_and_no_membership_passes(ssl_server):
+    _, url = _login(ssl_server.cluster, "plain_loader")
+    check = least_privilege(url)
+    assert check.status == "pass", check
+    assert "member of no role that gives more" in check.detail
+
+
+def test_a_member_of_pg_read_all_data_reads_the_apps_tables_and_fails_with_the_revoke(ssl_server):
+    cluster = ssl_server.cluster
+    role, url = _login(cluster, "reader_loader")
+    _as_superuser(cluster, "CREATE TABLE IF NOT EXISTS public.cards (number text)", "INSERT INTO public.cards VALUES ('4111')")
+    _grant(cluster, "pg_read_all_data", role)
+    with psycopg.connect(parse_database_url(url).conninfo(connect_timeout=5)) as conn:  # the power is real
+        assert conn.execute("SELECT number FROM public.cards").fetchone() == ("4111",)
+    check = least_privilege(url)
+    assert check.status == "fail", check
+    assert "pg_read_all_data" in check.detail and "reads every table" in check.detail
+    assert f'REVOKE pg_read_all_data FROM "{role}";' in (check.fix or ""), check.fix
+    assert "ALTER ROLE" not in (check.fix or ""), "no attribute of its own to take away"
+    warn = least_privilege(url, credential=None)
+    assert warn.status == "warn" and f'REVOKE pg_read_all_data FROM "{role}";' in (warn.fix or ""), warn
+    _run_fix(cluster, check.fix or "")
+    assert least_privilege(url).status == "pass", "the printed REVOKE clears it"
+
+
+@pytest.mark.parametrize(
+    ("builtin", "words"),
+    [
+        ("pg_write_all_data", "every table"),
+        ("pg_execute_server_program", "shell commands"),
+        ("pg_read_server_files", "file"),
+        ("pg_write_server_files", "file"),
+        ("pg_signal_backend", "sessions"),
+        ("pg_read_all_settings", "setting"),
+        ("pg_read_all_stats", "query text"),
+    ],
+)
+def test_every_built_in_role_with_power_fails(ssl_server, builtin, words):
+    role, url = _login(ssl_server.cluster, "builtin_loader")
+    _grant(ssl_server.cluster, builtin, role)
+    fails_with(url, builtin, words, revoke=f'REVOKE {builtin} FROM "{role}";')
+
+
+def test_pg_monitor_fails_through_the_settings_and_stats_it_holds_and_its_own_membership_is_revoked(ssl_server):
+    role, url = _login(ssl_server.cluster, "monitor_loader")
+    _grant(ssl_server.cluster, "pg_monitor", role)
+    check = least_privilege(url)
+    assert check.status == "fail", check
+    assert "pg_read_all_settings" in check.detail and "pg_read_all_stats" in check.detail and "pg_monitor" in check.detail
+    assert f'REVOKE pg_monitor FROM "{role}";' in (check.fix or "")
+    assert "REVOKE pg_read_all_stats" not in (check.fix or ""), "the login holds pg_monitor, not pg_read_all_stats itself"
+
+
+def test_a_noinherit_membership_usable_through_set_role_fails(ssl_server):
+    cluster = ssl_server.cluster
+    role, url = _login(cluster, "noinherit_loader")
+    _as_superuser(cluster, sql.SQL("ALTER ROLE {} NOINHERIT").format(sql.Identifier(role)),
+                  "CREATE TABLE IF NOT EXISTS public.cards (number text)")  # fmt: skip
+    _grant(cluster, "pg_read_all_data", role)
+    with psycopg.connect(parse_database_url(url).conninfo(connect_timeout=5), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM public.cards")
+        conn.execute("SET ROLE pg_read_all_data")  # ... and yet the power is one statement away
+        conn.execute("SELECT * FROM public.cards")
+    fails_with(url, "pg_read_all_data", "SET ROLE", revoke=f'REVOKE pg_read_all_data FROM "{role}";')
+
+
+def test_a_noinherit_membership_in_a_role_granted_an_apps_table_fails(ssl_server):
+    cluster = ssl_server.cluster
+    role, url = _login(cluster, "noinherit_acl_loader")
+    readers = _group(cluster, "card_readers")
+    _as_superuser(cluster, sql.SQL("ALTER ROLE {} NOINHERIT").format(sql.Identifier(role)),
+                  "CREATE TABLE IF NOT EXISTS public.cards (number text)",
+                  sql.SQL("GRANT SELECT ON public.cards TO {}").format(sql.Identifier(readers)))  # fmt: skip
+    _grant(cluster, readers, role)
+    fails_with(url, "SELECT public.cards", revoke=f'REVOKE "{readers}" FROM "{role}";')
+
+
+@pytest.mark.parametrize(("granted", "words"), [("pg_read_all_data", "pg_read_all_data"), ("heroku_owner", "member of the database owner")])
+def test_a_nested_membership_fails_and_the_fix_revokes_the_direct_one(ssl_server, granted, words):
+    cluster = ssl_server.cluster
+    role, url = _login(cluster, "nested_loader")
+    middle = _group(cluster, "middle")
+    _grant(cluster, granted, middle)
+    _grant(cluster, middle, role)
+    check = fails_with(url, words, middle, revoke=f'REVOKE "{middle}" FROM "{role}";')
+    assert f"REVOKE {granted}" not in (check.fix or "") and f'REVOKE "{granted}"' not in (check.fix or ""), "no direct membership"
+    _run_fix(cluster, check.fix or "")
+    assert least_privilege(url).status == "pass"
+
+
+def _superuser_group(cluster) -> tuple[str, str]:
+    """A role with SUPERUSER: SET ROLE to it makes the session a superuser (attributes are never inherited)."""
+    return _group(cluster, "admins", "SUPERUSER"), "SUPERUSER"
+
+
+def _owning_group(cluster) -> tuple[str, str]:
+    """A role that owns another app's database: its members may drop it."""
+    owners = _group(cluster, "other_app")
+    database = f"other_app_db_{next(_names)}"
+    _as_superuser(cluster, sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(owners)),
+                  database="postgres")  # fmt: skip
+    return owners, "owns"
+
+
+@pytest.mark.parametrize("make", [_superuser_group, _owning_group])
+def test_a_member_of_a_role_with_an_attribute_or_objects_fails(ssl_server, make):
+    role, url = _login(ssl_server.cluster, "powerful_member")
+    group, words = make(ssl_server.cluster)
+    _grant(ssl_server.cluster, group, role)
+    fails_with(url, group, words, revoke=f'REVOKE "{group}" FROM "{role}";')
+
+
+def test_memberships_that_give_nothing_dangerous_pass(ssl_server):
+    """pg_checkpoint only forces a checkpoint; a role holding nothing gives nothing (docs/least-privilege.md)."""
+    cluster = ssl_server.cluster
+    role, url = _login(cluster, "harmless_loader")
+    empty = _group(cluster, "empty")
+    _grant(cluster, "pg_checkpoint", role)
+    _grant(cluster, empty, role)
+    check = least_privilege(url)
+    assert check.status == "pass", check
+
+
+# The catalogs hidden: the checks that need them fail with their cause, never a traceback.
+
+
+def _verify_json(url: str, capsys) -> tuple[int, dict]:
+    code = main(["--database-url", "-", "--json"], environ={}, stdin=io.StringIO(url + "\n"))
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    return code, json.loads(out.out)
+
+
+@pytest.mark.parametrize("who", ["owner", "loader"])
+def test_hidden_catalogs_make_least_privilege_a_failing_check_not_a_crash(ssl_server, capsys, who):
+    cluster = ssl_server.cluster
+    url = ssl_server.hidden_catalog_url if who == "owner" else _login(cluster, "hidden_loader", database="hidden")[1]
+    code, report = _verify_json(url, capsys)
+    assert code == EXIT_NOT_READY
+    check = {c["name"]: c for c in report["checks"]}["least privilege"]
+    assert check["status"] == "fail", check
+    assert "permission denied" in check["detail"] and "pg_" in check["detail"], check
+    assert "PUBLIC" in check["fix"], check
