@@ -263,13 +263,16 @@ class ConnectionLimits:
 
 def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckResult]:
     try:
-        facts = conn.cursor(row_factory=dict_row).execute(pg.FACTS_QUERY).fetchone()
+        facts = conn.cursor(row_factory=dict_row).execute(pg.facts_query(conn.info.server_version)).fetchone()
+    except psycopg.OperationalError:
+        raise
     except psycopg.Error as error:
         return [
             CheckResult(
                 "catalogs",
                 "fail",
-                f"cannot read the server's own views (pg_stat_ssl, pg_stat_activity, pg_roles, pg_database): {_server_words(error)}",
+                "cannot read the server's own views (pg_stat_ssl, pg_stat_activity, pg_roles, pg_database, pg_auth_members, "
+                f"pg_shdepend): {_server_words(error)}",
                 "Stitch reads the system catalogs; restore PUBLIC's default SELECT on them (ask Heroku support if it is gone).",
             )
         ]
@@ -292,7 +295,7 @@ def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckR
         _create_check(facts["can_create"], facts["database"], facts["username"]),
         _load_check(conn, facts["can_create"], facts["can_temp"]),
         _catalog_check(conn),
-        least_privilege_check(conn, privilege),
+        least_privilege_check(conn, privilege, facts),
         headroom_check(limits),
         write_access_check(conn),
     ]
@@ -364,9 +367,8 @@ def _load_check(conn: psycopg.Connection, can_create: bool, can_temp: bool) -> C
 
 
 def _catalog_check(conn: psycopg.Connection) -> CheckResult:
-    try:
-        with conn.transaction():
-            conn.execute(pg.ALL_CATALOGS_QUERY).fetchall()
+    try:  # one statement in autocommit: no BEGIN and COMMIT round trips around it
+        conn.execute(pg.ALL_CATALOGS_QUERY).fetchall()
         return CheckResult("catalogs", "pass", "information_schema and pg_catalog are readable")
     except psycopg.Error:
         pass  # find out which ones, below
@@ -386,35 +388,22 @@ def _catalog_check(conn: psycopg.Connection) -> CheckResult:
     )
 
 
-def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> CheckResult:
+def least_privilege_check(conn: psycopg.Connection, privilege: Expectation, facts: Mapping[str, Any]) -> CheckResult:
     """Stitch, a third party, should hold no more than loading needs, judged by what the server allows: not the
     owner, no role it may use (inherited, or through SET ROLE) that is the owner, a built-in role with a power, a
     role with an attribute or one that owns objects; no role attribute that reaches beyond the database; no
     privilege on objects outside its own.
 
-    A role this stack made for Stitch (`dedicated`) that holds more is a failure: something changed it. The
-    owner's credential (`owner`) is a warn with the reason it is used; so is a credential the user named
-    (stitch_url, stitch_config_var) that holds more, since the user chose it. Facts that cannot be read (hidden
-    catalogs) are a failure naming the server's words: the check cannot vouch for what it cannot see.
+    facts: the FACTS row (the login's attributes and the roles it may use). A role this stack made for Stitch
+    (`dedicated`) that holds more is a failure: something changed it. The owner's credential (`owner`) is a warn
+    with the reason it is used; so is a credential the user named (stitch_url, stitch_config_var) that holds more,
+    since the user chose it. Object privileges that cannot be read (hidden catalogs) are a failure naming the
+    server's words: the check cannot vouch for what it cannot see.
     """
-    try:
-        query = pg.least_privilege_query(conn.info.server_version)
-        facts = conn.cursor(row_factory=dict_row).execute(query, pg.least_privilege_params()).fetchone()
-    except psycopg.OperationalError:
-        raise
-    except psycopg.Error as error:
-        return CheckResult(
-            "least privilege",
-            "fail",
-            f"cannot read what this role may do (pg_roles, pg_auth_members, pg_namespace, pg_class): {_server_words(error)}",
-            "Restore PUBLIC's default SELECT on the system catalogs (Stitch reads them too; ask Heroku support if it "
-            "is gone), then check again.",
-        )
-    assert facts is not None  # the session's own role and database always exist
-    role, owner = facts["role"], facts["owner"]
+    role, owner = facts["login_role"], facts["owner"]
     powers = [text for column, text in pg.ROLE_POWERS.items() if facts[column]]
-    owner_via: list[str] = facts["owner_via"] or []
-    memberships = [(m, words) for m in facts["memberships"] if (words := pg.membership_words(m))]
+    owner_via: list[str] = next((m["via"] for m in facts["memberships"] if m["owner"]), [])
+    memberships = [(m, words) for m in facts["memberships"] if not m["owner"] and (words := pg.membership_words(m))]
     excess = []
     if facts["is_owner"]:
         excess.append(f'is the database owner "{owner}" (it may read, change and drop every table, the app\'s too)')
@@ -428,7 +417,18 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> C
     if powers:
         excess.append("has " + ", ".join(powers))
     excess += [words for _, words in memberships]
-    held = facts["held"]
+    try:
+        held = [] if facts["is_owner"] or owner_via else object_privileges(conn, facts["memberships"])
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:
+        return CheckResult(
+            "least privilege",
+            "fail",
+            f"cannot read what {role} may do to tables and schemas (pg_namespace, pg_class, pg_attribute): {_server_words(error)}",
+            "Restore PUBLIC's default SELECT on the system catalogs (Stitch reads them too; ask Heroku support if it "
+            "is gone), then check again.",
+        )
     if held:
         excess.append(pg.object_privilege_words(held))
     if not excess:
@@ -473,6 +473,15 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> C
     )
 
 
+def object_privileges(conn: psycopg.Connection, memberships: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Privileges the session's role holds on tables and schemas outside its own (pg.OBJECT_PRIVILEGES_QUERY), each
+    with `via`: the login's direct memberships that lead to the grantee, for the REVOKE."""
+    usable = {m["role"]: m for m in memberships}
+    params = {"table_privileges": list(pg.TABLE_PRIVILEGES), "usable": [m["oid"] for m in memberships]}
+    rows = conn.cursor(row_factory=dict_row).execute(pg.OBJECT_PRIVILEGES_QUERY, params).fetchall()
+    return [{**row, "via": usable[row["grantee"]]["via"] if row["grantee"] in usable else None} for row in rows]
+
+
 def headroom_check(limits: ConnectionLimits) -> CheckResult:
     """Free connection slots under the tightest limit: the server's, the role's or the database's.
 
@@ -503,9 +512,8 @@ def write_access_check(conn: psycopg.Connection) -> CheckResult:
     """Stitch upserts into the tables it loaded before: it needs INSERT, UPDATE and DELETE on each of them, and
     USAGE on their schema. A dry-run load only proves that new objects can be made; this reads the privileges
     of what exists (has_table_privilege), as Stitch's role, and names each table that lacks one."""
-    try:
-        with conn.transaction():
-            rows = conn.cursor(row_factory=dict_row).execute(pg.WRITE_ACCESS_QUERY).fetchall()
+    try:  # one statement in autocommit: no BEGIN and COMMIT round trips around it
+        rows = conn.cursor(row_factory=dict_row).execute(pg.WRITE_ACCESS_QUERY).fetchall()
     except psycopg.OperationalError:
         raise
     except psycopg.Error as error:  # the catalogs are hidden: the catalogs check names which

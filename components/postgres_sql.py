@@ -30,7 +30,10 @@ HEROKU_STATUS_PAGE = "https://status.heroku.com"
 # any user, but hides backend_type of other roles' sessions: a hidden row with both a role and a
 # database is a client session (the logical replication launcher has no database, autovacuum
 # workers no role).
-FACTS_QUERY = sql.SQL("""
+# The login's own attributes and the roles it may use (see _MEMBERSHIP_CTES) ride along, for the least-privilege
+# check: one round trip, and the catalogs they read (pg_roles, pg_auth_members, pg_shdepend) are PUBLIC's by default.
+_FACTS_QUERY = """
+WITH RECURSIVE {memberships}
 SELECT s.ssl,
        s.version AS ssl_version,
        s.cipher AS ssl_cipher,
@@ -47,7 +50,21 @@ SELECT s.ssl,
        r.rolconnlimit AS role_limit,
        a.role_in_use,
        d.datconnlimit AS database_limit,
-       a.database_in_use
+       a.database_in_use,
+       pg_get_userbyid(d.datdba) AS owner,
+       r.oid = d.datdba AS is_owner,
+       r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'oid', u.oid, 'role', m.rolname, 'via', u.via, 'inherited', u.inherited,
+                 'owner', u.oid = d.datdba, 'builtin', m.rolname::text = ANY (ARRAY[{builtin_roles}]),
+                 'attributes', CASE WHEN u.settable THEN array_remove(ARRAY[
+                     CASE WHEN m.rolsuper THEN 'rolsuper' END, CASE WHEN m.rolcreaterole THEN 'rolcreaterole' END,
+                     CASE WHEN m.rolcreatedb THEN 'rolcreatedb' END, CASE WHEN m.rolreplication THEN 'rolreplication' END,
+                     CASE WHEN m.rolbypassrls THEN 'rolbypassrls' END], NULL) ELSE '{{}}'::text[] END,
+                 'owns', (SELECT count(*) FROM pg_shdepend AS o
+                           WHERE o.refclassid = 'pg_authid'::regclass AND o.refobjid = m.oid AND o.deptype = 'o'))
+               ORDER BY m.rolname), '[]')
+          FROM usable AS u JOIN pg_roles AS m ON m.oid = u.oid) AS memberships
   FROM pg_stat_ssl AS s
  CROSS JOIN (SELECT count(*)::int AS in_use,
                     (count(*) FILTER (WHERE usename = session_user))::int AS role_in_use,
@@ -58,7 +75,17 @@ SELECT s.ssl,
   JOIN pg_roles AS r ON r.rolname = session_user
   JOIN pg_database AS d ON d.datname = current_database()
  WHERE s.pid = pg_backend_pid()
-""")
+"""
+
+
+def facts_query(server_version: int) -> sql.Composed:
+    """FACTS for this server: pg_auth_members has per-grant INHERIT and SET options from PostgreSQL 16 on."""
+    edges = MEMBERSHIP_EDGES_16 if server_version >= 160000 else MEMBERSHIP_EDGES_14
+    return sql.SQL(_FACTS_QUERY).format(
+        memberships=sql.SQL(_MEMBERSHIP_CTES).format(edges=edges),
+        builtin_roles=sql.SQL(", ").join(sql.Literal(name) for name in BUILTIN_ROLE_POWERS),
+    )
+
 
 # The catalog reads Stitch makes before loading: which schemas, tables and columns exist.
 CATALOG_QUERIES: dict[str, sql.SQL] = {
@@ -271,36 +298,20 @@ MEMBERSHIP_EDGES_16 = sql.SQL("SELECT m.member, m.roleid, m.inherit_option AS in
 MEMBERSHIP_EDGES_14 = sql.SQL("SELECT m.member, m.roleid, r.rolinherit AS inherits, true AS sets, m.admin_option AS admin "
                               "FROM pg_auth_members AS m JOIN pg_roles AS r ON r.oid = m.member")
 
-# What Stitch's role may do beyond loading, asked as that role in one round trip: its attributes, the roles it may
-# use, and its privileges on objects that are not its own.
-#
-# The roles it may use (`usable`): a path of memberships from the login that is usable is some SET ROLE hops (each
-# grant with SET) followed by inherited ones (each with INHERIT): SET ROLE is checked against the session's login,
-# and the role set then has what it inherits. A grant WITH ADMIN OPTION on a usable path makes its role usable too.
-# Each role keeps the login's direct memberships that lead to it (`via`: what a REVOKE takes away), whether it is
-# reached by inheritance alone (`inherited`) or needs SET ROLE, and whether SET ROLE reaches it (`settable`: then its
-# attributes, SUPERUSER and the like, are the session's; attributes are never inherited).
-#
-# Its privileges on objects (`held`): its own are the schemas it owns (those it created, or was handed) and the
-# tables it owns; system schemas are left out (the catalogs are PUBLIC's to read, which Stitch needs). A privilege
-# counts however the role holds it: granted to it, to PUBLIC, or to a role it may use, read from the ACLs
-# themselves (aclexplode; a NULL ACL is the owner's default, acldefault) so the REVOKE can name the grantee. Column
-# grants count too: a table-level REVOKE takes them as well (PostgreSQL's REVOKE reference). Schemas: CREATE from
-# anyone (PostgreSQL 14 and older grant CREATE on `public` to PUBLIC by default), USAGE only where granted to the
-# role itself (PUBLIC's USAGE on `public` alone reaches nothing). An extension's own tables and
-# views are left out: what it grants PUBLIC is the extension's design, not the app's data (pg_stat_statements, which
-# Heroku installs in every database, is readable by PUBLIC; so is PostGIS's spatial_ref_sys). The owner, or a role
-# that may use the owner's, reaches every object anyway: `held` is then not read (CASE evaluates it lazily).
+# The roles Stitch's login may use, asked as that login (part of FACTS, so no round trip of its own). A path of
+# memberships from the login is usable when it is some SET ROLE hops (each grant with SET) followed by inherited
+# ones (each with INHERIT): SET ROLE is checked against the session's login, and the role set then has what it
+# inherits. A grant WITH ADMIN OPTION on a usable path makes its role usable too. Each role keeps the login's direct
+# memberships that lead to it (`via`: what a REVOKE takes away), whether inheritance alone reaches it
+# (`inherited`; else it needs SET ROLE), and whether SET ROLE reaches it (`settable`: then its attributes, SUPERUSER
+# and the like, are the session's; attributes are never inherited). PostgreSQL refuses membership loops, so the
+# recursion ends; UNION drops the repeats of a role reached along several paths.
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
-_LEAST_PRIVILEGE_QUERY = """
-WITH RECURSIVE
-me AS (SELECT oid, rolname, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls
-         FROM pg_roles WHERE rolname = session_user),
-db AS (SELECT oid, datdba FROM pg_database WHERE datname = current_database()),
+_MEMBERSHIP_CTES = """
 edges AS ({edges}),
 path (oid, via, sets, usable, inherited) AS (
   SELECT e.roleid, e.roleid, e.sets OR e.admin, e.sets OR e.inherits OR e.admin, e.inherits
-    FROM edges AS e, me WHERE e.member = me.oid
+    FROM edges AS e WHERE e.member = (SELECT oid FROM pg_roles WHERE rolname = session_user)
   UNION
   SELECT e.roleid, p.via, (p.sets AND e.sets) OR e.admin, (p.sets AND e.sets) OR e.inherits OR e.admin,
          p.inherited AND e.inherits
@@ -308,65 +319,47 @@ path (oid, via, sets, usable, inherited) AS (
    WHERE p.usable),
 usable AS (SELECT oid, array_agg(DISTINCT pg_get_userbyid(via) ORDER BY pg_get_userbyid(via)) AS via,
                   bool_or(sets) AS settable, bool_or(inherited) AS inherited
-             FROM path WHERE usable GROUP BY oid),
-theirs AS (SELECT n.oid, n.nspname, n.nspowner, n.nspacl
-             FROM pg_namespace AS n, me
-            WHERE n.nspowner <> me.oid
-              AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'),
-rels AS (SELECT c.oid, t.nspname, c.relname, c.relowner, c.relacl
-           FROM pg_class AS c JOIN theirs AS t ON t.oid = c.relnamespace, me
-          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> me.oid
-            AND NOT EXISTS (SELECT 1 FROM pg_depend AS e
-                             WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')),
-acls AS (SELECT 'table' AS kind, r.nspname AS schema, r.relname AS name, a.privilege_type, a.grantee
-           FROM rels AS r CROSS JOIN LATERAL aclexplode(coalesce(r.relacl, acldefault('r', r.relowner))) AS a
-          UNION
-         SELECT 'table', r.nspname, r.relname, a.privilege_type, a.grantee
-           FROM rels AS r JOIN pg_attribute AS att ON att.attrelid = r.oid AND att.attacl IS NOT NULL AND NOT att.attisdropped
-          CROSS JOIN LATERAL aclexplode(att.attacl) AS a
-          UNION
-         SELECT 'schema', t.nspname, t.nspname, a.privilege_type, a.grantee
-           FROM theirs AS t CROSS JOIN LATERAL aclexplode(coalesce(t.nspacl, acldefault('n', t.nspowner))) AS a),
-held AS (SELECT a.kind, a.schema, a.name, a.privilege_type AS privilege,
-                CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, u.via
-           FROM acls AS a CROSS JOIN me LEFT JOIN usable AS u ON u.oid = a.grantee
-          WHERE (a.grantee = 0 OR a.grantee = me.oid OR u.oid IS NOT NULL)
-            AND ((a.kind = 'table' AND a.privilege_type = ANY (%(table_privileges)s))
-                 OR (a.kind = 'schema' AND (a.privilege_type = 'CREATE' OR (a.privilege_type = 'USAGE' AND a.grantee = me.oid))))),
-owner_use AS (SELECT u.* FROM usable AS u, db WHERE u.oid = db.datdba)
-SELECT me.rolname AS role,
-       pg_get_userbyid(db.datdba) AS owner,
-       me.oid = db.datdba AS is_owner,
-       (SELECT via FROM owner_use) AS owner_via,
-       (SELECT settable FROM owner_use) AS owner_settable,
-       me.rolsuper, me.rolcreaterole, me.rolcreatedb, me.rolreplication, me.rolbypassrls,
-       (SELECT coalesce(json_agg(json_build_object(
-                 'role', r.rolname, 'via', u.via, 'inherited', u.inherited,
-                 'builtin', r.rolname = ANY (%(builtin_roles)s),
-                 'attributes', CASE WHEN u.settable THEN array_remove(ARRAY[
-                     CASE WHEN r.rolsuper THEN 'rolsuper' END, CASE WHEN r.rolcreaterole THEN 'rolcreaterole' END,
-                     CASE WHEN r.rolcreatedb THEN 'rolcreatedb' END, CASE WHEN r.rolreplication THEN 'rolreplication' END,
-                     CASE WHEN r.rolbypassrls THEN 'rolbypassrls' END], NULL) ELSE '{{}}'::text[] END,
-                 'owns', (SELECT count(*) FROM pg_shdepend AS s
-                           WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND s.deptype = 'o'))
-               ORDER BY r.rolname), '[]')
-          FROM usable AS u JOIN pg_roles AS r ON r.oid = u.oid, db
-         WHERE u.oid <> db.datdba) AS memberships,
-       CASE WHEN me.oid = db.datdba OR EXISTS (SELECT 1 FROM owner_use) THEN '[]'::json
-            ELSE (SELECT coalesce(json_agg(h ORDER BY h.kind DESC, h.schema, h.name, h.privilege, h.grantee NULLS FIRST), '[]')
-                    FROM held AS h) END AS held
-  FROM me, db
-"""
+             FROM path WHERE usable GROUP BY oid)"""
 
-
-def least_privilege_query(server_version: int) -> sql.Composed:
-    """The least-privilege facts in one statement, for this server: pg_auth_members has per-grant options from 16 on."""
-    edges = MEMBERSHIP_EDGES_16 if server_version >= 160000 else MEMBERSHIP_EDGES_14
-    return sql.SQL(_LEAST_PRIVILEGE_QUERY).format(edges=edges)
-
-
-def least_privilege_params() -> dict[str, list[str]]:
-    return {"table_privileges": list(TABLE_PRIVILEGES), "builtin_roles": list(BUILTIN_ROLE_POWERS)}
+# What Stitch's role may do to objects that are not its own, asked as that role; read only when it is neither the
+# owner nor may use the owner's role (which reach every object anyway). Its own are the schemas it owns (those it
+# created, or was handed) and the tables it owns; system schemas are left out (the catalogs are PUBLIC's to read,
+# which Stitch needs). A privilege counts however the role holds it: granted to it, to PUBLIC, or to a role it may
+# use (`usable`, from FACTS: inherited or through SET ROLE), read from the ACLs themselves (aclexplode; a NULL ACL is
+# the owner's default, acldefault) so the REVOKE can name the grantee. Column grants count too: a table-level
+# REVOKE takes them as well (PostgreSQL's REVOKE reference). Schemas: CREATE from anyone (PostgreSQL 14 and older
+# grant CREATE on `public` to PUBLIC by default), USAGE only where granted to the role itself (PUBLIC's USAGE on
+# `public` alone reaches nothing). An extension's own tables and views are left out: what it grants PUBLIC is the
+# extension's design, not the app's data (pg_stat_statements, which Heroku installs in every database, is readable
+# by PUBLIC; so is PostGIS's spatial_ref_sys).
+OBJECT_PRIVILEGES_QUERY = sql.SQL("""
+WITH me AS (SELECT oid FROM pg_roles WHERE rolname = session_user),
+     theirs AS (SELECT n.oid, n.nspname, n.nspowner, n.nspacl
+                  FROM pg_namespace AS n, me
+                 WHERE n.nspowner <> me.oid
+                   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'),
+     rels AS (SELECT c.oid, t.nspname, c.relname, c.relowner, c.relacl
+                FROM pg_class AS c JOIN theirs AS t ON t.oid = c.relnamespace, me
+               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> me.oid
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend AS e
+                                  WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')),
+     acls AS (SELECT 'table' AS kind, r.nspname AS schema, r.relname AS name, a.privilege_type, a.grantee
+                FROM rels AS r CROSS JOIN LATERAL aclexplode(coalesce(r.relacl, acldefault('r', r.relowner))) AS a
+               UNION
+              SELECT 'table', r.nspname, r.relname, a.privilege_type, a.grantee
+                FROM rels AS r JOIN pg_attribute AS att ON att.attrelid = r.oid AND att.attacl IS NOT NULL AND NOT att.attisdropped
+               CROSS JOIN LATERAL aclexplode(att.attacl) AS a
+               UNION
+              SELECT 'schema', t.nspname, t.nspname, a.privilege_type, a.grantee
+                FROM theirs AS t CROSS JOIN LATERAL aclexplode(coalesce(t.nspacl, acldefault('n', t.nspowner))) AS a)
+SELECT kind, schema, name, privilege_type AS privilege,
+       CASE WHEN grantee = 0 THEN NULL ELSE pg_get_userbyid(grantee) END AS grantee
+  FROM acls, me
+ WHERE (grantee = 0 OR grantee = me.oid OR grantee = ANY (%(usable)s::oid[]))
+   AND ((kind = 'table' AND privilege_type = ANY (%(table_privileges)s))
+        OR (kind = 'schema' AND (privilege_type = 'CREATE' OR (privilege_type = 'USAGE' AND grantee = me.oid))))
+ ORDER BY kind DESC, schema, name, privilege_type, grantee NULLS FIRST
+""")
 
 
 # Whether the stack's login may grant on its database. GRANT and REVOKE on an object are its owner's, or
