@@ -10,6 +10,7 @@ import json
 import psycopg
 import pytest
 from psycopg import sql
+from stitch_heroku import postgres_sql as pg
 from stitch_heroku.checks import verify
 from stitch_heroku.connection import parse_database_url
 from stitch_heroku.verify import EXIT_NOT_READY, main
@@ -215,3 +216,48 @@ def test_hidden_catalogs_are_failing_checks_with_their_cause_never_a_crash(ssl_s
     assert check["status"] == "fail", check
     assert "permission denied for table pg_" in check["detail"], check
     assert "PUBLIC" in check["fix"], check
+
+
+# PostgreSQL 16's per-grant options, on the PostgreSQL 15 we have: the query for 16 reads pg_auth_members
+# unqualified, so a table of that name in a schema searched before pg_catalog stands in for 16's catalog.
+
+
+def test_postgresql_16_grant_options_decide_what_a_membership_gives(ssl_server):
+    cluster = ssl_server.cluster
+    role, url = _login(cluster, "pg16_loader")
+    r = {name: _group(cluster, f"pg16_{name}") for name in ("set_only", "inherit_first", "then_set", "set_first", "then_inherit", "admin")}
+    edges = [  # member, granted, inherit_option, set_option, admin_option
+        (role, "pg_read_all_data", False, False, False),  # gives nothing: neither inherited nor SET ROLE, no ADMIN
+        (role, r["set_only"], False, True, False),  # SET ROLE only
+        (role, r["inherit_first"], True, False, False),  # inherited ...
+        (r["inherit_first"], r["then_set"], False, True, False),  # ... then SET: SET ROLE is the login's, so nothing
+        (role, r["set_first"], False, True, False),  # SET ROLE to it ...
+        (r["set_first"], r["then_inherit"], True, False, False),  # ... which inherits this: usable
+        (role, r["admin"], False, False, True),  # ADMIN OPTION: the login may grant it to itself
+    ]
+    schema = f"pg16_{next(_names)}"
+    _as_superuser(
+        cluster,
+        sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)),
+        sql.SQL("CREATE TABLE {}.pg_auth_members (member oid, roleid oid, inherit_option bool, set_option bool, admin_option bool)")
+        .format(sql.Identifier(schema)),
+        sql.SQL("GRANT USAGE ON SCHEMA {0} TO PUBLIC; GRANT SELECT ON {0}.pg_auth_members TO PUBLIC").format(sql.Identifier(schema)),
+    )
+    with cluster.superuser("stitch") as conn:
+        for member, granted, inherit, settable, admin in edges:
+            conn.execute(
+                sql.SQL("INSERT INTO {}.pg_auth_members SELECT m.oid, g.oid, %s, %s, %s FROM pg_roles m, pg_roles g "
+                        "WHERE m.rolname = %s AND g.rolname = %s").format(sql.Identifier(schema)),
+                (inherit, settable, admin, member, granted),
+            )  # fmt: skip
+    with psycopg.connect(parse_database_url(url).conninfo(connect_timeout=5), autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path = {}, pg_catalog").format(sql.Identifier(schema)))
+        facts = conn.cursor(row_factory=psycopg.rows.dict_row).execute(pg.facts_query(160000)).fetchone()
+    usable = {m["role"]: (m["via"], m["inherited"]) for m in facts["memberships"]}
+    assert usable == {
+        r["set_only"]: ([r["set_only"]], False),
+        r["inherit_first"]: ([r["inherit_first"]], True),
+        r["set_first"]: ([r["set_first"]], False),
+        r["then_inherit"]: ([r["set_first"]], False),
+        r["admin"]: ([r["admin"]], False),
+    }, usable
