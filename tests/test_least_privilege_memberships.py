@@ -261,3 +261,13 @@ def test_postgresql_16_grant_options_decide_what_a_membership_gives(ssl_server):
         r["then_inherit"]: ([r["set_first"]], False),
         r["admin"]: ([r["admin"]], False),
     }, usable
+
+
+@pytest.mark.parametrize("attribute", ["SUPERUSER", "CREATEROLE", "CREATEDB", "REPLICATION", "BYPASSRLS"])
+def test_each_attribute_of_the_login_itself_fails_with_the_alter_role(ssl_server, attribute):
+    role, url = _login(ssl_server.cluster, f"{attribute.lower()}_loader")
+    _as_superuser(ssl_server.cluster, sql.SQL("ALTER ROLE {} " + attribute).format(sql.Identifier(role)))
+    alter = f'ALTER ROLE "{role}" NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS;'
+    check = fails_with(url, f"has {attribute}", revoke=alter)
+    _run_fix(ssl_server.cluster, check.fix or "")
+    assert least_privilege(url).status == "pass"
