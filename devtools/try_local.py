@@ -83,7 +83,7 @@ def find_cli() -> Cli:
             raise SystemExit(NO_CLI.format(error=reason)) from None
         say(f"the download failed ({reason}); building the toolchain from the Go module proxy instead (minutes, once)")
         try:
-            return Cli(pulumi_toolchain.ensure(), offline=True)
+            return Cli(pulumi_toolchain.ensure(only=(pulumi_toolchain.CLI,)), offline=True)  # no YAML program here
         except pulumi_toolchain.ToolchainError as build_error:
             raise SystemExit(f"try_local: {build_error}") from None
 
