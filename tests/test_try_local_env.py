@@ -115,3 +115,10 @@ def test_in_the_env_shell_the_readmes_day_two_commands_work_on_the_try_out(toolc
     finally:
         down = subprocess.run([*command, "--down"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
+
+
+def test_env_before_any_try_out_prints_nothing_to_eval(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "devtools.try_local", "--workdir", str(tmp_path / "none"), "--env"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 1 and done.stdout == "", "eval gets nothing to run"
+    assert "run `python -m devtools.try_local` first" in done.stderr and "Traceback" not in done.stderr
