@@ -441,7 +441,7 @@ def limits_from_report(capacity: Mapping[str, Any] | None) -> CapacityLimits | N
     if not isinstance(capacity, Mapping):
         return None
     plan, source, limit_from = capacity.get("plan"), capacity.get("source"), str(capacity.get("limit_from") or "")
-    if "plan_limit_bytes" in capacity:
+    if "plan_limit_bytes" in capacity or "user_limit_bytes" in capacity:  # either may be missing: Pulumi drops a null output
         plan_bytes, user_bytes = _count(capacity.get("plan_limit_bytes")), _count(capacity.get("user_limit_bytes"))
         origin = capacity.get("plan_limit_from") or limits_for(source, plan, None).origin
     elif limit_from.startswith(f"{USER_LIMIT} "):

@@ -75,7 +75,7 @@ class DestinationArgs(TypedDict, total=False):
     connect_timeout: int
     """Seconds (1-3600) one connection attempt may take (default 10)."""
     storage_limit_gb: float
-    """The database's storage limit in GB (10**9 bytes) for the capacity check; else the Heroku plan's, where known."""
+    """Your own storage limit in GB (10**9 bytes) for the capacity check, besides the Heroku plan's (the one Heroku enforces)."""
     stitch_access_token: pulumi.Input[str]
     """Stitch Connect API token, secret; else stitch:accessToken, else STITCH_ACCESS_TOKEN; without one Stitch is a manual step."""
     stitch_destination: str

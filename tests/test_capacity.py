@@ -115,6 +115,8 @@ def test_storage_limit_gb_is_the_users_own_and_the_plans_limit_stays_heroku_s():
     others = (cap.limits_for("heroku", "essential-0", None), cap.limits_for("url", None, 0.5), cap.limits_for("url", None, None))
     for limits in (own, above, *others):
         assert cap.CapacityLimits.from_props(limits.to_props()) == limits, limits
+        report = {k: v for k, v in cap.assess(cap.Usage(1, 0), limits).data.items() if v is not None}  # Pulumi drops nulls
+        assert cap.limits_from_report(report) == limits, "verify --stack and the reconcile measure against the same limits"
     # A report written before the two were told apart: limit_bytes was storage_limit_gb's where limit_from says so.
     old = {"used_bytes": 1, "limit_bytes": 10**7, "table_limit": 4000, "plan": "essential-0", "source": "heroku",
            "limit_from": "storage_limit_gb 0.01"}  # fmt: skip
