@@ -60,16 +60,20 @@ def backdate_samples(stack, used_bytes: int, at: str) -> None:
     stack.stack.import_stack(deployment)
 
 
+def first_up(stack, heroku, app_name: str) -> tuple[str, str, str, dict]:
+    """`pulumi up`: the add-on's database, its role (Stitch's on Essential), the owner's URL, the capacity measured."""
+    stack.up()
+    (addon,) = heroku.addons
+    owner_url = heroku.config_vars(app_name)["DATABASE_URL"]
+    return heroku.database_name(addon), heroku.role_name(addon), owner_url, stack.outputs()["verification"].value["capacity"]
+
+
 def test_over_plan_capacity_fails_every_run_and_nothing_grants_back_what_heroku_took(toolchain, tmp_path, heroku, app_name, ssl_server):
     cluster = ssl_server.cluster
     with real_stack(tmp_path, "dev-capacity") as stack:
         configure(stack, heroku, app_name)
         try:
-            stack.up()
-            (addon,) = heroku.addons
-            database, role = heroku.database_name(addon), heroku.role_name(addon)
-            owner_url = heroku.config_vars(app_name)["DATABASE_URL"]
-            capacity = stack.outputs()["verification"].value["capacity"]
+            database, role, owner_url, capacity = first_up(stack, heroku, app_name)
             assert (capacity["limit_bytes"], capacity["plan_limit_bytes"], capacity.get("user_limit_bytes")) == (10**9, 10**9, None)
             assert capacity["table_limit"] == PLAN_TABLES and capacity["plan"] == "essential-0"
 
@@ -128,11 +132,7 @@ def test_past_storage_limit_gb_fails_in_the_users_words_and_a_revoked_create_com
     with real_stack(tmp_path, "dev-own-limit") as stack:
         configure(stack, heroku, app_name, storage_limit_gb="0.01")
         try:
-            stack.up()
-            (addon,) = heroku.addons
-            database, role = heroku.database_name(addon), heroku.role_name(addon)
-            owner_url = heroku.config_vars(app_name)["DATABASE_URL"]
-            capacity = stack.outputs()["verification"].value["capacity"]
+            database, role, owner_url, capacity = first_up(stack, heroku, app_name)
             assert (capacity["limit_bytes"], capacity["plan_limit_bytes"], capacity["user_limit_bytes"]) == (10**7, 10**9, 10**7)
             assert capacity["limit_from"] == "storage_limit_gb 0.01" and capacity["plan"] == "essential-0"
 
