@@ -120,7 +120,7 @@ class Destination(pulumi.ComponentResource):
     verification: pulumi.Output[dict[str, Any]]
     """The checklist proving Stitch will connect and load, with its checked_at."""
     capacity: pulumi.Output[dict[str, Any]]
-    """The database's size and tables against its limits (used_bytes, limit_bytes, percent, tables, table_limit, days_to_full)."""
+    """The database's size against its limits (used_bytes, limit_bytes, plan_limit_bytes, user_limit_bytes, tables, days_to_full)."""
     stitch_destination_id: pulumi.Output[str] | None
     """With a token: the destination's id in Stitch."""
     stitch_connection_check: pulumi.Output[str] | None
