@@ -124,7 +124,7 @@ class StackConfig:
     stitch_password_version: int = 1
     """Bumping it makes a new password for the dedicated role (source url)."""
     storage_limit_gb: float | None = None
-    """The database's storage limit in GB (10**9 bytes) for the capacity check; None: the Heroku plan's, if known."""
+    """The user's own storage limit in GB (10**9 bytes) for the capacity check, besides the Heroku plan's; None: the plan's alone."""
     stitch_destination: str = "managed"
     """managed: with a token the stack manages the destination, and once it does a run without the token stops;
     released: the stack forgets it, leaving it in Stitch untouched, and needs no token."""
@@ -410,9 +410,9 @@ SETTINGS: tuple[Setting, ...] = (
             parse_bool, False, "`false`"),
     Setting("connect_timeout", "seconds (1-3600) one connection attempt may take (verification and the postgresql provider)",
             _seconds(1, 3600, 10), 10, "`10`"),
-    Setting("storage_limit_gb", "the database's storage limit in GB (10**9 bytes) for the verification's `capacity` check "
-            "(warn at 80%, fail at 100%); on Heroku it overrides the plan's own limit",
-            parse_storage_limit, None, "the Heroku plan's; else none (the check is `skip`)"),
+    Setting("storage_limit_gb", "your own storage limit in GB (10**9 bytes) for the verification's `capacity` check (warn at 80%, "
+            "fail at 100%), e.g. below the plan's to be warned early; the Heroku plan's own limit, the one Heroku enforces, is checked too",
+            parse_storage_limit, None, "none: the Heroku plan's limit alone; without a plan the check is `skip`"),
     Setting(STITCH_TOKEN_KEY, "Stitch Connect API token, set with `--secret` (or `export STITCH_ACCESS_TOKEN`); without it "
             "the destination stays a manual step and the `stitch_*` keys below are refused",
             secret=True, credential=True, default_doc="`STITCH_ACCESS_TOKEN`, else none"),

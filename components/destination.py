@@ -75,7 +75,7 @@ class DestinationArgs(TypedDict, total=False):
     connect_timeout: int
     """Seconds (1-3600) one connection attempt may take (default 10)."""
     storage_limit_gb: float
-    """The database's storage limit in GB (10**9 bytes) for the capacity check; else the Heroku plan's, where known."""
+    """Your own storage limit in GB (10**9 bytes) for the capacity check, besides the Heroku plan's (the one Heroku enforces)."""
     stitch_access_token: pulumi.Input[str]
     """Stitch Connect API token, secret; else stitch:accessToken, else STITCH_ACCESS_TOKEN; without one Stitch is a manual step."""
     stitch_destination: str
@@ -120,7 +120,7 @@ class Destination(pulumi.ComponentResource):
     verification: pulumi.Output[dict[str, Any]]
     """The checklist proving Stitch will connect and load, with its checked_at."""
     capacity: pulumi.Output[dict[str, Any]]
-    """The database's size and tables against its limits (used_bytes, limit_bytes, percent, tables, table_limit, days_to_full)."""
+    """The database's size against its limits (used_bytes, limit_bytes, plan_limit_bytes, user_limit_bytes, tables, days_to_full)."""
     stitch_destination_id: pulumi.Output[str] | None
     """With a token: the destination's id in Stitch."""
     stitch_connection_check: pulumi.Output[str] | None
