@@ -22,6 +22,7 @@ from stitch_heroku.destination import OUTPUTS, DestinationArgs
 from devtools.local_postgres import StitchDatabase, provision_stitch_database
 from devtools.pulumi_toolchain import pinned_versions
 from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
+from tests.support.served_schema import served_schema
 
 RUNNER = Path(__file__).parent / "support" / "program_run.py"
 DELAYS = '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}'
@@ -251,15 +252,6 @@ def test_the_day_two_commands_read_the_project_and_its_runtime_from_pulumi_yaml(
 def test_the_repository_folder_run_as_a_plugin_serves_the_component(tmp_path):
     """What the Python language host's RunPlugin does for `pulumi package add <repo url>` (PulumiPlugin.yaml):
     `python <folder> <engine address>`; with no engine running it as a program, __main__.py serves the schema."""
-    import grpc
-    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+    schema = served_schema([sys.executable, str(ROOT)], tmp_path)
+    assert "stitch-heroku:index:Destination" in schema["resources"]
 
-    plugin = subprocess.Popen([sys.executable, str(ROOT), "127.0.0.1:9"], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(plugin.stdout.readline())  # a provider prints its port first, as the engine expects
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            schema = json.loads(provider_pb2_grpc.ResourceProviderStub(channel).GetSchema(provider_pb2.GetSchemaRequest()).schema)
-        assert "stitch-heroku:index:Destination" in schema["resources"]
-    finally:
-        plugin.kill()
-        plugin.wait()
