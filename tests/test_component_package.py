@@ -22,7 +22,7 @@ from stitch_heroku.destination import OUTPUTS, DestinationArgs
 from devtools.local_postgres import StitchDatabase, provision_stitch_database
 from devtools.pulumi_toolchain import pinned_versions
 from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
-from tests.support.served_schema import served_schema
+from tests.support.served_schema import provider_stub, served_schema
 
 RUNNER = Path(__file__).parent / "support" / "program_run.py"
 DELAYS = '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}'
@@ -255,3 +255,46 @@ def test_the_repository_folder_run_as_a_plugin_serves_the_component(tmp_path):
     schema = served_schema([sys.executable, str(ROOT)], tmp_path)
     assert "stitch-heroku:index:Destination" in schema["resources"]
 
+
+def test_a_served_destination_whose_dynamic_python_lacks_the_package_gets_the_message_alone(tmp_path):
+    """The engine's Construct of a Destination for a program in another language, with a dynamic providers' Python
+    without the package: the answer is missing_package's message and fix, not gRPC's "Unexpected <class
+    'Exception'>" with our stack appended (the SDK's wrapping of what a component's __init__ raises)."""
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+    from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, resource_pb2, resource_pb2_grpc
+    from stitch_heroku.dynamic_host import missing_package
+
+    from devtools.plugin_process import start_server
+
+    class Monitor(resource_pb2_grpc.ResourceMonitorServicer):
+        """Enough of the engine's resource monitor for the SDK's Construct to reach the component's __init__."""
+
+        def SupportsFeature(self, request, context):
+            return resource_pb2.SupportsFeatureResponse(hasSupport=False)
+
+    class Engine(engine_pb2_grpc.EngineServicer):
+        def Log(self, request, context):  # the SDK logs each registration at debug level
+            return empty_pb2.Empty()
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    env = {**os.environ, "PULUMI_RUNTIME_VIRTUALENV": str(bare)}
+    expected = missing_package(env, tmp_path)
+    assert expected is not None
+    monitor, port = start_server(resource_pb2_grpc.add_ResourceMonitorServicer_to_server, Monitor())
+    engine, engine_port = start_server(engine_pb2_grpc.add_EngineServicer_to_server, Engine())
+    inputs = struct_pb2.Struct()
+    inputs.update({"source": "url", "databaseUrl": "postgres://app@db.example.com/app"})
+    request = provider_pb2.ConstructRequest(
+        project="acme", stack="dev", type="stitch-heroku:index:Destination", name="warehouse", inputs=inputs,
+        monitorEndpoint=f"127.0.0.1:{port}", dryRun=True,
+    )  # fmt: skip
+    try:
+        plugin = provider_stub([sys.executable, "-m", "stitch_heroku.provider"], tmp_path, env, engine=f"127.0.0.1:{engine_port}")
+        with plugin as stub, pytest.raises(grpc.RpcError) as failed:
+            stub.Construct(request, timeout=120)
+    finally:
+        monitor.stop(0)
+        engine.stop(0)
+    assert failed.value.details() == expected, failed.value.details()
