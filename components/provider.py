@@ -52,7 +52,7 @@ def main() -> None:
                     raise InputPropertiesError(str(cause), []) from None
                 raise
 
-    host.is_hosting = True  # as component_provider_host marks it: Destination asks it whether it is served
+    host.is_hosting = True  # as component_provider_host marks it: its guard against hosting twice in one process
     serve(Provider([Destination], NAME, None, package_version()), sys.argv[1:])
 
 

@@ -298,3 +298,47 @@ def test_a_served_destination_whose_dynamic_python_lacks_the_package_gets_the_me
         monitor.stop(0)
         engine.stop(0)
     assert failed.value.details() == expected, failed.value.details()
+
+
+def test_an_inline_python_program_whose_dynamic_python_lacks_pulumi_gets_the_message(toolchain, tmp_path):
+    """An inline Automation API program (docs/component.md's recipe) run without PULUMI_RUNTIME_VIRTUALENV, where the
+    python3 on PATH has neither pulumi nor the package: the Destination stops before any resource with the message
+    other languages get, not the dynamic provider's bare "No module named 'pulumi'"."""
+    from stitch_heroku.dynamic_host import missing_package
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    consumer = Consumer(tmp_path, Path(sys.prefix), language="python")
+    del consumer.env["PULUMI_RUNTIME_VIRTUALENV"]
+    consumer.env["PATH"] = f"{bare / 'bin'}{os.pathsep}{consumer.env['PATH']}"
+    consumer.write("url")
+    consumer.configure({"acme-warehouse:source": "url", "acme-warehouse:roleName": "stitch_inline"},
+                       {"acme-warehouse:databaseUrl": "postgres://owner:pw@127.0.0.1:9/app"})  # fmt: skip
+    command = [sys.executable, str(RUNNER), str(consumer.dir), consumer.stack, "preview"]
+    done = subprocess.run(command, env=consumer.env, cwd=consumer.dir, capture_output=True, text=True, timeout=600, check=False)
+    expected = missing_package(consumer.env, consumer.dir)
+    assert done.returncode != 0 and expected is not None
+    assert expected in done.stderr, done.stderr[-3000:]
+    assert "No module named" not in done.stderr, done.stderr[-3000:]
+
+    # The same program given PULUMI_RUNTIME_VIRTUALENV only in the workspace's env_vars, which the CLI gets and the
+    # program's own environment lacks: the engine's Python has the package, so nothing is said.
+    given = INLINE_WITH_ENV_VARS.format(project=consumer.dir, stack=consumer.stack, venv=sys.prefix)
+    command = [sys.executable, "-c", given]
+    done = subprocess.run(command, env=consumer.env, cwd=consumer.dir, capture_output=True, text=True, timeout=600, check=False)
+    assert "cannot import stitch_heroku" not in done.stdout + done.stderr, (done.stdout + done.stderr)[-3000:]
+    assert "preview ran" in done.stdout, done.stderr[-3000:]
+
+
+INLINE_WITH_ENV_VARS = """\
+import runpy
+from pulumi import automation as auto
+options = auto.LocalWorkspaceOptions(work_dir="{project}", env_vars={{"PULUMI_RUNTIME_VIRTUALENV": "{venv}"}})
+program = lambda: runpy.run_path("{project}/__main__.py", run_name="__main__")
+stack = auto.create_or_select_stack("{stack}", project_name="acme-warehouse", program=program, opts=options)
+try:
+    stack.preview(color="never", on_output=print)
+except auto.CommandError as error:
+    print(error)
+print("preview ran")
+"""
