@@ -6,14 +6,18 @@ the SDK's ComponentProvider infers the schema from Destination and DestinationAr
 
 from __future__ import annotations
 
+import json
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pulumi.provider.provider import ConstructResult
 
 NAME = "stitch-heroku"
+SOURCE = Path(__file__).resolve().parent.parent
+"""Where this module runs from: a checkout of the repository (editable install), or site-packages."""
 
 
 def package_version() -> str:
@@ -22,6 +26,20 @@ def package_version() -> str:
         return version(NAME)
     except PackageNotFoundError:
         return "0.0.0"
+
+
+def python_requires(source: Path = SOURCE) -> dict[str, str]:
+    """The schema's language.python.requires: what a Python SDK generated from it depends on.
+
+    `pulumi package add <repository>` runs this package from a checkout of the repository (PulumiPlugin.yaml) and
+    generates the program's SDK, whose dependencies are `<name><this value>` (pulumi's pkg/codegen/python gen.go,
+    calculateDeps). The program's own venv is where its dynamic resources run, so the SDK must bring the package:
+    from that very checkout. Served from an installed package (no pyproject.toml beside it), there is nothing to
+    point at, and the SDK asks for nothing more."""
+    pyproject = source / "pyproject.toml"
+    if not pyproject.is_file() or f'name = "{NAME}"' not in pyproject.read_text():
+        return {}
+    return {NAME: f" @ {source.as_uri()}"}
 
 
 def main() -> None:
@@ -41,6 +59,13 @@ def main() -> None:
     from .destination import Destination
 
     class Provider(ComponentProvider):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            if requires := python_requires():
+                schema = json.loads(self.schema or "{}")
+                schema.setdefault("language", {}).setdefault("python", {})["requires"] = requires
+                self.schema = json.dumps(schema)
+
         def construct(self, name: str, resource_type: str, inputs: Any, options: Any = None) -> ConstructResult:
             try:
                 return super().construct(name, resource_type, inputs, options)

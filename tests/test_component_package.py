@@ -254,6 +254,9 @@ def test_the_repository_folder_run_as_a_plugin_serves_the_component(tmp_path):
     `python <folder> <engine address>`; with no engine running it as a program, __main__.py serves the schema."""
     schema = served_schema([sys.executable, str(ROOT)], tmp_path)
     assert "stitch-heroku:index:Destination" in schema["resources"]
+    # The Python SDK `package add` generates from it depends on the package from this very checkout: the program's
+    # venv, where the dynamic resources run, then has it without a line in the program's requirements.txt.
+    assert schema["language"]["python"]["requires"] == {"stitch-heroku": f" @ {ROOT.as_uri()}"}
 
 
 def test_a_served_destination_whose_dynamic_python_lacks_the_package_gets_the_message_alone(tmp_path):

@@ -61,6 +61,7 @@ def test_at_the_floors_the_plugin_serves_the_destination_with_the_packages_versi
     schema = served_schema([str(floor_venv / "bin" / "pulumi-resource-stitch-heroku")], tmp_path)
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert "stitch-heroku:index:Destination" in schema["resources"] and schema["version"] == version, schema.get("version")
+    assert "requires" not in schema["language"]["python"], "an installed package has no checkout for an SDK to point at"
 
 
 CONNECT_CALL = """\
