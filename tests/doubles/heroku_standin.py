@@ -53,7 +53,7 @@ from google.rpc import status_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from devtools.plugin_process import install_script, serve_forever, start_server
+from devtools.plugin_process import installer, serve_forever, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_NAME = "pulumi-resource-heroku"
@@ -1255,11 +1255,8 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
     serve_forever(provider_pb2_grpc.add_ResourceProviderServicer_to_server, HerokuStandIn())
 
 
-def install(bin_dir: Path, python: str = sys.executable) -> Path:
-    """Write the plugin's executable into bin_dir (to go first on PATH), running this module with `python`."""
-    return install_script(bin_dir, PLUGIN_NAME, "tests.doubles.heroku_standin", python)
+install = installer(PLUGIN_NAME, "tests.doubles.heroku_standin")
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    serve()
+    serve()  # unbuffered: the script runs `python -u`
