@@ -55,7 +55,6 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from devtools.plugin_process import installer, serve_forever, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_NAME = "pulumi-resource-heroku"
 APP_TYPE = "heroku:app/app:App"
 ADDON_TYPE = "heroku:addon/addon:Addon"
