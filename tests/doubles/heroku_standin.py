@@ -926,24 +926,20 @@ def reveal(value: Any) -> Any:
     return value
 
 
-def _holds_secret(value: Any) -> bool:
-    if is_secret(value):
+def _anywhere(value: Any, found: Callable[[Any], bool]) -> bool:
+    """Whether found(part) holds for the value or any part of it (dict values, list items, at any depth)."""
+    if found(value):
         return True
-    if isinstance(value, dict):
-        return any(_holds_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_holds_secret(v) for v in value)
-    return False
+    parts = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(_anywhere(part, found) for part in parts)
+
+
+def _holds_secret(value: Any) -> bool:
+    return _anywhere(value, is_secret)
 
 
 def _contains_unknown(value: Any) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return any(_contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_unknown(v) for v in value)
-    return False
+    return _anywhere(value, lambda part: part == UNKNOWN)
 
 
 def _auto_name(resource_name: str, seed: bytes) -> str:
