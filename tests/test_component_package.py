@@ -345,3 +345,24 @@ except auto.CommandError as error:
     print(error)
 print("preview ran")
 """
+
+
+def test_a_yaml_program_whose_dynamic_python_lacks_the_package_reads_the_message_alone(user_venv, toolchain, tmp_path):
+    """The real engine and YAML host: the served Destination's stop reaches the user as the resource's problem, the
+    message and its fix, with neither gRPC's "Unexpected <class 'Exception'>" nor our stack."""
+    from stitch_heroku.dynamic_host import missing_package
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    consumer = Consumer(tmp_path, user_venv, language="yaml")
+    consumer.env["PULUMI_RUNTIME_VIRTUALENV"] = str(bare)
+    consumer.write("url")
+    project = "acme-warehouse-yaml"
+    consumer.configure({f"{project}:source": "url", f"{project}:roleName": "stitch_yaml_bare"},
+                       {f"{project}:databaseUrl": "postgres://owner:pw@127.0.0.1:9/app"})  # fmt: skip
+    with pytest.raises(AssertionError) as failed:
+        consumer.run("preview")
+    expected = missing_package(consumer.env, consumer.dir)
+    assert expected is not None
+    assert f"stitch-heroku:index:Destination resource 'warehouse' has a problem: {expected}" in str(failed.value), str(failed.value)
+    assert "Unexpected <class" not in str(failed.value) and 'File "' not in str(failed.value), str(failed.value)
