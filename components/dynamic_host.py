@@ -25,6 +25,9 @@ FIX = (
 )
 
 
+INLINE_FIX = 'LocalWorkspaceOptions(env_vars={"PULUMI_RUNTIME_VIRTUALENV": sys.prefix}) (docs/component.md)'
+
+
 def dynamic_python(environ: Mapping[str, str], cwd: Path) -> str | None:
     """The interpreter pulumi-resource-pulumi-python starts, found as that script finds it."""
     venv = environ.get("PULUMI_RUNTIME_VIRTUALENV", "").rstrip("/")
@@ -54,14 +57,17 @@ def missing_in_this_run() -> str | None:
     mocks = sys.modules.get("pulumi.runtime.mocks")
     if mocks is not None and isinstance(pulumi.runtime.settings.get_monitor(), mocks.MockMonitor):
         return None
-    return missing_package(*engine_environ())
+    environ, cwd, inline = engine_environ()
+    missing = missing_package(environ, cwd)
+    return f"{missing}; or, in this inline Automation API program, {INLINE_FIX}" if missing and inline else missing
 
 
-def engine_environ() -> tuple[Mapping[str, str], Path]:
+def engine_environ() -> tuple[Mapping[str, str], Path, bool]:
     """The environment and folder the engine starts the dynamic providers in: this process's, except for an
     inline Automation API program, whose CLI runs as a child of this process (`pulumi up --client=...`) with the
     workspace's env_vars added, where the program cannot see them; read from that child's /proc entry, so that
-    a PULUMI_RUNTIME_VIRTUALENV given only in env_vars counts. Elsewhere (no /proc) this process's."""
+    a PULUMI_RUNTIME_VIRTUALENV given only in env_vars counts. Elsewhere (no /proc) this process's. Last, whether
+    the program runs inline."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != os.getpid():  # the field after the name: the parent
@@ -70,10 +76,10 @@ def engine_environ() -> tuple[Mapping[str, str], Path]:
             if not any(arg.startswith(b"--client=") for arg in argv):
                 continue
             items = (stat.parent / "environ").read_bytes().decode(errors="replace").split("\0")
-            return dict(item.split("=", 1) for item in items if "=" in item), Path(os.readlink(stat.parent / "cwd"))
+            return dict(item.split("=", 1) for item in items if "=" in item), Path(os.readlink(stat.parent / "cwd")), True
         except (OSError, ValueError, IndexError):
             continue  # a process that ended meanwhile, or not ours to read
-    return os.environ, Path.cwd()
+    return os.environ, Path.cwd(), False
 
 
 @functools.cache

@@ -307,7 +307,7 @@ def test_an_inline_python_program_whose_dynamic_python_lacks_pulumi_gets_the_mes
     """An inline Automation API program (docs/component.md's recipe) run without PULUMI_RUNTIME_VIRTUALENV, where the
     python3 on PATH has neither pulumi nor the package: the Destination stops before any resource with the message
     other languages get, not the dynamic provider's bare "No module named 'pulumi'"."""
-    from stitch_heroku.dynamic_host import missing_package
+    from stitch_heroku.dynamic_host import INLINE_FIX, missing_package
 
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
@@ -322,6 +322,7 @@ def test_an_inline_python_program_whose_dynamic_python_lacks_pulumi_gets_the_mes
     expected = missing_package(consumer.env, consumer.dir)
     assert done.returncode != 0 and expected is not None
     assert expected in done.stderr, done.stderr[-3000:]
+    assert f"or, in this inline Automation API program, {INLINE_FIX}" in done.stderr, "the fix for an inline program"
     assert "No module named" not in done.stderr, done.stderr[-3000:]
 
     # The same program given PULUMI_RUNTIME_VIRTUALENV only in the workspace's env_vars, which the CLI gets and the
@@ -366,3 +367,40 @@ def test_a_yaml_program_whose_dynamic_python_lacks_the_package_reads_the_message
     assert expected is not None
     assert f"stitch-heroku:index:Destination resource 'warehouse' has a problem: {expected}" in str(failed.value), str(failed.value)
     assert "Unexpected <class" not in str(failed.value) and 'File "' not in str(failed.value), str(failed.value)
+
+
+RECIPE_DESTROY = """\
+import sys
+from pulumi import automation as auto
+options = auto.LocalWorkspaceOptions(env_vars={"PULUMI_RUNTIME_VIRTUALENV": sys.prefix})
+auto.select_stack("dev", project_name="acme-warehouse", program=lambda: None, opts=options).destroy()
+"""
+
+
+def test_the_inline_recipe_of_docs_component_md_runs_as_written(toolchain, tmp_path, ssl_server):
+    """docs/component.md's recipe, as a user copies it into deploy.py, on a machine whose python3 lacks pulumi (the
+    recipe's env_vars are what make the dynamic resources run): a verified Destination on a real PostgreSQL."""
+    import re
+
+    text = (ROOT / "docs" / "component.md").read_text()
+    recipe = re.search(r"## Without the Python language host.*?```python\n(.*?)```", text, re.DOTALL)
+    assert recipe, "docs/component.md has no inline recipe"
+    db = url_database(ssl_server, "inline_recipe")
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    consumer = Consumer(tmp_path, Path(sys.prefix), language="python")  # for its engine environment
+    env = {key: value for key, value in consumer.env.items() if key != "PULUMI_RUNTIME_VIRTUALENV"}
+    env |= {"PATH": f"{bare / 'bin'}{os.pathsep}{env['PATH']}", "WAREHOUSE_DATABASE_URL": db.owner_url}
+    (consumer.dir / "deploy.py").write_text(recipe.group(1))
+    try:
+        run = {"cwd": consumer.dir, "env": env, "capture_output": True, "text": True, "timeout": 900}
+        done = subprocess.run([sys.executable, "deploy.py"], check=False, **run)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        assert "'ready': True" in done.stdout, done.stdout[-3000:]
+        assert db.owner_url not in done.stdout + done.stderr, "the database URL is printed"
+    finally:
+        destroyed = subprocess.run([sys.executable, "-c", RECIPE_DESTROY], check=False, **run)
+        with ssl_server.cluster.superuser("inline_recipe") as conn:  # the Destination's role, which destroy keeps
+            conn.execute("DROP OWNED BY stitch")
+            conn.execute("DROP ROLE stitch")
+    assert destroyed.returncode == 0, destroyed.stderr[-3000:]
