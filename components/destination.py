@@ -10,7 +10,6 @@ DestinationArgs and Destination with inspect.get_annotations, unevaluated, and n
 """
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, TypedDict
@@ -19,7 +18,7 @@ import pulumi
 
 from . import config as settings
 from .database_source import database_for, plan_credential
-from .dynamic_host import missing_package
+from .dynamic_host import missing_in_this_run
 from .heroku_credential import HerokuAccess, HerokuCredentialError, heroku_access
 from .moved import child
 from .source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
@@ -130,8 +129,8 @@ class Destination(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DestinationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        if _served() and (missing := missing_package()):
-            # Served to a program in another language: the dynamic children run in a Python found by the engine.
+        if missing := missing_in_this_run():
+            # The dynamic children run in a Python the engine finds, which may not be this one (components/dynamic_host.py).
             raise pulumi.RunError(missing)
         try:
             # Every problem at once, before any resource; then whose credential Stitch gets (least privilege).
@@ -230,15 +229,6 @@ class Destination(pulumi.ComponentResource):
 
 OUTPUTS = tuple(key for key in Destination.__annotations__)
 """The component's outputs, in the order of Stitch's form: our own program exports each as a stack output."""
-
-
-def _served() -> bool:
-    """Whether this process is the component provider (a program in another language), not a Python program.
-
-    Read from sys.modules: importing the SDK's provider host here would load its copy of google.rpc.Status
-    into every program."""
-    host = sys.modules.get("pulumi.provider.experimental.host")
-    return bool(getattr(host, "is_hosting", False))
 
 
 def _named(name_and_opts: tuple[str, pulumi.ResourceOptions], args: Any) -> tuple[str, Any, pulumi.ResourceOptions]:
