@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from . import capacity as cap
 from . import postgres_sql as pg
 from .connection import ConnectionSettings, redact
+from .up_command import pulumi_up
 
 Status = Literal["pass", "warn", "fail", "skip"]
 
@@ -223,6 +224,7 @@ def verify_once(
                     role=settings.username,
                     database=settings.database,
                     source=source,
+                    credential=privilege.credential if privilege else None,
                 ),
             )
         )
@@ -331,7 +333,7 @@ def _create_check(can_create: bool, database: str, user: str) -> CheckResult:
         "create",
         "fail",
         f'{user} lacks CREATE on database "{database}", so Stitch cannot run CREATE SCHEMA IF NOT EXISTS',
-        f"As the database owner, run: {pg.grant_create_text(database, user)} (or `pulumi up`, which grants it)",
+        f"As the database owner, run: {pg.grant_create_text(database, user)} (or {pulumi_up()}, which grants it)",
     )
 
 

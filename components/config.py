@@ -20,7 +20,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from .connection import InvalidDatabaseUrl, other_database, parse_database_url
-from .stitch_api import DEFAULT_API_URL, TOKEN_FIX
+from .stitch_api import DEFAULT_API_URL
+from .suggestions import did_you_mean
 
 Source = Literal["heroku", "heroku-existing", "url"]
 SOURCES: tuple[Source, ...] = ("heroku", "heroku-existing", "url")
@@ -123,7 +124,7 @@ class StackConfig:
     stitch_password_version: int = 1
     """Bumping it makes a new password for the dedicated role (source url)."""
     storage_limit_gb: float | None = None
-    """The database's storage limit in GB (10**9 bytes) for the capacity check; None: the Heroku plan's, if known."""
+    """The user's own storage limit in GB (10**9 bytes) for the capacity check, besides the Heroku plan's; None: the plan's alone."""
     stitch_destination: str = "managed"
     """managed: with a token the stack manages the destination, and once it does a run without the token stops;
     released: the stack forgets it, leaving it in Stitch untouched, and needs no token."""
@@ -142,9 +143,11 @@ def default_protect(stack: str) -> bool:
 
 
 def parse_source(text: str) -> str:
-    if text not in SOURCES:
-        raise Invalid(f'"{text}" is not a source; use one of heroku, heroku-existing, url (e.g. "heroku")')
-    return text
+    """The source, whatever its case (`URL` is `url`): a capital letter is no reason to stop a run."""
+    source = text.strip().lower()
+    if source not in SOURCES:
+        raise Invalid(f'"{text}" is not a source{did_you_mean(source, SOURCES)}; use one of heroku, heroku-existing, url (e.g. "heroku")')
+    return source
 
 
 def parse_app_name(text: str) -> str:
@@ -160,10 +163,11 @@ def _one_of(allowed: tuple[str, ...], what: str) -> Callable[[str], str]:
     """A parser for a setting that takes one of a few words; `what` says what they mean, for the message."""
 
     def parse(text: str) -> str:
-        if text not in allowed:
+        word = text.strip().lower()  # "EU" is "eu": the words are lowercase, a capital changes no meaning
+        if word not in allowed:
             words = " or ".join(f'"{word}"' for word in allowed)
-            raise Invalid(f'"{text}" is not {words}: {what}')
-        return text
+            raise Invalid(f'"{text}" is not {words}{did_you_mean(word, allowed)}: {what}')
+        return word
 
     return parse
 
@@ -180,7 +184,7 @@ def parse_plan(text: str) -> str:
             f'"{plan}" needs a Heroku Private Space, which this program does not create, and Stitch would then reach '
             "the database only from IP ranges allowed in the space; use an essential, standard or premium plan, e.g. "
             '"standard-0", or for a database already in a Private Space use source heroku-existing '
-            "(pulumi config set source heroku-existing) and allow Stitch's IP ranges in the space"
+            "and allow Stitch's IP ranges in the space"
         )
     if not CURRENT_PLAN.match(plan):
         raise Invalid(f'"{plan}" is not a Heroku Postgres plan; use a current one ({CURRENT_TIERS}), e.g. "essential-0"')
@@ -406,9 +410,9 @@ SETTINGS: tuple[Setting, ...] = (
             parse_bool, False, "`false`"),
     Setting("connect_timeout", "seconds (1-3600) one connection attempt may take (verification and the postgresql provider)",
             _seconds(1, 3600, 10), 10, "`10`"),
-    Setting("storage_limit_gb", "the database's storage limit in GB (10**9 bytes) for the verification's `capacity` check "
-            "(warn at 80%, fail at 100%); on Heroku it overrides the plan's own limit",
-            parse_storage_limit, None, "the Heroku plan's; else none (the check is `skip`)"),
+    Setting("storage_limit_gb", "your own storage limit in GB (10**9 bytes) for the verification's `capacity` check (warn at 80%, "
+            "fail at 100%), e.g. below the plan's to be warned early; the Heroku plan's own limit, the one Heroku enforces, is checked too",
+            parse_storage_limit, None, "none: the Heroku plan's limit alone; without a plan the check is `skip`"),
     Setting(STITCH_TOKEN_KEY, "Stitch Connect API token, set with `--secret` (or `export STITCH_ACCESS_TOKEN`); without it "
             "the destination stays a manual step and the `stitch_*` keys below are refused",
             secret=True, credential=True, default_doc="`STITCH_ACCESS_TOKEN`, else none"),
@@ -440,6 +444,64 @@ PROJECT_KEYS = tuple(s.key for s in PROJECT_SETTINGS)
 SECRET_KEYS = tuple(s.key for s in PROJECT_SETTINGS if s.secret)
 
 
+PROGRAM_PROJECT = "stitch-heroku"
+"""This repository's own program (Pulumi.yaml's name): its settings are config keys; any other project's are a
+Destination's inputs."""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """How a fix names a setting and says how to change it, in the caller's terms: `pulumi config set KEY` for this
+    repository's program, the Destination's input (snake_case in Python, camelCase in the schema) for a program of
+    one's own, where `pulumi config set` of our keys would change nothing."""
+
+    component: bool = False
+
+    def name(self, key: str) -> str:
+        """The key as the caller writes it: the config key, or the Python input's name."""
+        if not self.component:
+            return key
+        from .component_doc import INPUT_NAMES  # component_doc imports this module: read at call time
+
+        return INPUT_NAMES.get(key, key)
+
+    def _input(self, key: str) -> str:
+        from .component_doc import camel
+
+        name = self.name(key)
+        return f"the Destination's input `{name}` (`{camel(name)}` in TypeScript and YAML)"
+
+    def set(self, key: str, value: str = "", *, secret: bool = False) -> str:
+        """The fix that gives `key` a value (`value` an example, or '' when the user picks it)."""
+        if self.component:
+            what = " a secret value (e.g. from `config.require_secret`)" if secret else (f" {value}" if value else " a value")
+            return f"set {self._input(key)} to{what}"
+        if secret:
+            return f"pulumi config set --secret {key} (it asks for the value)"
+        return f"pulumi config set {key}{f' {value}' if value else ''}"
+
+    def remove(self, key: str) -> str:
+        if self.component:
+            return f"leave out {self._input(key)}"
+        return f"pulumi config rm {key}"
+
+
+PROGRAM_TERMS = Terms()
+COMPONENT_TERMS = Terms(component=True)
+
+
+def terms_for(project: str) -> Terms:
+    """Config keys for this repository's program, a Destination's inputs for any other."""
+    return PROGRAM_TERMS if project == PROGRAM_PROJECT else COMPONENT_TERMS
+
+
+def key_suggestion(key: str, keys: tuple[str, ...]) -> str:
+    """' (did you mean "x"?)' for a mistyped key: `app-name` and `storageLimitGb` are spellings of a key, as
+    a shell's habit (dashes) or another language's input (camelCase) writes it."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).replace("-", "_").lower()
+    return did_you_mean(snake, keys)
+
+
 def validate(
     stack: str,
     raw: Mapping[str, str | Deferred | None],
@@ -448,8 +510,9 @@ def validate(
     heroku_key: str | None,
     stitch_token: tuple[str, str] | None = None,
     stitch_namespace: Mapping[str, str] | None = None,
-    project: str = "stitch-heroku",
+    project: str = PROGRAM_PROJECT,
     heroku_key_note: str | None = None,
+    terms: Terms | None = None,
 ) -> StackConfig:
     """Check every value against the table; raise one ConfigError listing all the problems.
 
@@ -457,52 +520,64 @@ def validate(
     `heroku:apiKey` is set in the stack, "env" for HEROKU_API_KEY, "netrc" for a netrc login, None
     when none of them (heroku_key_note then says where the netrc was looked for). stitch_token:
     (how, token) with how "secret", "plain" or "env", None when no Stitch token is set.
-    stitch_namespace: the stack's `stitch:` keys, where only accessToken belongs.
+    stitch_namespace: the stack's `stitch:` keys, where only accessToken belongs. terms: how the fixes
+    name a setting; by default this program's config keys when the project is this repository's, else a
+    Destination's inputs.
     """
+    terms = terms or terms_for(project)
     problems: list[str] = []
     given = {key: value for key, value in raw.items() if value not in (None, "")}
     for key in given:
         if key not in PROJECT_KEYS:
-            problems.append(f"{key}: unknown key; the keys are {', '.join(sorted(PROJECT_KEYS))}")
+            suggestion = key_suggestion(key, PROJECT_KEYS)
+            problems.append(f"{key}: unknown key{suggestion or '; the keys are ' + ', '.join(sorted(PROJECT_KEYS))}")
 
     values: dict[str, Any] = {}
     context = Context(stack, project, values)
-    source: Source = "heroku"
+    # None while the source is not known (a bad value, already reported): no key is then demanded or refused
+    # for a source the user never chose.
+    source: Source | None = "heroku"
     for setting in SETTINGS:
         if setting.credential:
-            problems += _credential_problems(setting.key, source, heroku_key, heroku_key_note, stitch_token, stitch_namespace)
+            if source is not None:
+                problems += _credential_problems(setting.key, source, heroku_key, heroku_key_note, stitch_token, stitch_namespace, terms)
             continue
         text = given.get(setting.key)
         values[setting.key] = setting.default_for(context)
+        name = terms.name(setting.key)
         if text is None:
             if setting.required and source in setting.sources:
-                how = f"--secret {setting.key} (it asks for the value)" if setting.secret else f"{setting.key} {setting.example}"
-                problems.append(f"{setting.key}: required for source {source}: pulumi config set {how}")
+                problems.append(f"{name}: required for source {source}: {terms.set(setting.key, setting.example, secret=setting.secret)}")
             continue
-        if source not in setting.sources:
+        if source is not None and source not in setting.sources:
             problems.append(
-                f"{setting.key}: belongs to source {' or '.join(setting.sources)}, not {source}: "
-                f"remove it (pulumi config rm {setting.key}) or set source to {setting.sources[0]}"
+                f"{name}: belongs to source {' or '.join(setting.sources)}, not {source}: "
+                f"remove it ({terms.remove(setting.key)}) or set source to {setting.sources[0]}"
             )
             continue
         if setting.needs_token and stitch_token is None:
-            problems.append(f"{setting.key}: needs a Stitch Connect API token: {TOKEN_FIX}; or remove it (pulumi config rm {setting.key})")
+            problems.append(
+                f"{name}: needs a Stitch Connect API token: {terms.set(STITCH_TOKEN_KEY, secret=True)}, or export "
+                f"{STITCH_TOKEN_ENV}; or remove it ({terms.remove(setting.key)})"
+            )
             continue
         if setting.secret and setting.key not in secret_keys:
-            problems.append(
-                f"{setting.key}: stored in plain text (it holds a password): set it again with pulumi config set --secret {setting.key}"
-            )
+            problems.append(f"{name}: stored in plain text (it holds a password): set it again with {terms.set(setting.key, secret=True)}")
         if isinstance(text, Deferred):
             values[setting.key] = text.value
             continue
         try:
             values[setting.key] = setting.parse(text)
         except Invalid as error:
-            problems.append(f"{setting.key}: {error}")
+            problems.append(f"{name}: {error}")
+            if setting.key == "source":
+                source = None
+                values["source"] = None
+            continue
         if setting.key == "source":
             source = values["source"]
 
-    problems += _cross_problems(values, set(given))
+    problems += _cross_problems(values, set(given), terms)
     if problems:
         raise ConfigError(stack, problems)
     fields = {s.field_name: values[s.key] for s in PROJECT_SETTINGS if not s.needs_token}
@@ -519,18 +594,19 @@ def _credential_problems(
     heroku_key_note: str | None,
     stitch_token: tuple[str, str] | None,
     stitch_namespace: Mapping[str, str] | None,
+    terms: Terms = PROGRAM_TERMS,
 ) -> list[str]:
     """The problems of a provider credential: missing where needed, or stored in plain text."""
     if key == HEROKU_KEY:
         if source not in HEROKU_SOURCES:
             return []
         if heroku_key == "plain":
-            return [f"{HEROKU_KEY}: stored in plain text: set it again with pulumi config set --secret {HEROKU_KEY} (it asks for the key)"]
+            return [f"{terms.name(HEROKU_KEY)}: stored in plain text: set it again with {terms.set(HEROKU_KEY, secret=True)}"]
         if heroku_key is None:
             looked = f" ({heroku_key_note})" if heroku_key_note else ""
             return [
-                f"{HEROKU_KEY}: no Heroku credentials{looked}; any one of these works, as for the heroku provider: "
-                f"run `heroku login` (it writes ~/.netrc), or pulumi config set --secret {HEROKU_KEY} (it asks for the key), "
+                f"{terms.name(HEROKU_KEY)}: no Heroku credentials{looked}; any one of these works, as for the heroku provider: "
+                f"run `heroku login` (it writes ~/.netrc), or {terms.set(HEROKU_KEY, secret=True)}, "
                 f"or export {HEROKU_KEY_ENV}=<key>, or point NETRC_PATH at a netrc file (or NETRC at the folder holding "
                 ".netrc) with a `machine api.heroku.com` entry"
             ]
@@ -539,46 +615,44 @@ def _credential_problems(
     for name in stitch_namespace or {}:
         if f"stitch:{name}" != STITCH_TOKEN_KEY:
             problems.append(
-                f"stitch:{name}: unknown key; {STITCH_TOKEN_KEY} is the only stitch: key (the destination settings are stitch_*)"
+                f"stitch:{name}: unknown key{did_you_mean(name, ['accessToken'])}; {STITCH_TOKEN_KEY} is the only stitch: key "
+                "(the destination settings are stitch_*)"
             )
     if stitch_token is not None and stitch_token[0] == "plain":
-        problems.append(
-            f"{STITCH_TOKEN_KEY}: stored in plain text: set it again with pulumi config set --secret {STITCH_TOKEN_KEY} "
-            "(it asks for the token)"
-        )
+        fix = terms.set(STITCH_TOKEN_KEY, secret=True)
+        problems.append(f"{terms.name(STITCH_TOKEN_KEY)}: stored in plain text: set it again with {fix}")
     return problems
 
 
-def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] = frozenset()) -> list[str]:
+def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] = frozenset(), terms: Terms = PROGRAM_TERMS) -> list[str]:
     """Rules between keys: one source of the Stitch credential, and it points at the same database."""
     problems = []
+    name, rm = terms.name, terms.remove
     if values["stitch_url"] is not None and values["stitch_config_var"] is not None:
         problems.append(
-            "stitch_config_var: set together with stitch_url, but the Stitch credential comes from one of them: keep "
-            "stitch_config_var (Heroku rotates that credential and up reads it live) and run pulumi config rm stitch_url, "
-            "or keep the fixed URL and run pulumi config rm stitch_config_var"
+            f"{name('stitch_config_var')}: set together with {name('stitch_url')}, but the Stitch credential comes from one of "
+            f"them: keep {name('stitch_config_var')} (Heroku rotates that credential and up reads it live) and "
+            f"{rm('stitch_url')}, or keep the fixed URL and {rm('stitch_config_var')}"
         )
     own = [key for key in OWN_CREDENTIAL_KEYS if values.get(key) is not None]
     if own and values.get("stitch_credential") is not None:
         problems.append(
-            f"stitch_credential: set together with {own[0]}, which already names Stitch's own credential: keep "
-            f"{own[0]} and run pulumi config rm stitch_credential, or let this stack choose the credential and run "
-            f"pulumi config rm {own[0]}"
+            f"{name('stitch_credential')}: set together with {name(own[0])}, which already names Stitch's own credential: "
+            f"keep {name(own[0])} and {rm('stitch_credential')}, or let this stack choose the credential and {rm(own[0])}"
         )
     elif values.get("stitch_credential") == "dedicated" and values.get("source") == "heroku" and str(values.get("plan")).startswith(
         ESSENTIAL_TIER
     ):
         problems.append(
-            f"stitch_credential: dedicated needs a second credential, but plan {values['plan']} has none: {ONE_CREDENTIAL_REASON}; "
-            "set plan standard-0 (or higher), or pulumi config rm stitch_credential to keep the owner's credential"
+            f"{name('stitch_credential')}: dedicated needs a second credential, but plan {values['plan']} has none: "
+            f"{ONE_CREDENTIAL_REASON}; {terms.set('plan', 'standard-0')} (or higher), or {rm('stitch_credential')} to keep "
+            "the owner's credential"
         )
     if values.get("stitch_credential") != "dedicated" and values.get("source") == "url":
         for key in ("stitch_role_name", "stitch_password_version"):
             if key in given:
-                kind = f"the credential of {own[0]}" if own else "the owner's credential"
-                problems.append(
-                    f"{key}: applies to the dedicated role only, but Stitch uses {kind}: pulumi config rm {key}"
-                )
+                kind = f"the credential of {name(own[0])}" if own else "the owner's credential"
+                problems.append(f"{name(key)}: applies to the dedicated role only, but Stitch uses {kind}: {rm(key)}")
     if values.get("stitch_credential") == "dedicated" and isinstance(values.get("database_url"), str):
         try:
             owner = parse_database_url(values["database_url"]).username
@@ -586,8 +660,8 @@ def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] 
             owner = None
         if owner == values.get("stitch_role_name"):
             problems.append(
-                f'stitch_role_name: "{owner}" is the database owner of database_url; Stitch needs a role of its own: '
-                'pulumi config set stitch_role_name stitch'
+                f'{name("stitch_role_name")}: "{owner}" is the database owner of {name("database_url")}; Stitch needs a role '
+                f"of its own: {terms.set('stitch_role_name', 'stitch')}"
             )
     if isinstance(values["stitch_url"], str) and isinstance(values["database_url"], str):
         try:

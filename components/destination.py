@@ -10,7 +10,6 @@ DestinationArgs and Destination with inspect.get_annotations, unevaluated, and n
 """
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, TypedDict
@@ -19,7 +18,7 @@ import pulumi
 
 from . import config as settings
 from .database_source import database_for, plan_credential
-from .dynamic_host import missing_package
+from .dynamic_host import missing_in_this_run
 from .heroku_credential import HerokuAccess, HerokuCredentialError, heroku_access
 from .moved import child
 from .source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
@@ -75,7 +74,7 @@ class DestinationArgs(TypedDict, total=False):
     connect_timeout: int
     """Seconds (1-3600) one connection attempt may take (default 10)."""
     storage_limit_gb: float
-    """The database's storage limit in GB (10**9 bytes) for the capacity check; else the Heroku plan's, where known."""
+    """Your own storage limit in GB (10**9 bytes) for the capacity check, besides the Heroku plan's (the one Heroku enforces)."""
     stitch_access_token: pulumi.Input[str]
     """Stitch Connect API token, secret; else stitch:accessToken, else STITCH_ACCESS_TOKEN; without one Stitch is a manual step."""
     stitch_destination: str
@@ -120,7 +119,7 @@ class Destination(pulumi.ComponentResource):
     verification: pulumi.Output[dict[str, Any]]
     """The checklist proving Stitch will connect and load, with its checked_at."""
     capacity: pulumi.Output[dict[str, Any]]
-    """The database's size and tables against its limits (used_bytes, limit_bytes, percent, tables, table_limit, days_to_full)."""
+    """The database's size against its limits (used_bytes, limit_bytes, plan_limit_bytes, user_limit_bytes, tables, days_to_full)."""
     stitch_destination_id: pulumi.Output[str] | None
     """With a token: the destination's id in Stitch."""
     stitch_connection_check: pulumi.Output[str] | None
@@ -130,8 +129,8 @@ class Destination(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DestinationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        if _served() and (missing := missing_package()):
-            # Served to a program in another language: the dynamic children run in a Python found by the engine.
+        if missing := missing_in_this_run():
+            # The dynamic children run in a Python the engine finds, which may not be this one (components/dynamic_host.py).
             raise pulumi.RunError(missing)
         try:
             # Every problem at once, before any resource; then whose credential Stitch gets (least privilege).
@@ -230,15 +229,6 @@ class Destination(pulumi.ComponentResource):
 
 OUTPUTS = tuple(key for key in Destination.__annotations__)
 """The component's outputs, in the order of Stitch's form: our own program exports each as a stack output."""
-
-
-def _served() -> bool:
-    """Whether this process is the component provider (a program in another language), not a Python program.
-
-    Read from sys.modules: importing the SDK's provider host here would load its copy of google.rpc.Status
-    into every program."""
-    host = sys.modules.get("pulumi.provider.experimental.host")
-    return bool(getattr(host, "is_hosting", False))
 
 
 def _named(name_and_opts: tuple[str, pulumi.ResourceOptions], args: Any) -> tuple[str, Any, pulumi.ResourceOptions]:

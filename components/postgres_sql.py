@@ -10,6 +10,8 @@ from typing import Any
 
 from psycopg import sql
 
+from .up_command import pulumi_up, without_language_host
+
 # Stitch runs `CREATE SCHEMA IF NOT EXISTS`, which needs CREATE on the database (the guide's
 # step 3). We grant all three database privileges, not CREATE alone: the postgresql provider's
 # Grant runs `REVOKE ALL PRIVILEGES ON DATABASE` before its GRANT, so any privilege missing from
@@ -189,18 +191,29 @@ REFRESH_AFTER_ROTATION = (
 """Both proven with the real engine (tests/test_real_engine.py, test_refresh_after_a_rotation_needs_the_program)."""
 
 
-def credentials_fix(source: str | None) -> str:
-    """What to run when the password was refused: it depends on where the stack's URL comes from."""
+DEDICATED_ROLE_FIX = (
+    "The password of Stitch's dedicated role was refused; this stack makes that password, so no URL of yours is "
+    "wrong: raise stitch_password_version by one (in this repository's program `pulumi config set "
+    "stitch_password_version <n+1>`; in a program of your own the Destination's input `stitch_password_version`, "
+    "`stitchPasswordVersion` in TypeScript and YAML), then {up}: the role, the verification and Stitch get a new one."
+)
+
+
+def credentials_fix(source: str | None, credential: str | None = None) -> str:
+    """What to run when the password was refused: it depends on where the stack's URL comes from, and, for a
+    dedicated role (credential "dedicated" on source url), on the fact that the stack itself sets its password."""
+    if source == "url" and credential == "dedicated":
+        return DEDICATED_ROLE_FIX.format(up=pulumi_up())
     if source in ("heroku", "heroku-existing"):
         return (
             "The username or password was refused. Heroku rotates credentials (maintenance, "
             "`heroku pg:credentials:rotate`): run `pulumi up`, which reads the current URL from the app's config vars "
-            f"and, with a Stitch token, gives Stitch the new password. {REFRESH_AFTER_ROTATION}"
+            f"and, with a Stitch token, gives Stitch the new password ({without_language_host()}). {REFRESH_AFTER_ROTATION}"
         )
     if source == "url":
         return (
             "The username or password was refused. If the password changed, set the new URL, read from stdin: "
-            "`pulumi config set --secret database_url` (or `stitch_url` for Stitch's own credential), then `pulumi up`. "
+            f"`pulumi config set --secret database_url` (or `stitch_url` for Stitch's own credential), then {pulumi_up()}. "
             f"{REFRESH_AFTER_ROTATION}"
         )
     return (
@@ -210,10 +223,14 @@ def credentials_fix(source: str | None) -> str:
     )
 
 
-def connect_error_fix(message: str, target: str, *, host: str = "", role: str = "", database: str = "", source: str | None = None) -> str:
+def connect_error_fix(
+    message: str, target: str, *, host: str = "", role: str = "", database: str = "", source: str | None = None,
+    credential: str | None = None,
+) -> str:  # fmt: skip
     """Map libpq's connection error to what the user should do about it.
 
     source: the stack's `source` when a stack runs the check, for the credentials' fix; None from the CLI.
+    credential: the stack's `stitch_credential` (Expectation.credential), None when unknown.
     """
     text = message.lower()
     if "does not support ssl" in text or "ssl was required" in text:
@@ -222,7 +239,7 @@ def connect_error_fix(message: str, target: str, *, host: str = "", role: str = 
             'check the host, or turn on SSL on the server. In Stitch, keep "Connect using SSL" checked.'
         )
     if "password authentication failed" in text or "authentication failed" in text:
-        return credentials_fix(source)
+        return credentials_fix(source, credential)
     if "no pg_hba.conf entry" in text and "no encryption" in text:
         return 'The server only accepts SSL connections: keep "Connect using SSL" checked in Stitch.'
     if TOO_MANY_FOR_ROLE in text:
@@ -395,7 +412,7 @@ def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
     return head + (
         f"Either give the stack the owner's URL: pulumi config set --secret database_url (it asks for it); or, as a "
         f"superuser or the owner, let {who} act for the owner: GRANT {quote_identifier(owner)} TO {who}; or, as a "
-        f"superuser, make it the owner: ALTER DATABASE {db} OWNER TO {who}; then pulumi up."
+        f"superuser, make it the owner: ALTER DATABASE {db} OWNER TO {who}; then {pulumi_up()}."
     )
 
 

@@ -1,10 +1,11 @@
 """The program's side of capacity: the stack's limits, and a grant that never fights Heroku's enforcement.
 
-The limits come from `storage_limit_gb`, else the Heroku plan: the configured one for `heroku`, the add-on's
-as Heroku reports it for `heroku-existing` (one read-only Platform API lookup, the one the credential choice
-makes). Over a Heroku plan's limit, Heroku takes CREATE (and INSERT) from the database's credentials and gives
-them back once usage drops (Dev Center, "Heroku Postgres Over Plan Capacity"); the grant then asks for only
-what the role still holds, so neither `up` nor the reconcile grants back what Heroku took.
+The limits are the Heroku plan's (the configured one for `heroku`, the add-on's as Heroku reports it for
+`heroku-existing`: one read-only Platform API lookup, the one the credential choice makes) and the user's own
+`storage_limit_gb`, which Heroku knows nothing of. Over the plan's own limit (never the user's), Heroku takes
+CREATE (and INSERT) from the database's credentials and gives them back once usage drops (Dev Center, "Heroku
+Postgres Over Plan Capacity"); the grant then asks for only what the role still holds, so neither `up` nor the
+reconcile grants back what Heroku took.
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ def privileges_to_grant(
     owner_url: pulumi.Input[str], grantee: pulumi.Input[str], limits: cap.CapacityLimits, connect_timeout: int
 ) -> pulumi.Output[list[str]]:
     """The database privileges the grant asks for: all of pg.DATABASE_PRIVILEGES, except on a Heroku plan at or
-    over its limit, where only those the grantee holds now (so the provider's REVOKE ALL and GRANT change nothing,
-    and what Heroku took stays taken). Read-only, as the owner; when the database cannot be asked, all of them."""
-    if limits.plan is None or (limits.storage_bytes is None and limits.table_limit is None):
+    over its own limit, where only those the grantee holds now (so the provider's REVOKE ALL and GRANT change nothing,
+    and what Heroku took stays taken). Past the user's storage_limit_gb alone a revoked privilege is granted back:
+    Heroku took nothing. Read-only, as the owner; when the database cannot be asked, all of them."""
+    if limits.plan is None or (limits.plan_bytes is None and limits.table_limit is None):
         return pulumi.Output.from_input(list(pg.DATABASE_PRIVILEGES))
     held = pulumi.Output.all(owner_url, grantee).apply(lambda a: held_when_over_plan(str(a[0]), str(a[1]), limits, connect_timeout))
     # Privilege names are no secret: the owner's URL would make them one, and the grant would see a change.
@@ -66,7 +68,7 @@ def held_when_over_plan(owner_url: str, grantee: str, limits: cap.CapacityLimits
     try:
         with connect_as(owner_url, connect_timeout=connect_timeout, application_name="stitch-heroku-capacity") as conn:
             usage = cap.measure(conn)
-            if not cap.assess(usage, limits).over_plan:
+            if not limits.over_plan(usage):
                 return wanted
             row = conn.cursor(row_factory=dict_row).execute(pg.HELD_PRIVILEGES_QUERY, {"privileges": wanted, "role": grantee}).fetchone()
     except (psycopg.Error, OSError, InvalidDatabaseUrl):

@@ -26,6 +26,7 @@ from .checks import Capacity, Expectation, verify
 from .connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
 from .stitch_api import StitchApiError, StitchClient
 from .stitch_loads import LoadsView, read_loads
+from .up_command import pulumi_up
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 FROM_STDIN = "-"
@@ -107,7 +108,7 @@ def settings_from_stack(stack: str, outputs: Mapping[str, object] | None = None)
         )
         return settings, Capacity(*cap.earlier(outputs.get("verification")))
     except (KeyError, TypeError, ValueError):
-        raise UsageError(f"stack {stack!r} has no Stitch outputs yet: run `pulumi up --stack {stack}` first") from None
+        raise UsageError(f"stack {stack!r} has no Stitch outputs yet: run {pulumi_up(stack)} first") from None
 
 
 def expectation_of_stack(stack: str) -> Expectation:

@@ -27,6 +27,11 @@ def install_script(bin_dir: Path, name: str, module: str, python: str = sys.exec
     return target
 
 
+def installer(name: str, module: str) -> Callable[[Path], Path]:
+    """A stand-in's `install(bin_dir)`: writes bin_dir/name (to go first on PATH), which runs `module` with this Python."""
+    return lambda bin_dir: install_script(bin_dir, name, module)
+
+
 def start_server(add_servicer: Callable[[Any, Any], None], servicer: Any, address: str = "127.0.0.1:0") -> tuple[Any, int]:
     """The servicer's gRPC server, started on loopback; the port it listens on."""
     import grpc

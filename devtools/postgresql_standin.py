@@ -18,18 +18,15 @@ Users never run this: with internet access the Pulumi CLI installs the real plug
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from devtools.plugin_process import install_script, serve_forever
+from devtools.plugin_process import installer, serve_forever
 
 PLUGIN_NAME = "pulumi-resource-postgresql"
 GRANT_TYPE = "postgresql:index/grant:Grant"
@@ -438,11 +435,8 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
     serve_forever(provider_pb2_grpc.add_ResourceProviderServicer_to_server, Provider())
 
 
-def install(bin_dir: Path, python: str = sys.executable) -> Path:
-    """Write the plugin's executable into bin_dir (to go first on PATH), running this module with `python`."""
-    return install_script(bin_dir, PLUGIN_NAME, "devtools.postgresql_standin", python)
+install = installer(PLUGIN_NAME, "devtools.postgresql_standin")
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    serve()
+    serve()  # unbuffered: the script runs `python -u`

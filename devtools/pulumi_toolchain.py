@@ -22,8 +22,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,15 @@ PYTHON_SHIMS = {
     "python/dist/pulumi-resource-pulumi-python": "pulumi-resource-pulumi-python",
     "python/cmd/pulumi-language-python-exec": "pulumi-language-python-exec",
 }
+
+
+PROGRESS_SECONDS = 20.0
+"""How often a long build says how far it is: well inside the 30 s after which a silent terminal looks hung."""
+CLI = "pulumi"
+COLD_BUILD = "5 to 9 minutes on 2 cores"
+"""Measured cold (empty Go caches) on a 2-core machine: the CLI in 318 s, and in 551 s with other work running
+(docs/toolchain.md has the figures and the disk the Go caches take)."""
+"""The CLI alone: what the try-out and the reconcile need (the YAML host only serves YAML programs)."""
 
 
 class ToolchainError(Exception):
@@ -179,16 +190,19 @@ def build(program: GoProgram, go: str, bin_dir: Path) -> None:
         env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
         out = Path(scratch) / program.binary
         command = [
-            go, "build", "-trimpath", "-o", str(out),
+            go, "build", "-v", "-trimpath", "-o", str(out),
             "-ldflags", f"-s -w -X {program.version_symbol}={program.version}",
             program.package,
         ]  # fmt: skip
         started = time.monotonic()
-        result = subprocess.run(command, check=False, cwd=work, env=env, capture_output=True, text=True)
+        label = f"{program.binary} {program.version}"
+        listed = run_go([go, "list", "-deps", program.package], cwd=work, env=env, label=label, started=started)
+        total = len(listed.output.split()) if listed.returncode == 0 else None
+        result = run_go(command, cwd=work, env=env, label=label, started=started, total=total)
         if result.returncode != 0:
             raise ToolchainError(
                 f"building {program.binary} {program.version} from devtools/toolchain/{program.wrapper} failed "
-                f"(go build {program.package}):\n{result.stderr.strip()[-4000:]}"
+                f"(go build {program.package}):\n{result.errors.strip()[-4000:]}"
             )
         if program.extra_files:
             sdk_dir = module_dir(go, work, env, SDK_MODULE)
@@ -200,6 +214,77 @@ def build(program: GoProgram, go: str, bin_dir: Path) -> None:
                 os.replace(target, bin_dir / name)
         os.replace(out, bin_dir / program.binary)
         say(f"built {program.binary} {program.version} in {time.monotonic() - started:.0f} s")
+
+
+@dataclass
+class GoRun:
+    """What one go command printed and how it ended; its progress was said while it ran."""
+
+    returncode: int
+    output: str
+    """stdout (go list's packages); stderr's last lines (go's own errors) are in `errors`."""
+    errors: str = ""
+
+
+@dataclass
+class Progress:
+    """How far a go command is, read from its stderr: modules downloaded, packages compiled (`go build -v`)."""
+
+    label: str
+    started: float
+    total: int | None = None
+    downloaded: int = 0
+    compiled: int = 0
+    last: str = ""
+
+    def read(self, line: str) -> None:
+        if line.startswith("go: downloading "):
+            self.downloaded += 1
+            self.last = line.removeprefix("go: downloading ")
+        elif line and " " not in line and not line.startswith("#"):  # `go build -v` names each package it compiles
+            self.compiled += 1
+            self.last = line
+
+    def line(self, now: float) -> str:
+        phase = "resolving modules"
+        if self.compiled:
+            phase = f"compiled {self.compiled}{f' of about {self.total}' if self.total else ''} packages (last: {self.last})"
+        elif self.downloaded:
+            phase = f"downloading modules: {self.downloaded} so far (last: {self.last})"
+        return f"{self.label}: {now - self.started:.0f} s so far, {phase}"
+
+
+def run_go(
+    command: Sequence[str], *, cwd: Path, env: dict[str, str], label: str, started: float | None = None,
+    total: int | None = None, interval: float | None = None,
+) -> GoRun:  # fmt: skip
+    """Run one go command, saying every `interval` seconds what it builds, how far it is and for how long, so a
+    cold build of many minutes never looks hung."""
+    progress = Progress(label, time.monotonic() if started is None else started, total)
+    errors: deque[str] = deque(maxlen=100)
+    done = threading.Event()
+    every = PROGRESS_SECONDS if interval is None else interval
+
+    def tick() -> None:
+        while not done.wait(every):
+            say(progress.line(time.monotonic()))
+
+    with subprocess.Popen(list(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None and process.stderr is not None
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        collected: list[str] = []
+        reader = threading.Thread(target=lambda: collected.append(process.stdout.read()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        for raw in process.stderr:
+            line = raw.rstrip("\n")
+            errors.append(line)
+            progress.read(line)
+        returncode = process.wait()
+        reader.join()
+        done.set()
+        ticker.join()
+    return GoRun(returncode, "".join(collected), "\n".join(errors))
 
 
 def module_dir(go: str, work: Path, env: dict[str, str], module: str) -> Path:
@@ -218,13 +303,17 @@ def built_bin_dir() -> Path | None:
     return bin_dir if (bin_dir / "pulumi").exists() else None
 
 
-def ensure(*, go: str | None = None) -> Path:
-    """Build what is missing and return the bin folder (cached builds are reused as they are)."""
+def ensure(*, go: str | None = None, only: Sequence[str] | None = None) -> Path:
+    """Build what is missing and return the bin folder (cached builds are reused as they are).
+
+    only: the binaries wanted (e.g. (CLI,) for the try-out, which runs no YAML program); None builds them all, as
+    the tests and CI need. The folder is the same either way, so a later call adds what an earlier one skipped."""
     go = go or shutil.which("go")
     if go is None:
         raise ToolchainError(NO_GO_HINT)
-    wanted = programs()
-    target = toolchain_dir(wanted, go_version(go))
+    every = programs()
+    wanted = [program for program in every if only is None or program.binary in only]
+    target = toolchain_dir(every, go_version(go))
     bin_dir = target / "bin"
     with locked(target.with_suffix(".lock")):
         bin_dir.mkdir(parents=True, exist_ok=True)
@@ -235,7 +324,7 @@ def ensure(*, go: str | None = None) -> Path:
             if manifest.get(program.binary) == program.fingerprint() and (bin_dir / program.binary).exists():
                 say(f"{label}: cached")
                 continue
-            say(f"{label}: building from the Go module proxy (a few minutes the first time)")
+            say(f"{label}: building from the Go module proxy ({COLD_BUILD} the first time; progress every {PROGRESS_SECONDS:.0f} s)")
             build(program, go, bin_dir)
             manifest[program.binary] = program.fingerprint()
             manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -255,14 +344,15 @@ def cli_bin_dir() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.pulumi_toolchain", description=__doc__.split("\n\n")[0])
-    parser.parse_args(argv)
+    parser.add_argument("--cli-only", action="store_true", help=f"build the {CLI} CLI alone, not the YAML language host")
+    args = parser.parse_args(argv)
     sdk, cli = pinned_versions().get("pulumi"), programs()[0].version
     if sdk and f"v{sdk}" != cli:
         say(f"pulumi CLI {cli}: requirements.txt pins pulumi=={sdk}, which the Go proxy does not serve; {cli} is the nearest it does")
     for what, why in NOT_SERVED.items():
         say(f"not built, the Go module proxy does not serve {what}: {why}")
     try:
-        bin_dir = ensure()
+        bin_dir = ensure(only=(CLI,) if args.cli_only else None)
     except ToolchainError as error:
         print(f"pulumi-toolchain: {error}", file=sys.stderr)
         return 1

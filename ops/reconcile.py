@@ -29,6 +29,7 @@ from stitch_heroku.connection import ConnectionSettings, hide_known
 from stitch_heroku.state_record import DESTINATION_TYPE
 from stitch_heroku.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
 from stitch_heroku.stitch_loads import LoadsView, read_loads
+from stitch_heroku.up_command import pulumi_up
 from stitch_heroku.verification import URL_CHANGED, rerun_only
 
 from . import destination_state, verdict, workspace
@@ -475,7 +476,7 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
             {"what": f"the verification as the Stitch role failed ({', '.join(c.name for c in report.failed())})", "fix": fixes}
         )
     elif report is None:
-        problems.append({"what": verification["error"], "fix": f"pulumi up --stack {stack.name}"})
+        problems.append({"what": verification["error"], "fix": pulumi_up(stack.name)})
     # Over a Heroku plan's capacity Heroku restricts the database: never healed here, failing even in a preview.
     over_plan = cap.problem(report.capacity if report is not None else None)
     if over_plan is not None:

@@ -22,6 +22,7 @@ from stitch_heroku.destination import OUTPUTS, DestinationArgs
 from devtools.local_postgres import StitchDatabase, provision_stitch_database
 from devtools.pulumi_toolchain import pinned_versions
 from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
+from tests.support.served_schema import provider_stub, served_schema
 
 RUNNER = Path(__file__).parent / "support" / "program_run.py"
 DELAYS = '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}'
@@ -251,15 +252,155 @@ def test_the_day_two_commands_read_the_project_and_its_runtime_from_pulumi_yaml(
 def test_the_repository_folder_run_as_a_plugin_serves_the_component(tmp_path):
     """What the Python language host's RunPlugin does for `pulumi package add <repo url>` (PulumiPlugin.yaml):
     `python <folder> <engine address>`; with no engine running it as a program, __main__.py serves the schema."""
-    import grpc
-    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+    schema = served_schema([sys.executable, str(ROOT)], tmp_path)
+    assert "stitch-heroku:index:Destination" in schema["resources"]
+    # The Python SDK `package add` generates from it depends on the package from this very checkout: the program's
+    # venv, where the dynamic resources run, then has it without a line in the program's requirements.txt.
+    assert schema["language"]["python"]["requires"] == {"stitch-heroku": f" @ {ROOT.as_uri()}"}
 
-    plugin = subprocess.Popen([sys.executable, str(ROOT), "127.0.0.1:9"], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+
+def test_a_served_destination_whose_dynamic_python_lacks_the_package_gets_the_message_alone(tmp_path):
+    """The engine's Construct of a Destination for a program in another language, with a dynamic providers' Python
+    without the package: the answer is missing_package's message and fix, not gRPC's "Unexpected <class
+    'Exception'>" with our stack appended (the SDK's wrapping of what a component's __init__ raises)."""
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+    from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, resource_pb2, resource_pb2_grpc
+    from stitch_heroku.dynamic_host import missing_package
+
+    from devtools.plugin_process import start_server
+
+    class Monitor(resource_pb2_grpc.ResourceMonitorServicer):
+        """Enough of the engine's resource monitor for the SDK's Construct to reach the component's __init__."""
+
+        def SupportsFeature(self, request, context):
+            return resource_pb2.SupportsFeatureResponse(hasSupport=False)
+
+    class Engine(engine_pb2_grpc.EngineServicer):
+        def Log(self, request, context):  # the SDK logs each registration at debug level
+            return empty_pb2.Empty()
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    env = {**os.environ, "PULUMI_RUNTIME_VIRTUALENV": str(bare)}
+    expected = missing_package(env, tmp_path)
+    assert expected is not None
+    monitor, port = start_server(resource_pb2_grpc.add_ResourceMonitorServicer_to_server, Monitor())
+    engine, engine_port = start_server(engine_pb2_grpc.add_EngineServicer_to_server, Engine())
+    inputs = struct_pb2.Struct()
+    inputs.update({"source": "url", "databaseUrl": "postgres://app@db.example.com/app"})
+    request = provider_pb2.ConstructRequest(
+        project="acme", stack="dev", type="stitch-heroku:index:Destination", name="warehouse", inputs=inputs,
+        monitorEndpoint=f"127.0.0.1:{port}", dryRun=True,
+    )  # fmt: skip
     try:
-        port = int(plugin.stdout.readline())  # a provider prints its port first, as the engine expects
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            schema = json.loads(provider_pb2_grpc.ResourceProviderStub(channel).GetSchema(provider_pb2.GetSchemaRequest()).schema)
-        assert "stitch-heroku:index:Destination" in schema["resources"]
+        plugin = provider_stub([sys.executable, "-m", "stitch_heroku.provider"], tmp_path, env, engine=f"127.0.0.1:{engine_port}")
+        with plugin as stub, pytest.raises(grpc.RpcError) as failed:
+            stub.Construct(request, timeout=120)
     finally:
-        plugin.kill()
-        plugin.wait()
+        monitor.stop(0)
+        engine.stop(0)
+    assert failed.value.details() == expected, failed.value.details()
+
+
+def test_an_inline_python_program_whose_dynamic_python_lacks_pulumi_gets_the_message(toolchain, tmp_path):
+    """An inline Automation API program (docs/component.md's recipe) run without PULUMI_RUNTIME_VIRTUALENV, where the
+    python3 on PATH has neither pulumi nor the package: the Destination stops before any resource with the message
+    other languages get, not the dynamic provider's bare "No module named 'pulumi'"."""
+    from stitch_heroku.dynamic_host import INLINE_FIX, missing_package
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    consumer = Consumer(tmp_path, Path(sys.prefix), language="python")
+    del consumer.env["PULUMI_RUNTIME_VIRTUALENV"]
+    consumer.env["PATH"] = f"{bare / 'bin'}{os.pathsep}{consumer.env['PATH']}"
+    consumer.write("url")
+    consumer.configure({"acme-warehouse:source": "url", "acme-warehouse:roleName": "stitch_inline"},
+                       {"acme-warehouse:databaseUrl": "postgres://owner:pw@127.0.0.1:9/app"})  # fmt: skip
+    command = [sys.executable, str(RUNNER), str(consumer.dir), consumer.stack, "preview"]
+    done = subprocess.run(command, env=consumer.env, cwd=consumer.dir, capture_output=True, text=True, timeout=600, check=False)
+    expected = missing_package(consumer.env, consumer.dir)
+    assert done.returncode != 0 and expected is not None
+    assert expected in done.stderr, done.stderr[-3000:]
+    assert f"or, in this inline Automation API program, {INLINE_FIX}" in done.stderr, "the fix for an inline program"
+    assert "No module named" not in done.stderr, done.stderr[-3000:]
+
+    # The same program given PULUMI_RUNTIME_VIRTUALENV only in the workspace's env_vars, which the CLI gets and the
+    # program's own environment lacks: the engine's Python has the package, so nothing is said.
+    given = INLINE_WITH_ENV_VARS.format(project=consumer.dir, stack=consumer.stack, venv=sys.prefix)
+    command = [sys.executable, "-c", given]
+    done = subprocess.run(command, env=consumer.env, cwd=consumer.dir, capture_output=True, text=True, timeout=600, check=False)
+    assert "cannot import stitch_heroku" not in done.stdout + done.stderr, (done.stdout + done.stderr)[-3000:]
+    assert "preview ran" in done.stdout, done.stderr[-3000:]
+
+
+INLINE_WITH_ENV_VARS = """\
+import runpy
+from pulumi import automation as auto
+options = auto.LocalWorkspaceOptions(work_dir="{project}", env_vars={{"PULUMI_RUNTIME_VIRTUALENV": "{venv}"}})
+program = lambda: runpy.run_path("{project}/__main__.py", run_name="__main__")
+stack = auto.create_or_select_stack("{stack}", project_name="acme-warehouse", program=program, opts=options)
+try:
+    stack.preview(color="never", on_output=print)
+except auto.CommandError as error:
+    print(error)
+print("preview ran")
+"""
+
+
+def test_a_yaml_program_whose_dynamic_python_lacks_the_package_reads_the_message_alone(user_venv, toolchain, tmp_path):
+    """The real engine and YAML host: the served Destination's stop reaches the user as the resource's problem, the
+    message and its fix, with neither gRPC's "Unexpected <class 'Exception'>" nor our stack."""
+    from stitch_heroku.dynamic_host import missing_package
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    consumer = Consumer(tmp_path, user_venv, language="yaml")
+    consumer.env["PULUMI_RUNTIME_VIRTUALENV"] = str(bare)
+    consumer.write("url")
+    project = "acme-warehouse-yaml"
+    consumer.configure({f"{project}:source": "url", f"{project}:roleName": "stitch_yaml_bare"},
+                       {f"{project}:databaseUrl": "postgres://owner:pw@127.0.0.1:9/app"})  # fmt: skip
+    with pytest.raises(AssertionError) as failed:
+        consumer.run("preview")
+    expected = missing_package(consumer.env, consumer.dir)
+    assert expected is not None
+    assert f"stitch-heroku:index:Destination resource 'warehouse' has a problem: {expected}" in str(failed.value), str(failed.value)
+    assert "Unexpected <class" not in str(failed.value) and 'File "' not in str(failed.value), str(failed.value)
+
+
+RECIPE_DESTROY = """\
+import sys
+from pulumi import automation as auto
+options = auto.LocalWorkspaceOptions(env_vars={"PULUMI_RUNTIME_VIRTUALENV": sys.prefix})
+auto.select_stack("dev", project_name="acme-warehouse", program=lambda: None, opts=options).destroy()
+"""
+
+
+def test_the_inline_recipe_of_docs_component_md_runs_as_written(toolchain, tmp_path, ssl_server):
+    """docs/component.md's recipe, as a user copies it into deploy.py, on a machine whose python3 lacks pulumi (the
+    recipe's env_vars are what make the dynamic resources run): a verified Destination on a real PostgreSQL."""
+    import re
+
+    text = (ROOT / "docs" / "component.md").read_text()
+    recipe = re.search(r"## Without the Python language host.*?```python\n(.*?)```", text, re.DOTALL)
+    assert recipe, "docs/component.md has no inline recipe"
+    db = url_database(ssl_server, "inline_recipe")
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    consumer = Consumer(tmp_path, Path(sys.prefix), language="python")  # for its engine environment
+    env = {key: value for key, value in consumer.env.items() if key != "PULUMI_RUNTIME_VIRTUALENV"}
+    env |= {"PATH": f"{bare / 'bin'}{os.pathsep}{env['PATH']}", "WAREHOUSE_DATABASE_URL": db.owner_url}
+    (consumer.dir / "deploy.py").write_text(recipe.group(1))
+    try:
+        run = {"cwd": consumer.dir, "env": env, "capture_output": True, "text": True, "timeout": 900}
+        done = subprocess.run([sys.executable, "deploy.py"], check=False, **run)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        assert "'ready': True" in done.stdout, done.stdout[-3000:]
+        assert db.owner_url not in done.stdout + done.stderr, "the database URL is printed"
+    finally:
+        destroyed = subprocess.run([sys.executable, "-c", RECIPE_DESTROY], check=False, **run)
+        with ssl_server.cluster.superuser("inline_recipe") as conn:  # the Destination's role, which destroy keeps
+            conn.execute("DROP OWNED BY stitch")
+            conn.execute("DROP ROLE stitch")
+    assert destroyed.returncode == 0, destroyed.stderr[-3000:]

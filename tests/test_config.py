@@ -470,3 +470,87 @@ def test_storage_limit_gb_belongs_to_every_source(source):
     cfg = validate("dev", raw, secret_keys={"database_url"}, heroku_key="env")
     assert cfg.storage_limit_gb == 0.5
     assert validate("dev", {"app_name": "acme-stitch"}, secret_keys=set(), heroku_key="env").storage_limit_gb is None
+
+
+# Did you mean (issue 28): a typo gets the closest key or word, as git and cargo suggest.
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("storage_limit_gbs", "storage_limit_gb"),
+        ("app-name", "app_name"),
+        ("storageLimitGb", "storage_limit_gb"),
+        ("verify-timout", "verify_timeout"),
+    ],
+)
+def test_an_unknown_key_gets_the_closest_one(key, meant):
+    (message,) = problems({"app_name": "acme-stitch", key: "1"})
+    assert message == f'{key}: unknown key (did you mean "{meant}"?)', message
+
+
+def test_an_unknown_key_like_no_other_lists_the_keys():
+    (message,) = problems({"app_name": "acme-stitch", "colour": "blue"})
+    assert "did you mean" not in message and "the keys are app_name, connect_timeout" in message
+
+
+def test_a_source_in_capitals_is_the_source_and_no_other_sources_keys_are_demanded():
+    cfg = check({"source": "URL", "database_url": OK_URL}, heroku_key=None)
+    assert cfg.source == "url" and cfg.app_name is None
+
+
+def test_a_mistyped_source_is_named_alone_with_the_closest_one():
+    (message,) = problems({"source": "urll", "database_url": OK_URL}, heroku_key=None)
+    assert message.startswith('source: "urll" is not a source (did you mean "url"?)'), message
+
+
+def test_a_word_setting_takes_any_case_and_suggests_the_closest_word():
+    assert check({"app_name": "acme-stitch", "region": "EU"}).region == "eu"
+    (message,) = problems({"app_name": "acme-stitch", "stitch_credential": "dedicate"})
+    assert '(did you mean "dedicated"?)' in message
+
+
+def test_a_mistyped_stitch_namespace_key_gets_access_token():
+    (message,) = problems({"app_name": "acme-stitch"}, stitch_namespace={"accesToken": "t"})
+    assert message.startswith('stitch:accesToken: unknown key (did you mean "accessToken"?)'), message
+
+
+# The caller's terms (issue 26): this program's config keys, or a Destination's inputs in a program of one's own.
+
+
+def test_a_destination_in_a_program_of_ones_own_is_told_its_inputs_not_our_config_keys():
+    raw = {"source": "url", "stitch_password_version": "2", "stitch_credential": "owner"}
+    found = problems(raw, heroku_key=None, project="acme-warehouse")
+    assert len(found) == 2, found
+    assert all("pulumi config" not in message for message in found), found
+    assert found[0].startswith("database_url: required for source url: set the Destination's input `database_url` (`databaseUrl`")
+    assert "leave out the Destination's input `stitch_password_version` (`stitchPasswordVersion`" in found[1]
+
+
+def test_a_destinations_heroku_key_is_its_input_heroku_api_key():
+    (message,) = problems({"app_name": "acme-stitch"}, heroku_key=None, project="acme-warehouse")
+    assert message.startswith("heroku_api_key: no Heroku credentials") and "`herokuApiKey`" in message
+    assert "pulumi config set" not in message
+
+
+def test_this_programs_stack_is_told_pulumi_config_set():
+    (message,) = problems({"source": "url"}, heroku_key=None)
+    assert message == "database_url: required for source url: pulumi config set --secret database_url (it asks for the value)"
+
+
+def test_the_component_names_its_inputs_through_the_projects_name(monkeypatch):
+    import pulumi
+    from stitch_heroku import destination
+
+    monkeypatch.setattr(pulumi, "get_project", lambda: "acme-warehouse")
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")
+    monkeypatch.setattr(pulumi, "Config", lambda _namespace: {})
+    monkeypatch.delenv("STITCH_ACCESS_TOKEN", raising=False)
+    with pytest.raises(ConfigError) as raised:
+        destination.validated({"source": "url"}, environ={})
+    (message,) = raised.value.problems
+    assert "the Destination's input `database_url`" in message and "pulumi config" not in message
+    monkeypatch.setattr(pulumi, "get_project", lambda: "stitch-heroku")
+    with pytest.raises(ConfigError) as raised:
+        destination.validated({"source": "url"}, environ={})
+    assert "pulumi config set --secret database_url" in raised.value.problems[0]

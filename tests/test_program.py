@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.pulumi_harness import ADDON_PASSWORD, ADDON_URL, HEROKU_STACK, StitchMocks, run_program
+from tests.support.pulumi_harness import ADDON_DATABASE, ADDON_PASSWORD, ADDON_URL, APP_ID, HEROKU_STACK, StitchMocks, run_program
 
 APP = "heroku:app/app:App"
 ADDON = "heroku:addon/addon:Addon"
@@ -31,7 +31,7 @@ def test_app_joins_the_configured_team():
 def test_addon_is_heroku_postgres_on_the_app(dev):
     addon = dev.one(ADDON)
     assert addon.inputs["plan"] == "heroku-postgresql:essential-0"
-    assert addon.inputs["appId"] == "0b9f0c2e-app", "the add-on must attach to the app's id, not its name"
+    assert addon.inputs["appId"] == APP_ID, "the add-on must attach to the app's id, not its name"
     assert "config" not in addon.inputs, "no version option unless postgres_version is set"
     assert dev.one(APP).urn in addon.dependencies
 
@@ -67,28 +67,15 @@ def test_protect_can_be_switched_off_explicitly():
 
 def test_postgresql_provider_connects_to_the_heroku_database_with_ssl(dev):
     provider = dev.one(PG_PROVIDER)
-    assert provider.inputs == {
-        "host": "ec2-1-2-3-4.compute-1.amazonaws.com",
-        "port": "5432",
-        "username": "u9abc",
-        "password": ADDON_PASSWORD,
-        "database": "d7xyz",
-        "sslmode": "require",
-        "superuser": "false",
-        "connectTimeout": "10",
-        "maxConnections": "2",
-    }, "the provider must connect to the Heroku database itself, not to `postgres`"
+    settings = {"sslmode": "require", "superuser": "false", "connectTimeout": "10", "maxConnections": "2"}
+    assert provider.inputs == ADDON_DATABASE | settings, "the provider must connect to the Heroku database itself, not to `postgres`"
     assert provider.secret_inputs == {"password"}, "only the password is secret among the provider's inputs"
 
 
 def test_grant_gives_every_database_privilege_to_the_database_user(dev):
     grant = dev.one(GRANT)
-    assert grant.inputs == {
-        "database": "d7xyz",
-        "role": "u9abc",
-        "objectType": "database",
-        "privileges": ["CONNECT", "CREATE", "TEMPORARY"],
-    }
+    to_the_owner = {"database": ADDON_DATABASE["database"], "role": ADDON_DATABASE["username"], "objectType": "database"}
+    assert grant.inputs == to_the_owner | {"privileges": ["CONNECT", "CREATE", "TEMPORARY"]}
 
 
 def test_grant_uses_the_owner_provider_and_waits_for_the_addon(dev):
@@ -128,15 +115,7 @@ def test_outputs_are_the_fields_of_stitchs_form(dev):
     # create-a-destination-v4.md's body: ssl a boolean, port a string; no name without a token (we send none).
     assert values["stitch_destination"] == {
         "type": "postgres",
-        "properties": {
-            "host": "ec2-1-2-3-4.compute-1.amazonaws.com",
-            "port": "5432",
-            "username": "u9abc",
-            "password": ADDON_PASSWORD,
-            "database": "d7xyz",
-            "ssl": True,
-            "encryption_type": "none",
-        },
+        "properties": ADDON_DATABASE | {"ssl": True, "encryption_type": "none"},
         "ignore_unmapped_sources": True,
     }
     assert values["verification"]["ready"] is True

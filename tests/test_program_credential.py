@@ -9,7 +9,7 @@ import pytest
 from stitch_heroku.config import ONE_CREDENTIAL_REASON
 from stitch_heroku.heroku_credential import OWNER_CHOSEN
 
-from tests.support.pulumi_harness import HEROKU_STACK, STITCH_PASSWORD, StitchMocks, run_program
+from tests.support.pulumi_harness import ADDON_ID, APP_ID, HEROKU_STACK, STITCH_PASSWORD, StitchMocks, run_program
 
 CREDENTIAL = "pulumi-python:dynamic/stitch:HerokuCredential"
 ATTACHMENT = "heroku:addon/attachment:Attachment"
@@ -28,7 +28,7 @@ def standard():
 def test_a_standard_plan_gets_a_credential_named_stitch_on_the_addon(standard):
     credential = standard.one(CREDENTIAL)
     assert credential.inputs["name"] == "stitch"
-    assert credential.inputs["addon"] == "addon-id", "the credential belongs to the stack's add-on"
+    assert credential.inputs["addon"] == ADDON_ID, "the credential belongs to the stack's add-on"
     assert credential.inputs["data_url"] == "https://api.data.heroku.com", "the CLI's Data API host (lib/pg/host.ts)"
     assert standard.one(ADDON).urn in credential.dependencies
 
@@ -42,8 +42,8 @@ def test_the_api_key_is_not_in_the_credentials_inputs(standard):
 def test_the_credential_is_attached_as_stitch_database_after_it_exists(standard):
     attachment = standard.one(ATTACHMENT)
     assert attachment.inputs == {
-        "appId": "0b9f0c2e-app",
-        "addonId": "addon-id",
+        "appId": APP_ID,
+        "addonId": ADDON_ID,
         "name": "STITCH_DATABASE",
         "namespace": "credential:stitch",
     }, attachment.inputs

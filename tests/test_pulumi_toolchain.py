@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -93,3 +94,70 @@ def test_with_go_the_toolchain_comes_first(built_toolchain, tmp_path, monkeypatc
     decoy.chmod(0o755)
     monkeypatch.setenv("PATH", os.pathsep.join([str(tmp_path), os.environ["PATH"]]))
     assert pulumi_toolchain.cli_bin_dir() == built_toolchain
+
+
+FAKE_GO = """#!{python}
+import sys, time
+args = sys.argv[1:]
+if args[:2] == ["env", "GOVERSION"]:
+    print("go1.26.8")
+elif args[:2] == ["list", "-deps"]:
+    for n in range(6):
+        sys.stderr.write(f"go: downloading example.com/mod{{n}} v1.0.0\\n"); sys.stderr.flush(); time.sleep(0.1)
+    print("\\n".join(f"example.com/mod{{n}}/pkg" for n in range(6)))
+elif args[:1] == ["build"]:
+    for n in range(6):
+        sys.stderr.write(f"example.com/mod{{n}}/pkg\\n"); sys.stderr.flush(); time.sleep(0.15)
+    open(args[args.index("-o") + 1], "w").write("built")
+"""
+
+
+@pytest.fixture
+def slow_go(tmp_path):
+    go = tmp_path / "go"
+    go.write_text(FAKE_GO.format(python=sys.executable))
+    go.chmod(0o755)
+    return go
+
+
+def test_a_long_go_command_says_how_far_it_is_while_it_runs(slow_go, tmp_path, capsys):
+    where = {"cwd": tmp_path, "env": dict(os.environ), "label": "pulumi v1", "interval": 0.25}
+    listed = pulumi_toolchain.run_go([str(slow_go), "list", "-deps", "x"], **where)
+    assert listed.returncode == 0 and len(listed.output.split()) == 6
+    built = pulumi_toolchain.run_go([str(slow_go), "build", "-o", str(tmp_path / "out"), "x"], total=6, **where)
+    assert built.returncode == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("pulumi-toolchain: pulumi v1: ")]
+    assert len(said) >= 4, said
+    assert any("downloading modules:" in line and "(last: example.com/mod" in line for line in said), said
+    assert any(f"compiled {n} of about 6 packages" in line for line in said for n in range(1, 7)), said
+    assert all(" s so far, " in line for line in said), said
+
+
+def test_the_try_out_builds_the_cli_alone_and_the_tests_build_the_yaml_host_on_demand(tmp_path, monkeypatch, slow_go):
+    monkeypatch.setenv(pulumi_toolchain.CACHE_ENV, str(tmp_path / "cache"))
+    built: list[str] = []
+
+    def fake_build(program, go, bin_dir):
+        built.append(program.binary)
+        (bin_dir / program.binary).write_text("built")
+
+    monkeypatch.setattr(pulumi_toolchain, "build", fake_build)
+    cli_only = pulumi_toolchain.ensure(go=str(slow_go), only=(pulumi_toolchain.CLI,))
+    assert built == ["pulumi"]
+    assert pulumi_toolchain.ensure(go=str(slow_go)) == cli_only, "the YAML host joins the same folder"
+    assert built == ["pulumi", "pulumi-language-yaml"]
+
+
+def test_a_build_lists_its_packages_first_then_counts_them_off(slow_go, tmp_path, monkeypatch, capsys):
+    wrappers = tmp_path / "toolchain"
+    (wrappers / "yaml").mkdir(parents=True)
+    (wrappers / "yaml" / "go.mod").write_text("module x\n")
+    monkeypatch.setattr(pulumi_toolchain, "WRAPPERS", wrappers)
+    monkeypatch.setattr(pulumi_toolchain, "PROGRESS_SECONDS", 0.25)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = pulumi_toolchain.GoProgram("pulumi-language-yaml", "yaml", "x/cmd", "v1.0.0", "x.Version")
+    pulumi_toolchain.build(program, str(slow_go), bin_dir)
+    assert (bin_dir / "pulumi-language-yaml").read_text() == "built"
+    err = capsys.readouterr().err
+    assert "pulumi-language-yaml v1.0.0: " in err and "of about 6 packages" in err and "built pulumi-language-yaml v1.0.0 in " in err

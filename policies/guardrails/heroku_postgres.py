@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from .declare import guardrail
-from .resource_view import config_strings, label, read, stack_of, strings_config
+from .resource_view import config_strings, label, read, stack_of, strings_config, violation
 
 ADDON_TYPE = "heroku:addon/addon:Addon"
 POSTGRES_SERVICE = "heroku-postgresql"
@@ -61,14 +61,13 @@ def no_retired_plan(args: ResourceValidationArgs, report_violation: ReportViolat
         if successor
         else f"a plan Heroku still offers (`heroku addons:plans {POSTGRES_SERVICE}` lists them)"
     )
-    report_violation(
-        f'{label("heroku.addon.Addon", args.name)} asks for the retired Heroku Postgres plan "{POSTGRES_SERVICE}:{tier}". '
-        "Why: Heroku no longer offers it (hobby-dev and hobby-basic ended with the free plans, mini and basic were "
+    what = f'{label("heroku.addon.Addon", args.name)} asks for the retired Heroku Postgres plan "{POSTGRES_SERVICE}:{tier}"'
+    why = (
+        "Heroku no longer offers it (hobby-dev and hobby-basic ended with the free plans, mini and basic were "
         "replaced by the Essential plans; retiredPlans config may list more), so the preview passes and `pulumi up` "
-        "fails when Heroku refuses the add-on. "
-        f"Fix: {fix}.",
-        None,
+        "fails when Heroku refuses the add-on"
     )
+    report_violation(violation(what, why, fix), None)
 
 
 @guardrail("heroku-postgres-protected", mandatory=False, severity=Severity.MEDIUM, config=PROTECTED_OUTSIDE_DEV_CONFIG)
@@ -83,12 +82,14 @@ def protected_outside_dev(args: ResourceValidationArgs, report_violation: Report
     prefixes = config_strings(args.get_config(), UNPROTECTED_PREFIXES_KEY, DEFAULT_UNPROTECTED_PREFIXES)
     if any(stack.startswith(prefix) for prefix in prefixes):
         return
-    report_violation(
-        f'{label("heroku.addon.Addon", args.name)} is a Heroku Postgres database on stack "{stack}" and is not protected. '
-        "Why: `pulumi destroy`, removing it from the program, or a change that replaces it (a new app, another "
-        "`version`) deletes the database and every row in it. "
-        "Fix: opts=pulumi.ResourceOptions(protect=True) on the add-on (and on its heroku.app.App, whose deletion takes "
-        f"the add-on with it). Stacks whose names start with {', '.join(repr(p) for p in prefixes)} are exempt "
-        f"({UNPROTECTED_PREFIXES_KEY} config).",
-        None,
+    what = f'{label("heroku.addon.Addon", args.name)} is a Heroku Postgres database on stack "{stack}" and is not protected'
+    why = (
+        "`pulumi destroy`, removing it from the program, or a change that replaces it (a new app, another "
+        "`version`) deletes the database and every row in it"
     )
+    fix = (
+        "opts=pulumi.ResourceOptions(protect=True) on the add-on (and on its heroku.app.App, whose deletion takes "
+        f"the add-on with it). Stacks whose names start with {', '.join(repr(p) for p in prefixes)} are exempt "
+        f"({UNPROTECTED_PREFIXES_KEY} config)"
+    )
+    report_violation(violation(what, why, fix), None)

@@ -15,7 +15,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from .declare import guardrail
-from .resource_view import config_strings, label, read, reveal, shown, strings_config
+from .resource_view import config_strings, label, read, reveal, shown, strings_config, violation
 
 GRANT_TYPE = "postgresql:index/grant:Grant"
 RETAINED_GRANTS_KEY = "retainedGrants"
@@ -68,14 +68,13 @@ def keeps_connect_and_temporary(args: ResourceValidationArgs, report_violation: 
         return
     fixed = [privilege for privilege in DATABASE_PRIVILEGES if privilege in privileges or privilege in missing]
     fixed += [privilege for privilege in privileges if privilege not in fixed]
-    report_violation(
-        f"{label('postgresql.Grant', args.name)} grants CREATE {_target(args.props)} without {' and '.join(missing)}. "
-        "Why: the postgresql provider runs REVOKE ALL PRIVILEGES ON DATABASE for the role before every GRANT "
+    what = f"{label('postgresql.Grant', args.name)} grants CREATE {_target(args.props)} without {' and '.join(missing)}"
+    why = (
+        "the postgresql provider runs REVOKE ALL PRIVILEGES ON DATABASE for the role before every GRANT "
         "(and again when the Grant is deleted), so the role loses every database privilege this list leaves out; "
-        "Heroku's default credential owns its database, and a CREATE-only Grant to it strips its own CONNECT and TEMPORARY. "
-        f"Fix: privileges={json.dumps(fixed)}.",
-        None,
+        "Heroku's default credential owns its database, and a CREATE-only Grant to it strips its own CONNECT and TEMPORARY"
     )
+    report_violation(violation(what, why, f"privileges={json.dumps(fixed)}"), None)
 
 
 @guardrail("postgresql-database-grant-retain-on-delete", mandatory=False, severity=Severity.MEDIUM, config=RETAINED_ON_DELETE_CONFIG)
@@ -90,14 +89,18 @@ def retained_on_delete(args: ResourceValidationArgs, report_violation: ReportVio
         return
     if {args.name, args.urn} & set(config_strings(args.get_config(), RETAINED_GRANTS_KEY, [])):
         return
-    report_violation(
+    what = (
         f"{label('postgresql.Grant', args.name)} {_target(args.props)}: check that it is declared with retain_on_delete. "
         "This policy cannot see that option: Pulumi's analyzer protocol gives policies protect, ignore_changes, "
-        "delete_before_replace, aliases, custom_timeouts, additional_secret_outputs and parent, not retain_on_delete. "
-        "Why: deleting a database Grant (pulumi destroy, removing it from the program, or a replacement) runs "
-        "REVOKE ALL PRIVILEGES ON DATABASE for its role: a loader loses CREATE and Stitch's loads fail; an owner also loses "
-        "CONNECT and TEMPORARY. "
-        "Fix: opts=pulumi.ResourceOptions(retain_on_delete=True), then add "
-        f'"{args.name}" to this policy\'s retainedGrants config to record that it is set.',
-        None,
+        "delete_before_replace, aliases, custom_timeouts, additional_secret_outputs and parent, not retain_on_delete"
     )
+    why = (
+        "deleting a database Grant (pulumi destroy, removing it from the program, or a replacement) runs "
+        "REVOKE ALL PRIVILEGES ON DATABASE for its role: a loader loses CREATE and Stitch's loads fail; an owner also loses "
+        "CONNECT and TEMPORARY"
+    )
+    fix = (
+        f'opts=pulumi.ResourceOptions(retain_on_delete=True), then add "{args.name}" to this policy\'s '
+        f"{RETAINED_GRANTS_KEY} config to record that it is set"
+    )
+    report_violation(violation(what, why, fix), None)

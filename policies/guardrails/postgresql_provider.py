@@ -12,7 +12,7 @@ from __future__ import annotations
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from .declare import guardrail
-from .resource_view import label, read, shown
+from .resource_view import label, read, shown, violation
 
 PROVIDER_TYPE = "pulumi:providers:postgresql"
 
@@ -67,4 +67,4 @@ def provider_requires_ssl(args: ResourceValidationArgs, report_violation: Report
             (plain or "").strip().lower(),
             "it is not an sslmode that refuses to connect without TLS (require, verify-ca, verify-full)",
         )
-    report_violation(f"{who} {problem}. Why: {why}. Fix: {fix}.", None)
+    report_violation(violation(f"{who} {problem}", why, fix), None)

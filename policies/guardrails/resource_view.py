@@ -86,6 +86,11 @@ def strings_config(key: str, description: str, default: Sequence[str]) -> Policy
     return PolicyConfigSchema(properties={key: schema})
 
 
+def violation(what: str, why: str, fix: str) -> str:
+    """A guardrail's message, in the one shape every guardrail uses: what is wrong. Why: it matters. Fix: what to write."""
+    return f"{what}. Why: {why}. Fix: {fix}."
+
+
 def label(kind: str, name: str) -> str:
     """How a message names a resource: its SDK class and its Pulumi name, e.g. postgresql.Grant "stitch"."""
     return f'{kind} "{name}"'

@@ -19,7 +19,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from . import secret_marks
 from .declare import guardrail
-from .resource_view import config_strings, is_unknown, stack_of, strings_config
+from .resource_view import config_strings, is_unknown, stack_of, strings_config, violation
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 ALLOWED_OUTPUTS_KEY = "allowedOutputs"
@@ -117,11 +117,13 @@ def no_plaintext_credentials(args: StackValidationArgs, report_violation: Report
                 continue
             output = str(path[0])
             at = "" if len(path) == 1 else f" at {where}"
-            report_violation(
-                f'Stack output "{output}" of stack "{stack}" holds {kind} in plain text{at}. '
-                "Why: plain outputs are stored unencrypted in the stack's state and printed by `pulumi stack output` "
-                "and in update summaries, so everyone who can read the stack can read the credential. "
-                f'Fix: pulumi.export("{output}", pulumi.Output.secret(...)) around the value '
-                f"(or list it in {ALLOWED_OUTPUTS_KEY} if it holds no real credential).",
-                resource.urn,
+            why = (
+                "plain outputs are stored unencrypted in the stack's state and printed by `pulumi stack output` "
+                "and in update summaries, so everyone who can read the stack can read the credential"
             )
+            fix = (
+                f'pulumi.export("{output}", pulumi.Output.secret(...)) around the value '
+                f"(or list it in {ALLOWED_OUTPUTS_KEY} if it holds no real credential)"
+            )
+            what = f'Stack output "{output}" of stack "{stack}" holds {kind} in plain text{at}'
+            report_violation(violation(what, why, fix), resource.urn)

@@ -16,7 +16,7 @@ from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
 from .declare import guardrail
-from .resource_view import is_unknown, label, reveal
+from .resource_view import is_unknown, label, reveal, violation
 
 PROVIDER_TYPE = "pulumi:providers:postgresql"
 DESTINATION_TYPE = "pulumi-python:dynamic/stitch:Destination"
@@ -58,15 +58,19 @@ def stitch_not_given_the_owners_credential(args: StackValidationArgs, report_vio
         if provider is None:
             continue
         host, _port, database, user = given  # type: ignore[misc]
-        report_violation(
+        what = (
             f'Stitch destination "{resource.name}" is given the credential the {label("postgresql.Provider", provider)} '
-            f'signs in with (user "{user}" on {host}/{database}): the database owner\'s. Why: Stitch is a third party, '
-            "and with the owner's credential it may read, change and drop every table of the database, the app's too, "
-            "where it needs only CONNECT, CREATE and TEMPORARY. Fix: give Stitch a role of its own: for source url "
-            "pulumi config rm stitch_credential (the stack makes one), on Heroku Standard plans and up a dedicated "
-            "credential, or a role made by hand in stitch_url (docs/least-privilege.md).",
-            resource.urn,
+            f'signs in with (user "{user}" on {host}/{database}): the database owner\'s'
         )
+        why = (
+            "Stitch is a third party, and with the owner's credential it may read, change and drop every table of the "
+            "database, the app's too, where it needs only CONNECT, CREATE and TEMPORARY"
+        )
+        fix = (
+            "give Stitch a role of its own: for source url pulumi config rm stitch_credential (the stack makes one), on "
+            "Heroku Standard plans and up a dedicated credential, or a role made by hand in stitch_url (docs/least-privilege.md)"
+        )
+        report_violation(violation(what, why, fix), resource.urn)
 
 
 def _properties(props: Any) -> Any:

@@ -53,9 +53,8 @@ from google.rpc import status_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from devtools.plugin_process import install_script, serve_forever, start_server
+from devtools.plugin_process import installer, serve_forever, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_NAME = "pulumi-resource-heroku"
 APP_TYPE = "heroku:app/app:App"
 ADDON_TYPE = "heroku:addon/addon:Addon"
@@ -927,24 +926,20 @@ def reveal(value: Any) -> Any:
     return value
 
 
-def _holds_secret(value: Any) -> bool:
-    if is_secret(value):
+def _anywhere(value: Any, found: Callable[[Any], bool]) -> bool:
+    """Whether found(part) holds for the value or any part of it (dict values, list items, at any depth)."""
+    if found(value):
         return True
-    if isinstance(value, dict):
-        return any(_holds_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_holds_secret(v) for v in value)
-    return False
+    parts = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(_anywhere(part, found) for part in parts)
+
+
+def _holds_secret(value: Any) -> bool:
+    return _anywhere(value, is_secret)
 
 
 def _contains_unknown(value: Any) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return any(_contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_unknown(v) for v in value)
-    return False
+    return _anywhere(value, lambda part: part == UNKNOWN)
 
 
 def _auto_name(resource_name: str, seed: bytes) -> str:
@@ -1255,11 +1250,8 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
     serve_forever(provider_pb2_grpc.add_ResourceProviderServicer_to_server, HerokuStandIn())
 
 
-def install(bin_dir: Path, python: str = sys.executable) -> Path:
-    """Write the plugin's executable into bin_dir (to go first on PATH), running this module with `python`."""
-    return install_script(bin_dir, PLUGIN_NAME, "tests.doubles.heroku_standin", python)
+install = installer(PLUGIN_NAME, "tests.doubles.heroku_standin")
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    serve()
+    serve()  # unbuffered: the script runs `python -u`

@@ -27,6 +27,12 @@ PROJECT = "stitch-heroku"
 ADDON_URL = "postgres://u9abc:p%40ss%2Fw0rd%3A%25@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
 """What Heroku hands back: a password with characters that must be percent-encoded."""
 ADDON_PASSWORD = "p@ss/w0rd:%"
+ADDON_DATABASE = {
+    "host": "ec2-1-2-3-4.compute-1.amazonaws.com", "port": "5432", "username": "u9abc", "password": ADDON_PASSWORD, "database": "d7xyz"
+}  # fmt: skip
+"""ADDON_URL's parts, decoded: what a provider signed in as the add-on's owner, and Stitch's form, are given."""
+APP_ID, ADDON_ID = "0b9f0c2e-app", "addon-id"
+"""The ids the mocks give the created app and add-on."""
 STITCH_URL = "postgres://stitch_5e1f:st1tch%2Fpw@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d7xyz"
 """What Heroku writes into STITCH_DATABASE_URL once the `stitch` credential is attached (stitch_credential dedicated)."""
 STITCH_PASSWORD = "st1tch/pw"
@@ -82,8 +88,8 @@ class StitchMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ == "heroku:app/app:App":
             self.app_name = args.inputs["name"]
-            outputs |= {"uuid": "0b9f0c2e-app", "herokuHostname": f"{args.inputs['name']}.herokuapp.com"}
-            return "0b9f0c2e-app", outputs
+            outputs |= {"uuid": APP_ID, "herokuHostname": f"{args.inputs['name']}.herokuapp.com"}
+            return APP_ID, outputs
         if args.typ == "heroku:addon/addon:Addon":
             outputs |= {
                 "name": "postgresql-curved-12345",
@@ -92,7 +98,7 @@ class StitchMocks(pulumi.runtime.Mocks):
                 "configVarValues": {name: self.url for name in self.addon_config_vars},
                 "providerId": "resource-abc",
             }
-            return "addon-id", outputs
+            return ADDON_ID, outputs
         if args.typ == "pulumi-python:dynamic/stitch:HerokuCredential":
             # As the provider answers once the credential is active (its role, as in STITCH_URL); runs for real in
             # tests/test_heroku_credential.py.
@@ -120,7 +126,7 @@ class StitchMocks(pulumi.runtime.Mocks):
         if args.token == "heroku:app/getApp:getApp":
             # GET /apps/{app_id_or_name}: the created app answers to its id too, with its name.
             ref = args.args["name"]
-            app_id, name = ("0b9f0c2e-app", self.app_name) if ref == "0b9f0c2e-app" else ("existing-app-id", ref)
+            app_id, name = (APP_ID, self.app_name) if ref == APP_ID else ("existing-app-id", ref)
             return {"id": app_id, "name": name, "configVars": self.app_config_vars, "region": "us"}
         return {}
 
