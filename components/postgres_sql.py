@@ -296,13 +296,13 @@ ROLE_POWERS = {
 BUILTIN_ROLE_POWERS = {
     "pg_read_all_data": "reads every table, view and sequence, the app's too",
     "pg_write_all_data": "inserts, updates and deletes in every table, the app's too",
-    "pg_execute_server_program": "runs shell commands on the database server (COPY ... PROGRAM)",
-    "pg_read_server_files": "reads any file the server may read (COPY ... FROM a file, pg_read_file)",
-    "pg_write_server_files": "writes any file the server may write (COPY ... TO a file)",
-    "pg_signal_backend": "cancels and ends other roles' sessions, the app's too (pg_terminate_backend)",
-    "pg_read_all_settings": "reads every setting, the superuser-only ones too (primary_conninfo and archive_command may hold secrets)",
-    "pg_read_all_stats": "reads every session's query text (pg_stat_activity), with the app's literal values",
-    "pg_create_subscription": "creates subscriptions: the server connects out and writes what it receives (PostgreSQL 16+)",
+    "pg_execute_server_program": "runs shell commands on the database server with COPY ... PROGRAM",
+    "pg_read_server_files": "reads any file the server may read, with COPY ... FROM a file or pg_read_file",
+    "pg_write_server_files": "writes any file the server may write, with COPY ... TO a file",
+    "pg_signal_backend": "cancels and ends other roles' sessions, the app's too, with pg_terminate_backend",
+    "pg_read_all_settings": "reads every setting, the superuser-only ones too, where primary_conninfo and archive_command may hold secrets",
+    "pg_read_all_stats": "reads every session's query text in pg_stat_activity, with the app's literal values",
+    "pg_create_subscription": "creates subscriptions, so the server connects out and writes what it receives (PostgreSQL 16+)",
     "pg_maintain": "may LOCK, CLUSTER, REINDEX and VACUUM FULL every table, blocking the app (PostgreSQL 17+)",
 }
 
@@ -452,21 +452,21 @@ def object_privilege_revokes(role: str, held: list[dict[str, Any]]) -> list[str]
 
 
 def membership_words(membership: dict[str, Any]) -> str | None:
-    """What a usable membership (a `memberships` entry of the least-privilege query) allows, or None if nothing
-    least privilege rules out: a built-in role's power, a settable role's attributes, a role that owns objects."""
+    """What a usable membership (a `memberships` entry of FACTS) allows, or None if nothing least privilege rules
+    out: a built-in role's power, a settable role's attributes, a role that owns objects."""
     name, via = membership["role"], [v for v in membership["via"] if v != membership["role"]]
     powers = []
     if membership["builtin"]:
         powers.append(BUILTIN_ROLE_POWERS[name])
     if membership["attributes"]:
-        powers.append("may SET ROLE to it and so have " + ", ".join(ROLE_POWERS[a] for a in membership["attributes"]))
+        powers.append("has " + ", ".join(ROLE_POWERS[a] for a in membership["attributes"]) + " after SET ROLE")
     if membership["owns"]:
-        powers.append(f"it owns {membership['owns']} object(s) (tables, schemas or databases) it may read, change and drop")
+        powers.append(f"owns {membership['owns']} object(s) (tables, schemas or databases) its members may change and drop")
     if not powers:
         return None
     through = f" through {', '.join(role_name_text(v) for v in via)}" if via else ""
-    how = "" if membership["inherited"] else ", usable through SET ROLE"
-    return f"is a member of {role_name_text(name)}{through}{how} ({'; '.join(powers)})"
+    how = "" if membership["inherited"] else " (usable by SET ROLE)"
+    return f"is a member of {role_name_text(name)}{through}{how}, which {' and '.join(powers)}"
 
 
 def object_privilege_words(held: list[dict[str, Any]], shown: int = 8) -> str:
