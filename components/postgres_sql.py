@@ -34,6 +34,8 @@ HEROKU_STATUS_PAGE = "https://status.heroku.com"
 # workers no role).
 # The login's own attributes and the roles it may use (see _MEMBERSHIP_CTES) ride along, for the least-privilege
 # check: one round trip, and the catalogs they read (pg_roles, pg_auth_members, pg_shdepend) are PUBLIC's by default.
+# `owns` counts what a role owns outside this database (databases, and objects in the others: pg_shdepend); what it
+# owns here shows in the object ACLs (OBJECT_PRIVILEGES_QUERY: an owner's default privileges), named once.
 _FACTS_QUERY = """
 WITH RECURSIVE {memberships}
 SELECT s.ssl,
@@ -64,7 +66,8 @@ SELECT s.ssl,
                      CASE WHEN m.rolcreatedb THEN 'rolcreatedb' END, CASE WHEN m.rolreplication THEN 'rolreplication' END,
                      CASE WHEN m.rolbypassrls THEN 'rolbypassrls' END], NULL) ELSE '{{}}'::text[] END,
                  'owns', (SELECT count(*) FROM pg_shdepend AS o
-                           WHERE o.refclassid = 'pg_authid'::regclass AND o.refobjid = m.oid AND o.deptype = 'o'))
+                           WHERE o.refclassid = 'pg_authid'::regclass AND o.refobjid = m.oid AND o.deptype = 'o'
+                             AND o.dbid <> d.oid))
                ORDER BY m.rolname), '[]')
           FROM usable AS u JOIN pg_roles AS m ON m.oid = u.oid) AS memberships
   FROM pg_stat_ssl AS s
@@ -461,7 +464,8 @@ def membership_words(membership: dict[str, Any]) -> str | None:
     if membership["attributes"]:
         powers.append("has " + ", ".join(ROLE_POWERS[a] for a in membership["attributes"]) + " after SET ROLE")
     if membership["owns"]:
-        powers.append(f"owns {membership['owns']} object(s) (tables, schemas or databases) its members may change and drop")
+        powers.append(f"owns {membership['owns']} object(s) outside this database (databases, or tables and schemas in others), "
+                      "which its members may change and drop")
     if not powers:
         return None
     through = f" through {', '.join(role_name_text(v) for v in via)}" if via else ""

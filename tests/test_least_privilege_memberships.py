@@ -170,7 +170,18 @@ def _owning_group(cluster) -> tuple[str, str]:
     return owners, "owns"
 
 
-@pytest.mark.parametrize("make", [_superuser_group, _owning_group])
+def _owning_here_group(cluster) -> tuple[str, str]:
+    """A role that owns a schema and a table of this database: its members may change and drop them (the ACLs
+    show the owner's default privileges, so the finding names the schema and the table)."""
+    owners = _group(cluster, "app_schema_owner")
+    schema = f"{owners}_data"
+    _as_superuser(cluster, sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(schema), sql.Identifier(owners)),
+                  sql.SQL("CREATE TABLE {}.orders (id bigint)").format(sql.Identifier(schema)),
+                  sql.SQL("ALTER TABLE {}.orders OWNER TO {}").format(sql.Identifier(schema), sql.Identifier(owners)))  # fmt: skip
+    return owners, f"in schema {schema}"
+
+
+@pytest.mark.parametrize("make", [_superuser_group, _owning_group, _owning_here_group])
 def test_a_member_of_a_role_with_an_attribute_or_objects_fails(ssl_server, make):
     role, url = _login(ssl_server.cluster, "powerful_member")
     group, words = make(ssl_server.cluster)
