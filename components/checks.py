@@ -265,13 +265,16 @@ class ConnectionLimits:
 
 def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckResult]:
     try:
-        facts = conn.cursor(row_factory=dict_row).execute(pg.FACTS_QUERY).fetchone()
+        facts = conn.cursor(row_factory=dict_row).execute(pg.facts_query(conn.info.server_version)).fetchone()
+    except psycopg.OperationalError:
+        raise
     except psycopg.Error as error:
         return [
             CheckResult(
                 "catalogs",
                 "fail",
-                f"cannot read the server's own views (pg_stat_ssl, pg_stat_activity, pg_roles, pg_database): {_server_words(error)}",
+                "cannot read the server's own views (pg_stat_ssl, pg_stat_activity, pg_roles, pg_database, pg_auth_members, "
+                f"pg_shdepend): {_server_words(error)}",
                 "Stitch reads the system catalogs; restore PUBLIC's default SELECT on them (ask Heroku support if it is gone).",
             )
         ]
@@ -294,7 +297,7 @@ def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckR
         _create_check(facts["can_create"], facts["database"], facts["username"]),
         _load_check(conn, facts["can_create"], facts["can_temp"]),
         _catalog_check(conn),
-        least_privilege_check(conn, privilege),
+        least_privilege_check(conn, privilege, facts),
         headroom_check(limits),
         write_access_check(conn),
     ]
@@ -366,9 +369,8 @@ def _load_check(conn: psycopg.Connection, can_create: bool, can_temp: bool) -> C
 
 
 def _catalog_check(conn: psycopg.Connection) -> CheckResult:
-    try:
-        with conn.transaction():
-            conn.execute(pg.ALL_CATALOGS_QUERY).fetchall()
+    try:  # one statement in autocommit: no BEGIN and COMMIT round trips around it
+        conn.execute(pg.ALL_CATALOGS_QUERY).fetchall()
         return CheckResult("catalogs", "pass", "information_schema and pg_catalog are readable")
     except psycopg.Error:
         pass  # find out which ones, below
@@ -388,38 +390,60 @@ def _catalog_check(conn: psycopg.Connection) -> CheckResult:
     )
 
 
-def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> CheckResult:
-    """Stitch, a third party, should hold no more than loading needs: not the owner, no member of it, no
-    role attribute that reaches beyond the database.
+def least_privilege_check(conn: psycopg.Connection, privilege: Expectation, facts: Mapping[str, Any]) -> CheckResult:
+    """Stitch, a third party, should hold no more than loading needs, judged by what the server allows: not the
+    owner, no role it may use (inherited, or through SET ROLE) that is the owner, a built-in role with a power, a
+    role with an attribute or one that owns objects; no role attribute that reaches beyond the database; no
+    privilege on objects outside its own.
 
-    A role this stack made for Stitch (`dedicated`) that holds more is a failure: something changed it. The
-    owner's credential (`owner`) is a warn with the reason it is used; so is a credential the user named
-    (stitch_url, stitch_config_var) that holds more, since the user chose it.
+    facts: the FACTS row (the login's attributes and the roles it may use). A role this stack made for Stitch
+    (`dedicated`) that holds more is a failure: something changed it. The owner's credential (`owner`) is a warn
+    with the reason it is used; so is a credential the user named (stitch_url, stitch_config_var) that holds more,
+    since the user chose it. Object privileges that cannot be read (hidden catalogs) are a failure naming the
+    server's words: the check cannot vouch for what it cannot see.
     """
-    with conn.transaction():
-        facts = conn.cursor(row_factory=dict_row).execute(pg.LEAST_PRIVILEGE_QUERY).fetchone()
-    assert facts is not None  # the session's own role and database always exist
-    role, owner = facts["role"], facts["owner"]
+    role, owner = facts["login_role"], facts["owner"]
     powers = [text for column, text in pg.ROLE_POWERS.items() if facts[column]]
+    owner_via: list[str] = next((m["via"] for m in facts["memberships"] if m["owner"]), [])
+    memberships = [(m, words) for m in facts["memberships"] if not m["owner"] and (words := pg.membership_words(m))]
     excess = []
     if facts["is_owner"]:
         excess.append(f'is the database owner "{owner}" (it may read, change and drop every table, the app\'s too)')
-    elif facts["member_of_owner"]:
-        excess.append(f'is a member of the database owner "{owner}" (it may act with all the owner\'s rights)')
+    elif owner_via:
+        through = [v for v in owner_via if v != owner]
+        excess.append(
+            f'is a member of the database owner "{owner}"'
+            + (f" through {', '.join(pg.role_name_text(v) for v in through)}" if through else "")
+            + " (it may act with all the owner's rights)"
+        )
     if powers:
         excess.append("has " + ", ".join(powers))
-    # The owner (or a member) reaches every object anyway: its object privileges would only repeat that.
-    held = [] if facts["is_owner"] or facts["member_of_owner"] else object_privileges(conn)
+    excess += [words for _, words in memberships]
+    try:
+        held = [] if facts["is_owner"] or owner_via else object_privileges(conn, facts["memberships"])
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:
+        return CheckResult(
+            "least privilege",
+            "fail",
+            f"cannot read what {role} may do to tables and schemas (pg_namespace, pg_class, pg_attribute): {_server_words(error)}",
+            "Restore PUBLIC's default SELECT on the system catalogs (Stitch reads them too; ask Heroku support if it "
+            "is gone), then check again.",
+        )
     if held:
         excess.append(pg.object_privilege_words(held))
     if not excess:
         return CheckResult(
             "least privilege",
             "pass",
-            f'{role} is not the database owner ({owner}) nor a member of it, has no SUPERUSER, CREATEROLE, CREATEDB, '
-            "REPLICATION or BYPASSRLS, and no privilege on tables or schemas outside its own",
+            f"{role} is not the database owner ({owner}) nor a member of it, has no SUPERUSER, CREATEROLE, CREATEDB, "
+            "REPLICATION or BYPASSRLS, is a member of no role that gives more (built-in roles such as pg_read_all_data "
+            "included, through SET ROLE too), and has no privilege on tables or schemas outside its own",
         )
-    revokes = " ".join(pg.object_privilege_revokes(role, held))
+    membership_revokes = [pg.revoke_membership_text(via, role) for via in owner_via]
+    membership_revokes += [pg.revoke_membership_text(via, role) for m, _ in memberships for via in m["via"]]
+    revokes = " ".join(dict.fromkeys(membership_revokes + pg.object_privilege_revokes(role, held)))
     detail = f"{role} " + "; ".join(excess)
     if privilege.credential == "owner":
         reason = privilege.owner_reason or "the stack is set to give Stitch the owner's credential (stitch_credential owner)"
@@ -431,32 +455,33 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> C
             "(source url: a role this stack makes), or a role made by hand: pulumi config set --secret stitch_url.",
         )
     if privilege.credential == "dedicated":
+        alter = (
+            [f"ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS;"]
+            if powers
+            else []
+        )
         return CheckResult(
             "least privilege",
             "fail",
             f"{detail}, but it is the role this stack made for Stitch",
-            "Take the extra rights away as a superuser or the owner: "
-            + " ".join(
-                ([f"ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS; and "
-                  f"REVOKE {pg.quote_identifier(owner)} FROM {pg.quote_identifier(role)};"]
-                 if powers or facts["is_owner"] or facts["member_of_owner"] else [])
-                + ([revokes] if revokes else [])
-            ),
+            "Take the extra rights away as a superuser or the owner: " + " ".join(alter + ([revokes] if revokes else [])),
         )
     return CheckResult(
         "least privilege",
         "warn",
         f"{detail}: Stitch, a third party, would hold more than loading needs",
         "Give Stitch a role with only CONNECT, CREATE and TEMPORARY on the database (docs/least-privilege.md)"
-        + (f", or as the owner: {revokes}" if revokes else "."),
+        + (f", or as a superuser or the owner: {revokes}" if revokes else "."),
     )
 
 
-def object_privileges(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Privileges the session's role holds on tables and schemas outside its own (pg.OBJECT_PRIVILEGES_QUERY)."""
-    with conn.transaction():
-        query = conn.cursor(row_factory=dict_row).execute(pg.OBJECT_PRIVILEGES_QUERY, {"table_privileges": list(pg.TABLE_PRIVILEGES)})
-        return query.fetchall()
+def object_privileges(conn: psycopg.Connection, memberships: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Privileges the session's role holds on tables and schemas outside its own (pg.OBJECT_PRIVILEGES_QUERY), each
+    with `via`: the login's direct memberships that lead to the grantee, for the REVOKE."""
+    usable = {m["role"]: m for m in memberships}
+    params = {"table_privileges": list(pg.TABLE_PRIVILEGES), "usable": [m["oid"] for m in memberships]}
+    rows = conn.cursor(row_factory=dict_row).execute(pg.OBJECT_PRIVILEGES_QUERY, params).fetchall()
+    return [{**row, "via": usable[row["grantee"]]["via"] if row["grantee"] in usable else None} for row in rows]
 
 
 def headroom_check(limits: ConnectionLimits) -> CheckResult:
@@ -489,9 +514,8 @@ def write_access_check(conn: psycopg.Connection) -> CheckResult:
     """Stitch upserts into the tables it loaded before: it needs INSERT, UPDATE and DELETE on each of them, and
     USAGE on their schema. A dry-run load only proves that new objects can be made; this reads the privileges
     of what exists (has_table_privilege), as Stitch's role, and names each table that lacks one."""
-    try:
-        with conn.transaction():
-            rows = conn.cursor(row_factory=dict_row).execute(pg.WRITE_ACCESS_QUERY).fetchall()
+    try:  # one statement in autocommit: no BEGIN and COMMIT round trips around it
+        rows = conn.cursor(row_factory=dict_row).execute(pg.WRITE_ACCESS_QUERY).fetchall()
     except psycopg.OperationalError:
         raise
     except psycopg.Error as error:  # the catalogs are hidden: the catalogs check names which

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import sql
 
@@ -31,7 +32,12 @@ HEROKU_STATUS_PAGE = "https://status.heroku.com"
 # any user, but hides backend_type of other roles' sessions: a hidden row with both a role and a
 # database is a client session (the logical replication launcher has no database, autovacuum
 # workers no role).
-FACTS_QUERY = sql.SQL("""
+# The login's own attributes and the roles it may use (see _MEMBERSHIP_CTES) ride along, for the least-privilege
+# check: one round trip, and the catalogs they read (pg_roles, pg_auth_members, pg_shdepend) are PUBLIC's by default.
+# `owns` counts what a role owns outside this database (databases, and objects in the others: pg_shdepend); what it
+# owns here shows in the object ACLs (OBJECT_PRIVILEGES_QUERY: an owner's default privileges), named once.
+_FACTS_QUERY = """
+WITH RECURSIVE {memberships}
 SELECT s.ssl,
        s.version AS ssl_version,
        s.cipher AS ssl_cipher,
@@ -48,7 +54,22 @@ SELECT s.ssl,
        r.rolconnlimit AS role_limit,
        a.role_in_use,
        d.datconnlimit AS database_limit,
-       a.database_in_use
+       a.database_in_use,
+       pg_get_userbyid(d.datdba) AS owner,
+       r.oid = d.datdba AS is_owner,
+       r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'oid', u.oid, 'role', m.rolname, 'via', u.via, 'inherited', u.inherited,
+                 'owner', u.oid = d.datdba, 'builtin', m.rolname::text = ANY (ARRAY[{builtin_roles}]),
+                 'attributes', CASE WHEN u.settable THEN array_remove(ARRAY[
+                     CASE WHEN m.rolsuper THEN 'rolsuper' END, CASE WHEN m.rolcreaterole THEN 'rolcreaterole' END,
+                     CASE WHEN m.rolcreatedb THEN 'rolcreatedb' END, CASE WHEN m.rolreplication THEN 'rolreplication' END,
+                     CASE WHEN m.rolbypassrls THEN 'rolbypassrls' END], NULL) ELSE '{{}}'::text[] END,
+                 'owns', (SELECT count(*) FROM pg_shdepend AS o
+                           WHERE o.refclassid = 'pg_authid'::regclass AND o.refobjid = m.oid AND o.deptype = 'o'
+                             AND o.dbid <> d.oid))
+               ORDER BY m.rolname), '[]')
+          FROM usable AS u JOIN pg_roles AS m ON m.oid = u.oid) AS memberships
   FROM pg_stat_ssl AS s
  CROSS JOIN (SELECT count(*)::int AS in_use,
                     (count(*) FILTER (WHERE usename = session_user))::int AS role_in_use,
@@ -59,7 +80,17 @@ SELECT s.ssl,
   JOIN pg_roles AS r ON r.rolname = session_user
   JOIN pg_database AS d ON d.datname = current_database()
  WHERE s.pid = pg_backend_pid()
-""")
+"""
+
+
+def facts_query(server_version: int) -> sql.Composed:
+    """FACTS for this server: pg_auth_members has per-grant INHERIT and SET options from PostgreSQL 16 on."""
+    edges = MEMBERSHIP_EDGES_16 if server_version >= 160000 else MEMBERSHIP_EDGES_14
+    return sql.SQL(_FACTS_QUERY).format(
+        memberships=sql.SQL(_MEMBERSHIP_CTES).format(edges=edges),
+        builtin_roles=sql.SQL(", ").join(sql.Literal(name) for name in BUILTIN_ROLE_POWERS),
+    )
+
 
 # The catalog reads Stitch makes before loading: which schemas, tables and columns exist.
 CATALOG_QUERIES: dict[str, sql.SQL] = {
@@ -260,20 +291,96 @@ ROLE_POWERS = {
     "rolbypassrls": "BYPASSRLS (ignores row-level security)",
 }
 
-# Who Stitch's login is next to the database's owner. pg_has_role(..., 'USAGE') is true for the role
-# itself and for every role it inherits from, directly or through other roles (pg_auth_members), so a
-# member of the owner's role (which may act with all the owner's rights) is caught however it got there;
-# 'MEMBER' also counts memberships without INHERIT, from which SET ROLE reaches the owner.
-LEAST_PRIVILEGE_QUERY = sql.SQL("""
-SELECT r.rolname AS role,
-       pg_get_userbyid(d.datdba) AS owner,
-       r.oid = d.datdba AS is_owner,
-       pg_has_role(r.oid, d.datdba, 'MEMBER') AS member_of_owner,
-       r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls
-  FROM pg_roles AS r
-  JOIN pg_database AS d ON d.datname = current_database()
- WHERE r.rolname = session_user
+# PostgreSQL's built-in roles that give a power without any ACL entry (PostgreSQL's "Predefined Roles"), with what
+# each lets a member do. Left out, on purpose (docs/least-privilege.md): pg_monitor itself (a member of
+# pg_read_all_settings and pg_read_all_stats, which are listed, so it is judged through them), pg_stat_scan_tables
+# (monitoring functions that read a table's pages, not its rows), pg_checkpoint (forces a checkpoint),
+# pg_use_reserved_connections (the reserved slots) and pg_database_owner (the owner's, judged as the owner).
+BUILTIN_ROLE_POWERS = {
+    "pg_read_all_data": "reads every table, view and sequence, the app's too",
+    "pg_write_all_data": "inserts, updates and deletes in every table, the app's too",
+    "pg_execute_server_program": "runs shell commands on the database server with COPY ... PROGRAM",
+    "pg_read_server_files": "reads any file the server may read, with COPY ... FROM a file or pg_read_file",
+    "pg_write_server_files": "writes any file the server may write, with COPY ... TO a file",
+    "pg_signal_backend": "cancels and ends other roles' sessions, the app's too, with pg_terminate_backend",
+    "pg_read_all_settings": "reads every setting, the superuser-only ones too, where primary_conninfo and archive_command may hold secrets",
+    "pg_read_all_stats": "reads every session's query text in pg_stat_activity, with the app's literal values",
+    "pg_create_subscription": "creates subscriptions, so the server connects out and writes what it receives (PostgreSQL 16+)",
+    "pg_maintain": "may LOCK, CLUSTER, REINDEX and VACUUM FULL every table, blocking the app (PostgreSQL 17+)",
+}
+
+# Each membership in pg_auth_members, with what it lets its member do. PostgreSQL 16 gives every grant its own
+# INHERIT (the member has the role's privileges without SET ROLE) and SET (the member may SET ROLE to it) options;
+# up to 15 a membership always allows SET ROLE and is inherited when the member role has INHERIT (rolinherit).
+# ADMIN OPTION lets the member grant the role to anyone, itself included, so it counts as usable too.
+MEMBERSHIP_EDGES_16 = sql.SQL("SELECT m.member, m.roleid, m.inherit_option AS inherits, m.set_option AS sets, m.admin_option AS admin "
+                              "FROM pg_auth_members AS m")
+MEMBERSHIP_EDGES_14 = sql.SQL("SELECT m.member, m.roleid, r.rolinherit AS inherits, true AS sets, m.admin_option AS admin "
+                              "FROM pg_auth_members AS m JOIN pg_roles AS r ON r.oid = m.member")
+
+# The roles Stitch's login may use, asked as that login (part of FACTS, so no round trip of its own). A path of
+# memberships from the login is usable when it is some SET ROLE hops (each grant with SET) followed by inherited
+# ones (each with INHERIT): SET ROLE is checked against the session's login, and the role set then has what it
+# inherits. A grant WITH ADMIN OPTION on a usable path makes its role usable too. Each role keeps the login's direct
+# memberships that lead to it (`via`: what a REVOKE takes away), whether inheritance alone reaches it
+# (`inherited`; else it needs SET ROLE), and whether SET ROLE reaches it (`settable`: then its attributes, SUPERUSER
+# and the like, are the session's; attributes are never inherited). PostgreSQL refuses membership loops, so the
+# recursion ends; UNION drops the repeats of a role reached along several paths.
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+_MEMBERSHIP_CTES = """
+edges AS ({edges}),
+path (oid, via, sets, usable, inherited) AS (
+  SELECT e.roleid, e.roleid, e.sets OR e.admin, e.sets OR e.inherits OR e.admin, e.inherits
+    FROM edges AS e WHERE e.member = (SELECT oid FROM pg_roles WHERE rolname = session_user)
+  UNION
+  SELECT e.roleid, p.via, (p.sets AND e.sets) OR e.admin, (p.sets AND e.sets) OR e.inherits OR e.admin,
+         p.inherited AND e.inherits
+    FROM path AS p JOIN edges AS e ON e.member = p.oid
+   WHERE p.usable),
+usable AS (SELECT oid, array_agg(DISTINCT pg_get_userbyid(via) ORDER BY pg_get_userbyid(via)) AS via,
+                  bool_or(sets) AS settable, bool_or(inherited) AS inherited
+             FROM path WHERE usable GROUP BY oid)"""
+
+# What Stitch's role may do to objects that are not its own, asked as that role; read only when it is neither the
+# owner nor may use the owner's role (which reach every object anyway). Its own are the schemas it owns (those it
+# created, or was handed) and the tables it owns; system schemas are left out (the catalogs are PUBLIC's to read,
+# which Stitch needs). A privilege counts however the role holds it: granted to it, to PUBLIC, or to a role it may
+# use (`usable`, from FACTS: inherited or through SET ROLE), read from the ACLs themselves (aclexplode; a NULL ACL is
+# the owner's default, acldefault) so the REVOKE can name the grantee. Column grants count too: a table-level
+# REVOKE takes them as well (PostgreSQL's REVOKE reference). Schemas: CREATE from anyone (PostgreSQL 14 and older
+# grant CREATE on `public` to PUBLIC by default), USAGE only where granted to the role itself (PUBLIC's USAGE on
+# `public` alone reaches nothing). An extension's own tables and views are left out: what it grants PUBLIC is the
+# extension's design, not the app's data (pg_stat_statements, which Heroku installs in every database, is readable
+# by PUBLIC; so is PostGIS's spatial_ref_sys).
+OBJECT_PRIVILEGES_QUERY = sql.SQL("""
+WITH me AS (SELECT oid FROM pg_roles WHERE rolname = session_user),
+     theirs AS (SELECT n.oid, n.nspname, n.nspowner, n.nspacl
+                  FROM pg_namespace AS n, me
+                 WHERE n.nspowner <> me.oid
+                   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'),
+     rels AS (SELECT c.oid, t.nspname, c.relname, c.relowner, c.relacl
+                FROM pg_class AS c JOIN theirs AS t ON t.oid = c.relnamespace, me
+               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> me.oid
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend AS e
+                                  WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')),
+     acls AS (SELECT 'table' AS kind, r.nspname AS schema, r.relname AS name, a.privilege_type, a.grantee
+                FROM rels AS r CROSS JOIN LATERAL aclexplode(coalesce(r.relacl, acldefault('r', r.relowner))) AS a
+               UNION
+              SELECT 'table', r.nspname, r.relname, a.privilege_type, a.grantee
+                FROM rels AS r JOIN pg_attribute AS att ON att.attrelid = r.oid AND att.attacl IS NOT NULL AND NOT att.attisdropped
+               CROSS JOIN LATERAL aclexplode(att.attacl) AS a
+               UNION
+              SELECT 'schema', t.nspname, t.nspname, a.privilege_type, a.grantee
+                FROM theirs AS t CROSS JOIN LATERAL aclexplode(coalesce(t.nspacl, acldefault('n', t.nspowner))) AS a)
+SELECT kind, schema, name, privilege_type AS privilege,
+       CASE WHEN grantee = 0 THEN NULL ELSE pg_get_userbyid(grantee) END AS grantee
+  FROM acls, me
+ WHERE (grantee = 0 OR grantee = me.oid OR grantee = ANY (%(usable)s::oid[]))
+   AND ((kind = 'table' AND privilege_type = ANY (%(table_privileges)s))
+        OR (kind = 'schema' AND (privilege_type = 'CREATE' OR (privilege_type = 'USAGE' AND grantee = me.oid))))
+ ORDER BY kind DESC, schema, name, privilege_type, grantee NULLS FIRST
 """)
+
 
 # Whether the stack's login may grant on its database. GRANT and REVOKE on an object are its owner's, or
 # done as the owner by a role that has the owner's privileges (a member with INHERIT, which
@@ -312,61 +419,34 @@ def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
     )
 
 
-# What Stitch's role may do to objects that are not its own, asked as that role. Its own are the schemas it owns
-# (those it created, or was handed) and the tables it owns; system schemas are left out (the catalogs are
-# PUBLIC's to read, which Stitch needs). A privilege counts however the role holds it: granted to it, to PUBLIC, or
-# to a role whose privileges it inherits (pg_has_role 'USAGE'), read from the ACLs themselves (aclexplode; a NULL
-# ACL is the owner's default, acldefault) so the REVOKE can name the grantee. Column grants count too: a table-level
-# REVOKE takes them as well (PostgreSQL's REVOKE reference). Schemas: CREATE from anyone (PostgreSQL 14 and older
-# grant CREATE on `public` to PUBLIC by default), USAGE only where granted to the role itself (PUBLIC's USAGE on
-# `public` alone reaches nothing). An extension's own tables and views are left out: what it grants PUBLIC is the
-# extension's design, not the app's data (pg_stat_statements, which Heroku installs in every database, is readable by
-# PUBLIC; so is PostGIS's spatial_ref_sys).
-TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
-OBJECT_PRIVILEGES_QUERY = sql.SQL("""
-WITH me AS (SELECT oid FROM pg_roles WHERE rolname = session_user),
-     theirs AS (SELECT n.oid, n.nspname, n.nspowner, n.nspacl
-                  FROM pg_namespace AS n, me
-                 WHERE n.nspowner <> me.oid
-                   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'),
-     rels AS (SELECT c.oid, t.nspname, c.relname, c.relowner, c.relacl
-                FROM pg_class AS c JOIN theirs AS t ON t.oid = c.relnamespace, me
-               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> me.oid
-                 AND NOT EXISTS (SELECT 1 FROM pg_depend AS e
-                                  WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')),
-     acls AS (SELECT 'table' AS kind, r.nspname AS schema, r.relname AS name, a.privilege_type, a.grantee
-                FROM rels AS r CROSS JOIN LATERAL aclexplode(coalesce(r.relacl, acldefault('r', r.relowner))) AS a
-               UNION
-              SELECT 'table', r.nspname, r.relname, a.privilege_type, a.grantee
-                FROM rels AS r JOIN pg_attribute AS att ON att.attrelid = r.oid AND att.attacl IS NOT NULL AND NOT att.attisdropped
-               CROSS JOIN LATERAL aclexplode(att.attacl) AS a
-               UNION
-              SELECT 'schema', t.nspname, t.nspname, a.privilege_type, a.grantee
-                FROM theirs AS t CROSS JOIN LATERAL aclexplode(coalesce(t.nspacl, acldefault('n', t.nspowner))) AS a)
-SELECT kind, schema, name, privilege_type AS privilege,
-       CASE WHEN grantee = 0 THEN NULL ELSE pg_get_userbyid(grantee) END AS grantee
-  FROM acls, me
- WHERE (grantee = 0 OR pg_has_role(me.oid, grantee, 'USAGE'))
-   AND ((kind = 'table' AND privilege_type = ANY (%(table_privileges)s))
-        OR (kind = 'schema' AND (privilege_type = 'CREATE' OR (privilege_type = 'USAGE' AND grantee = me.oid))))
- ORDER BY kind DESC, schema, name, privilege_type, grantee NULLS FIRST
-""")
+def role_name_text(name: str) -> str:
+    """A role's name as psql takes it: a built-in role as PostgreSQL spells it (pg_read_all_data; the pg_ prefix is
+    reserved for them), any other quoted."""
+    return name if re.fullmatch(r"pg_[a-z_]+", name) else quote_identifier(name)
 
 
-def object_privilege_revokes(role: str, held: list[dict[str, str | None]]) -> list[str]:
+def revoke_membership_text(granted: str, role: str) -> str:
+    """The REVOKE that takes `role` out of `granted` (a superuser, or a role with ADMIN OPTION on it, may run it)."""
+    return f"REVOKE {role_name_text(granted)} FROM {quote_identifier(role)};"
+
+
+def object_privilege_revokes(role: str, held: list[dict[str, Any]]) -> list[str]:
     """The REVOKEs that take those privileges from `role`, one per object and grantee, in the rows' order.
 
     Held through PUBLIC: REVOKE ... FROM PUBLIC (every role loses it, as PostgreSQL 15 has it for `public`).
-    Held through another role's grant: REVOKE that role FROM Stitch's, which leaves the other members theirs.
+    Held through another role's grant: REVOKE the login's own membership that leads to that role (`via`: the role
+    itself, or the first role of a nested chain), which leaves the other members theirs.
     """
     statements: dict[str, None] = {}
     grouped: dict[tuple[str, str, str, str | None], list[str]] = {}
+    vias: dict[str | None, list[str]] = {}
     for row in held:
         key = (str(row["kind"]), str(row["schema"]), str(row["name"]), row["grantee"])
         grouped.setdefault(key, []).append(str(row["privilege"]))
+        vias[row["grantee"]] = list(row.get("via") or [row["grantee"]])
     for (kind, schema, name, grantee), privileges in grouped.items():
         if grantee is not None and grantee != role:
-            statements[f"REVOKE {quote_identifier(grantee)} FROM {quote_identifier(role)};"] = None
+            statements.update(dict.fromkeys(revoke_membership_text(via, role) for via in vias[grantee]))
             continue
         target = f"SCHEMA {quote_identifier(schema)}" if kind == "schema" else f"TABLE {quote_identifier(schema)}.{quote_identifier(name)}"
         who = "PUBLIC" if grantee is None else quote_identifier(role)
@@ -374,7 +454,26 @@ def object_privilege_revokes(role: str, held: list[dict[str, str | None]]) -> li
     return list(statements)
 
 
-def object_privilege_words(held: list[dict[str, str | None]], shown: int = 8) -> str:
+def membership_words(membership: dict[str, Any]) -> str | None:
+    """What a usable membership (a `memberships` entry of FACTS) allows, or None if nothing least privilege rules
+    out: a built-in role's power, a settable role's attributes, a role that owns objects."""
+    name, via = membership["role"], [v for v in membership["via"] if v != membership["role"]]
+    powers = []
+    if membership["builtin"]:
+        powers.append(BUILTIN_ROLE_POWERS[name])
+    if membership["attributes"]:
+        powers.append("has " + ", ".join(ROLE_POWERS[a] for a in membership["attributes"]) + " after SET ROLE")
+    if membership["owns"]:
+        powers.append(f"owns {membership['owns']} object(s) outside this database (databases, or tables and schemas in others), "
+                      "which its members may change and drop")
+    if not powers:
+        return None
+    through = f" through {', '.join(role_name_text(v) for v in via)}" if via else ""
+    how = "" if membership["inherited"] else " (usable by SET ROLE)"
+    return f"is a member of {role_name_text(name)}{through}{how}, which {' and '.join(powers)}"
+
+
+def object_privilege_words(held: list[dict[str, Any]], shown: int = 8) -> str:
     """'may SELECT, UPDATE public.orders; CREATE in schema public' for the check's detail, the first `shown` objects."""
     by_object: dict[tuple[str, str, str], list[str]] = {}
     for row in held:

@@ -237,7 +237,11 @@ def update_role(conn: psycopg.Connection, olds: dict[str, Any], news: dict[str, 
 
 
 def read_role(conn: psycopg.Connection, name: str, state: dict[str, Any]) -> dict[str, Any] | None:
-    """resourcePostgreSQLRoleReadImpl; the password comes from the state (readRolePassword with superuser=false)."""
+    """resourcePostgreSQLRoleReadImpl; the password comes from the state (readRolePassword with superuser=false).
+
+    `roles` are the role's direct memberships, ARRAY(SELECT pg_get_userbyid(roleid) FROM pg_auth_members WHERE member =
+    pg_roles.oid) as upstream reads them: one granted by hand shows as a diff against the declared (none for Stitch's
+    role), and the update's revokeRoles takes it back (tests/test_real_engine_role_memberships.py)."""
     row = conn.execute(ROLE_READ, (name,)).fetchone()
     if row is None:
         return None

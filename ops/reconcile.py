@@ -245,6 +245,24 @@ def describe_changes(steps: Sequence[Step], cfg: stack_config.StackConfig, *, ap
         tail = ("granted again" if applied else "up would grant it again") if healed else "not granted again"
         add(f'{missing} on database "{database}" had been revoked from {role}; {tail}', refreshed.name)
 
+    # Stitch's own role (source url) declares no memberships and no power: a refresh that found some granted by hand
+    # is followed by the Role's update, which revokes them (the provider's revokeRoles, then ALTER ROLE ... NO...).
+    role_type, powers = "postgresql:index/role:Role", {
+        "superuser": "SUPERUSER", "createRole": "CREATEROLE", "createDatabase": "CREATEDB",
+        "replication": "REPLICATION", "bypassRowLevelSecurity": "BYPASSRLS",
+    }  # fmt: skip
+    for refreshed in (s for s in steps if s.type == role_type and s.op == "refresh" and s.diffs):
+        before, after = refreshed.old_outputs, refreshed.new_outputs
+        joined = sorted(set(after.get("roles") or []) - set(before.get("roles") or []))
+        given = [word for key, word in powers.items() if after.get(key) and not before.get(key)]
+        gained = ([f"made a member of {', '.join(joined)}"] if joined else []) + ([f"given {', '.join(given)}"] if given else [])
+        if not gained:
+            continue
+        role = after.get("name") or "the Stitch role"
+        healed = any(s.type == role_type and s.name == refreshed.name for s in changing)
+        tail = ("taken back" if applied else "up would take it back") if healed else "not taken back"
+        add(f"Stitch's role {role} had been {' and '.join(gained)} by hand; {tail}", refreshed.name)
+
     if destination is not None and destination.name not in used:
         destination_id = destination.old_outputs.get("destination_id") or destination.new_outputs.get("destination_id") or "?"
         if stitch_was_failing:

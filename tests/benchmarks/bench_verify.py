@@ -61,14 +61,18 @@ def manual(url: str) -> None:
         )
 
 
-def timed(fn: Callable[[], object], rounds: int) -> float:
-    fn()  # warm-up: caches, first TLS session
-    samples = []
+def timed(ways: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """The median of each way, the ways taking turns within every round: on a shared machine the load drifts over
+    a run, and interleaving gives each way the same share of it, so the ratios compare like with like."""
+    for fn in ways.values():
+        fn()  # warm-up: caches, first TLS session
+    samples: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for name, fn in ways.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def server_counts(log: Path, fn: Callable[[], object]) -> tuple[int, int]:
@@ -104,9 +108,10 @@ def main() -> int:
         ways = {"in-process": in_process, "CLI process": cli, "manual psql": lambda: manual(url)}
         log = cluster.base_dir / "server.log"
         counts = {name: server_counts(log, fn) for name, fn in ways.items()}
-        times = {name: timed(fn, args.rounds) for name, fn in ways.items()}
+        times = timed(ways, args.rounds)
         baseline = times["manual psql"]
-        print(f"median of {args.rounds} rounds against a local SSL PostgreSQL {cluster.port}")
+        print(f"median of {args.rounds} interleaved rounds against a local SSL PostgreSQL {cluster.port} "
+              f"(load average {os.getloadavg()[0]:.1f})")
         print(f"{'way':<14}{'median ms':>10}{'speed-up vs manual':>20}{'connections':>13}{'statements':>12}")
         for name in ways:
             connections, statements = counts[name]
