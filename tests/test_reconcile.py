@@ -330,7 +330,11 @@ def test_reconcile_reads_stitchs_loads_blames_ours_only_and_names_the_first_fail
             done = run_reconcile(stack, "--json")
             report = report_of(done)
             assert done.returncode == 0 and report["status"] == "in-sync", report
-            (warning,) = report["warnings"]
+            # Every warning reaches the verdict (26.3): each check of the checklist that warned, then the stale source.
+            warned = [c["name"] for c in report["verification"]["checks"] if c["status"] == "warn"]
+            assert warned, "Stitch signs in as the database's owner here: least privilege warns"
+            *checks, warning = report["warnings"]
+            assert [w["what"].split(":")[0] for w in checks] == warned, report["warnings"]
             assert "Stitch loaded nothing of source heroku_1 for" in warning["what"] and "stitch_load_stale_hours is 2" in warning["what"]
             done = run_reconcile(stack)
             assert done.returncode == 0 and "  warning: Stitch loaded nothing of source heroku_1" in done.stdout, done.stdout
