@@ -22,9 +22,9 @@ def test_two_stacks_in_one_run_read_the_accounts_loads_once_and_the_second_stack
 ):
     cluster = ssl_server.cluster
     # Two reads of the loads' pages would exceed this budget: a run that read once a stack gets a 429.
-    with StitchServer(FakeStitch(check_outcome=connects_for_real, jobs_limit=2)) as stitch, real_stack(tmp_path, "fleet-a") as first:
+    with StitchServer(FakeStitch(check_outcome=connects_for_real, jobs_limit=2)) as stitch, real_stack(tmp_path, "dev-fleet-a") as first:
         second = RealStack(
-            auto.Stack.create("fleet-b", first.stack.workspace), first.workspace_dir, first.state_dir, first.pulumi, first.env
+            auto.Stack.create("dev-fleet-b", first.stack.workspace), first.workspace_dir, first.state_dir, first.pulumi, first.env
         )
         stacks = [first, second]
         try:
@@ -41,11 +41,11 @@ def test_two_stacks_in_one_run_read_the_accounts_loads_once_and_the_second_stack
                     stitch.add_load(f"heroku_{n}", f"stream_{stream:03d}", loaded_at="2026-11-28T10:00:00Z")
             stitch.jobs_calls.clear()
 
-            command = [sys.executable, "-m", "ops.reconcile", "--stack", "fleet-a", "--stack", "fleet-b", "--json"]
+            command = [sys.executable, "-m", "ops.reconcile", "--stack", "dev-fleet-a", "--stack", "dev-fleet-b", "--json"]
             done = subprocess.run(command, cwd=first.workspace_dir, env=first.env, capture_output=True, text=True, timeout=900, check=False)
             report = report_of(done)
             assert done.returncode == 0 and report["status"] == "in-sync", report
-            assert [entry["stack"] for entry in report["stacks"]] == ["fleet-a", "fleet-b"]
+            assert [entry["stack"] for entry in report["stacks"]] == ["dev-fleet-a", "dev-fleet-b"]
             for n, entry in enumerate(report["stacks"], start=1):
                 (destination,) = entry["destinations"]
                 assert destination["status"] == "in-sync" and destination["name"] == "stitch-heroku", destination
@@ -59,14 +59,14 @@ def test_two_stacks_in_one_run_read_the_accounts_loads_once_and_the_second_stack
                 "heroku_2", "orders", error=load_error("Encountered error while loading", "ERROR: disk full", sql_state="53100")
             )
             stitch.jobs_calls.clear()
-            command = [sys.executable, "-m", "ops.reconcile", "--stack", "fleet-a", "--stack", "fleet-b"]
+            command = [sys.executable, "-m", "ops.reconcile", "--stack", "dev-fleet-a", "--stack", "dev-fleet-b"]
             done = subprocess.run(command, cwd=first.workspace_dir, env=first.env, capture_output=True, text=True, timeout=900, check=False)
             assert done.returncode == 1, done.stdout + done.stderr[-3000:]
             lines = done.stdout.splitlines()
-            assert lines[0].startswith("fleet-a: in-sync: "), lines
-            failing = next(line for line in lines if line.startswith("fleet-b: "))
-            assert failing.startswith("fleet-b: failing (Stitch's last load of heroku_2.orders failed"), failing
+            assert lines[0].startswith("dev-fleet-a: in-sync: "), lines
+            failing = next(line for line in lines if line.startswith("dev-fleet-b: "))
+            assert failing.startswith("dev-fleet-b: failing (Stitch's last load of heroku_2.orders failed"), failing
         finally:
             for stack in stacks:
                 stack.destroy()
-            second.stack.workspace.remove_stack("fleet-b", force=True)
+            second.stack.workspace.remove_stack("dev-fleet-b", force=True)
