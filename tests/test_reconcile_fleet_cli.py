@@ -59,6 +59,10 @@ def test_the_pulumi_on_path_in_a_folder_not_named_bin_opens_the_stack_and_a_typo
     assert '(did you mean "local"?)' in report["error"], report["error"]
     assert report["stacks"] == [{"stack": "locl", "status": "error", "error": report["error"], "destinations": []}]
 
+    command = [sys.executable, "-m", "stitch_heroku.ops.cli", "verify", "--stack", "locl"]
+    verified = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert verified.returncode == 2 and '(did you mean "local"?)' in verified.stderr, verified.stderr
+
 
 def test_a_fleet_judges_each_stack_and_one_that_cannot_be_opened_is_its_own_error(project):
     folder, env = project
