@@ -12,8 +12,6 @@ still work.
 from __future__ import annotations
 
 import io
-import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -23,52 +21,36 @@ import pytest
 
 from devtools.project_copy import copy_project
 from tests.doubles.fake_stitch import FakeStitch, StitchServer
-from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
+from tests.support.program_folder import ProgramFolder
+from tests.support.real_engine import ROOT
 
 BEFORE_THE_COMPONENT = "b65f708"
 SHORT_CHILD_NAMES = "594e959"
 """0.2.0: one Destination a program, its children's children named "app", "postgres", "stitch", "role"..."""
-RUNNER = Path(__file__).parent / "support" / "program_run.py"
 # What this release adds to a stack: the Destination component itself, and the marker Stitch's destination
 # carries so that a crash never adopts a destination made by hand (issue 22, item 4).
 NEW_IN_THIS_RELEASE = {"stitch-heroku:index:Destination", "pulumi-python:dynamic/stitch:DestinationMarker"}
 
 
-class Project:
+class Project(ProgramFolder):
     """A project folder holding the program of one commit, and its one stack on a private file backend."""
 
     def __init__(self, base: Path, stack: str, commit: str = BEFORE_THE_COMPONENT, extra_env: dict[str, str] | None = None):
-        self.dir, self.stack = base / "project", stack
-        self.dir.mkdir(parents=True)
+        project = base / "project"
+        project.mkdir(parents=True)
         archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(self.dir, filter="data")
-        (self.dir / ".venv").symlink_to(Path(sys.prefix))
+            tar.extractall(project, filter="data")
+        (project / ".venv").symlink_to(Path(sys.prefix))
         # The package `stitch_heroku` as the folder's own components/ (pyproject's package-dir): ahead of the venv's
         # editable install of today's code on PYTHONPATH, for the program and the dynamic providers' processes alike.
-        (self.dir / "stitch_heroku").symlink_to("components")
-        (base / "state").mkdir()
-        self.bin = toolchain_bin()
-        self.env = {**os.environ, **engine_env(self.bin, base), "PYTHONPATH": str(self.dir), **(extra_env or {})}
+        (project / "stitch_heroku").symlink_to("components")
+        super().__init__(base, stack, {"PYTHONPATH": str(project), **(extra_env or {})})
         self.run("init")
-
-    def run(self, operation: str) -> dict:
-        command = [sys.executable, str(RUNNER), str(self.dir), self.stack, operation]
-        done = subprocess.run(command, check=False, env=self.env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"{operation} failed:\n{done.stderr[-4000:]}"
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    def configure(self, values: dict[str, str], secrets: dict[str, str]) -> None:
-        configure_by_cli(self.bin / "pulumi", self.stack, self.dir, self.env, values, secrets)
 
     def upgrade(self) -> None:
         """Today's program in the same folder, as a user's `git pull` gives it."""
         copy_project(self.dir)
-
-    def state(self) -> list[dict]:
-        command = [str(self.bin / "pulumi"), "stack", "export", "--stack", self.stack]
-        exported = subprocess.run(command, cwd=self.dir, env=self.env, capture_output=True, check=True)
-        return json.loads(exported.stdout)["deployment"]["resources"]
 
 
 def ids_by_type(resources: list[dict]) -> dict[str, list[str]]:
