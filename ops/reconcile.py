@@ -26,6 +26,7 @@ from stitch_heroku import capacity as cap
 from stitch_heroku import config as stack_config
 from stitch_heroku.checks import Expectation, Report, verify
 from stitch_heroku.connection import ConnectionSettings, hide_known
+from stitch_heroku.moved import named_as_before
 from stitch_heroku.state_record import DESTINATION_TYPE
 from stitch_heroku.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
 from stitch_heroku.stitch_loads import LoadsView, read_loads
@@ -399,9 +400,11 @@ class Outcome:
 
 
 def laid_out_before_the_component(stack: auto.Stack) -> bool:
-    """Whether the state is as 0.1.0 left it: our resources, but no Destination component above them."""
-    types = {resource.get("type") for resource in stack.export_stack().deployment.get("resources") or []}
-    return VERIFICATION in types and DESTINATION_TYPE not in types
+    """Whether the state is as 0.1.0 left it (our resources, but no Destination component above them), or holds
+    resources named as before 0.3.0 (components/moved.py): either way the next `up` moves them through aliases."""
+    resources = stack.export_stack().deployment.get("resources") or []
+    types = {resource.get("type") for resource in resources}
+    return (VERIFICATION in types and DESTINATION_TYPE not in types) or bool(named_as_before(resources))
 
 
 def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only: bool) -> Outcome:
