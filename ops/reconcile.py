@@ -25,6 +25,7 @@ from stitch_heroku import capacity as cap
 from stitch_heroku import config as stack_config
 from stitch_heroku.checks import Expectation, Report, verify
 from stitch_heroku.connection import ConnectionSettings, hide_known
+from stitch_heroku.moved import named_as_before
 from stitch_heroku.state_record import DESTINATION_TYPE
 from stitch_heroku.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
 from stitch_heroku.stitch_loads import LoadsCache, LoadsView, read_loads
@@ -460,6 +461,12 @@ def laid_out_before_the_component(deployment: Mapping[str, Any]) -> bool:
     return VERIFICATION in types and DESTINATION_TYPE not in types
 
 
+def moved_by_the_next_up(deployment: Mapping[str, Any]) -> bool:
+    """Whether the state is as 0.1.0 left it, or holds resources named as before 0.3.0 (components/moved.py): either
+    way the next `up` moves them through aliases, which the engine's refresh with the program trips over."""
+    return laid_out_before_the_component(deployment) or bool(named_as_before(deployment.get("resources") or []))
+
+
 @dataclass
 class Before:
     """One Destination before the engine runs: its settings, Stitch's view of it and the secrets it holds."""
@@ -502,10 +509,10 @@ def reconcile_stack(
     dry_run = preview_only or bool(held_by)
     failed = None
     try:
-        if legacy:
-            # Resources of 0.1.0 still sit at the stack's root: the engine's refresh with the program trips over their
-            # aliases (pulumi v3.274 engine/deployment.go assertSeen: "URN ... had not been marked as seen"), so they
-            # are moved under the Destination first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
+        if moved_by_the_next_up(deployment):
+            # Resources of 0.1.0 still sit at the stack's root, or 0.2.0's carry their short names: the engine's refresh
+            # with the program trips over their aliases (pulumi v3.274 engine/deployment.go assertSeen: "URN ... had not
+            # been marked as seen"), so they are moved first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
             engine["refresh"] = False
             if not dry_run:
                 stack.up(suppress_progress=True, **engine)
