@@ -20,7 +20,7 @@ from . import config as settings
 from .database_source import database_for, plan_credential
 from .dynamic_host import missing_in_this_run
 from .heroku_credential import HerokuAccess, HerokuCredentialError, heroku_access
-from .moved import child
+from .moved import child, with_args
 from .source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
 from .stack_capacity import privileges_to_grant, stack_limits
 from .stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
@@ -30,6 +30,8 @@ from .stitch_settings import stitch_settings
 from .verification import Verification, VerificationArgs
 
 TYPE = "stitch-heroku:index:Destination"
+OUR_DESTINATION = "stitch-heroku"
+"""The name this repository's own program gives its one Destination (__main__.py)."""
 # The two inputs that are a config table row's provider credential (heroku:apiKey, stitch:accessToken).
 CREDENTIAL_INPUTS = {"heroku_api_key": settings.HEROKU_KEY, "stitch_access_token": settings.STITCH_TOKEN_KEY}
 
@@ -42,7 +44,7 @@ class DestinationArgs(TypedDict, total=False):
     app_name: str
     """Heroku app (sources heroku, heroku-existing): 3-30 lowercase letters, digits, dashes, starting with a letter."""
     heroku_api_key: pulumi.Input[str]
-    """Heroku API key for the component's own calls to Heroku, secret; else HEROKU_API_KEY, else the netrc."""
+    """Heroku API key for the component's own calls to Heroku, secret, first; else heroku:apiKey, HEROKU_API_KEY, the netrc."""
     region: str
     """Heroku region of a new database, `us` or `eu` (default `us`)."""
     plan: str
@@ -76,11 +78,11 @@ class DestinationArgs(TypedDict, total=False):
     storage_limit_gb: float
     """Your own storage limit in GB (10**9 bytes) for the capacity check, besides the Heroku plan's (the one Heroku enforces)."""
     stitch_access_token: pulumi.Input[str]
-    """Stitch Connect API token, secret; else stitch:accessToken, else STITCH_ACCESS_TOKEN; without one Stitch is a manual step."""
+    """Stitch Connect API token, secret, first; else stitch:accessToken, else STITCH_ACCESS_TOKEN; none: Stitch is a manual step."""
     stitch_destination: str
     """`managed` (default): with a token the destination is kept in Stitch; `released`: let go of, left untouched."""
     stitch_destination_name: str
-    """The destination's name in Stitch (default `<project>-<stack>`)."""
+    """The destination's name in Stitch (default `<project>-<stack>-<the Destination's name>`)."""
     stitch_destination_id: str
     """Adopt this existing Stitch destination (its id) instead of creating one."""
     stitch_keep_destination: bool
@@ -134,7 +136,7 @@ class Destination(pulumi.ComponentResource):
             raise pulumi.RunError(missing)
         try:
             # Every problem at once, before any resource; then whose credential Stitch gets (least privilege).
-            cfg, access = validated(args)
+            cfg, access = validated(args, name=name)
             credential = plan_credential(cfg, access)
         except (settings.ConfigError, HerokuCredentialError) as error:
             raise pulumi.RunError(str(error)) from None
@@ -146,7 +148,7 @@ class Destination(pulumi.ComponentResource):
         # a run without the token stops here, before any step (released lets go of it on purpose).
         mode = cfg.stitch_destination if cfg.stitch_destination != MANAGED or cfg.stitch else NONE
         destination_name = cfg.stitch.destination_name if cfg.stitch else None
-        first = DestinationGuard(*_named(part("stitch-destination-guard"), DestinationGuardArgs(mode, destination_name)))
+        first = DestinationGuard(*with_args(part("stitch-destination-guard"), DestinationGuardArgs(mode, destination_name)))
 
         # The database, from its source; Heroku URLs are read live on every run, so `up` heals a rotation.
         database = database_for(cfg, credential, first, parent=self, prefix=name)
@@ -165,7 +167,7 @@ class Destination(pulumi.ComponentResource):
         grantee = database.grantee(stitch.username)  # Stitch's own Heroku credential: its stable role, even mid-rotation
         remembered = {"stitch_credential": credential.kind or "own", "stitch_role": role.name if role else grantee}
         guard_args = replace(database.guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout)
-        source_guard = SourceGuard(*_named(part("source-guard"), guard_args))
+        source_guard = SourceGuard(*with_args(part("source-guard"), guard_args))
         everything.append(source_guard)
 
         # Over a Heroku plan's capacity the grant keeps what Heroku left, never granting back what it took.
@@ -174,14 +176,20 @@ class Destination(pulumi.ComponentResource):
         postgres = self.get_provider("postgresql::Grant")
         after = [*database.waits_for, source_guard]
         grant_args = StitchGrantArgs(owner, grantee, cfg.connect_timeout, after, role, privileges=keep, provider=postgres)
-        grant = StitchGrant(*_named(part("stitch"), grant_args))
+        grant = StitchGrant(*with_args(part("stitch"), grant_args))
         if grant.stitch_role is not None:
             stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL", **body)
         verification_args = VerificationArgs(
-            stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source, credential.kind,
-            credential.owner_reason, limits.to_props(),
+            stitch.database_url,
+            cfg.connect_timeout,
+            cfg.verify_timeout,
+            cfg.verify_on_every_up,
+            cfg.source,
+            credential.kind,
+            credential.owner_reason,
+            limits.to_props(),
         )
-        verification = Verification(*_named(part("verification", pulumi.ResourceOptions(depends_on=[grant])), verification_args))
+        verification = Verification(*with_args(part("verification", pulumi.ResourceOptions(depends_on=[grant])), verification_args))
         everything += [grant, verification]
 
         # Exactly the fields of Stitch's PostgreSQL form, then the Connect API body and the proof.
@@ -203,6 +211,7 @@ class Destination(pulumi.ComponentResource):
             # Only once our own checks passed: Stitch then gets settings already proven to work.
             destination_args = StitchDestinationArgs(
                 name=cfg.stitch.destination_name,
+                name_given="stitch_destination_name" in args,
                 properties=stitch.stitch_properties,
                 adopt_id=cfg.stitch.adopt_id,
                 keep_on_delete=cfg.stitch.keep_on_delete,
@@ -214,7 +223,7 @@ class Destination(pulumi.ComponentResource):
                 given_token=args.get("stitch_access_token"),
             )
             destination = StitchDestination(
-                *_named(part("stitch-destination", pulumi.ResourceOptions(depends_on=[grant, verification])), destination_args)
+                *with_args(part("stitch-destination", pulumi.ResourceOptions(depends_on=[grant, verification])), destination_args)
             )
             everything.append(destination)
             self.stitch_destination_id = destination.destination_id
@@ -222,27 +231,34 @@ class Destination(pulumi.ComponentResource):
             self.stitch_status = destination.stitch_status
 
         # Last, depending on all the rest: `destroy` must delete it first, and on a protected stack it refuses.
-        DestroyGuard(*_named(part("destroy-guard"), DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything)))
+        DestroyGuard(*with_args(part("destroy-guard"), DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything)))
         recorded = {key: getattr(self, key) for key in OUTPUTS if getattr(self, key) is not None}
-        self.register_outputs({**recorded, "day_two": day_two_record(args)})
+        self.register_outputs({**recorded, "day_two": day_two_record(args, name)})
 
 
 OUTPUTS = tuple(key for key in Destination.__annotations__)
 """The component's outputs, in the order of Stitch's form: our own program exports each as a stack output."""
 
 
-def _named(name_and_opts: tuple[str, pulumi.ResourceOptions], args: Any) -> tuple[str, Any, pulumi.ResourceOptions]:
-    """(name, args, opts), the order every child's constructor takes."""
-    return name_and_opts[0], args, name_and_opts[1]
-
-
-def day_two_record(args: Mapping[str, Any]) -> dict[str, Any]:
+def day_two_record(args: Mapping[str, Any], name: str = OUR_DESTINATION) -> dict[str, Any]:
     """The settings as given, kept in the state for `stitch-heroku reconcile` in a project of another name (whose
-    config is not ours): the plain ones as text, the secret ones only named, never their value."""
+    config is not ours): the plain ones as text, the secret ones only named, never their value; and the defaults
+    that depend on the Destination's name, which the config table cannot compute."""
     secret = {setting.key for setting in settings.SETTINGS if setting.secret} | set(CREDENTIAL_INPUTS)
     texts = {key: _text(value) for key, value in args.items() if key not in secret}
     plain = {key: text for key, text in texts.items() if isinstance(text, str)}
-    return {"settings": plain, "secrets": sorted(key for key, value in args.items() if key in secret and value is not None)}
+    defaults = {"stitch_destination_name": default_destination_name(pulumi.get_project(), pulumi.get_stack(), name)}
+    secrets = sorted(key for key, value in args.items() if key in secret and value is not None)
+    return {"settings": plain, "secrets": secrets, "defaults": defaults}
+
+
+def default_destination_name(project: str, stack: str, name: str) -> str:
+    """The destination's name in Stitch when stitch_destination_name is not given: `<project>-<stack>`, then the
+    Destination's name, so that two Destinations of a stack never ask Stitch for one name (our POST would find the
+    other's and stop). This repository's own program keeps `<project>-<stack>`, the name its stacks have in Stitch;
+    a stack of another program made before 0.3.0 keeps the name it has (components.stitch_destination keeps a
+    default name from replacing the one Stitch holds)."""
+    return f"{project}-{stack}" if name == OUR_DESTINATION else f"{project}-{stack}-{name}"
 
 
 def _text(value: Any) -> "str | settings.Deferred | None":
@@ -258,8 +274,11 @@ def _text(value: Any) -> "str | settings.Deferred | None":
     return settings.Deferred(value)
 
 
-def validated(args: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> tuple[settings.StackConfig, HerokuAccess | None]:
-    """The args checked against the config table, every problem at once; and how the component calls Heroku.
+def validated(
+    args: Mapping[str, Any], environ: Mapping[str, str] = os.environ, *, name: str = OUR_DESTINATION
+) -> tuple[settings.StackConfig, HerokuAccess | None]:
+    """The args of the Destination `name` checked against the config table, every problem at once; and how the
+    component calls Heroku.
 
     Secret inputs are made secret wherever they go, so "stored in plain text" does not apply to them; the
     provider credentials fall back to the environment and the netrc, as the providers' own do."""
@@ -270,6 +289,8 @@ def validated(args: Mapping[str, Any], environ: Mapping[str, str] = os.environ) 
     heroku_config = {key: value for key, value in known.items() if value}
     login = settings.HerokuLogin("secret") if heroku_key is not None else settings.heroku_login(heroku_config, lambda _key: True, environ)
     stitch_token = ("secret", token) if token is not None else stack_stitch_token(environ)
+    if stitch_token is not None:  # the setting needs a token (the config table says so when it is given without one)
+        raw.setdefault("stitch_destination_name", default_destination_name(pulumi.get_project(), pulumi.get_stack(), name))
     cfg = settings.validate(
         pulumi.get_stack(),
         raw,
