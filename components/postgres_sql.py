@@ -232,6 +232,26 @@ def connect_error_fix(message: str, target: str, *, host: str = "", role: str = 
     return f"Check the connection settings, and {HEROKU_STATUS_PAGE} for outages."
 
 
+def wrong_part(message: str, *, user: str, host: str, database: str) -> str | None:
+    """Which part of a connection URL the server's refusal (libpq's words) shows to be wrong, said without the
+    password; None for what is no mistake in the URL (a server starting up, busy, or out of connections), which
+    the verification waits out or reports.
+
+    A SourceGuard asks it before any step, so a wrong URL stops `preview` instead of failing half-way through `up`."""
+    text = message.lower()
+    if "does not support ssl" in text or "ssl was required" in text:
+        return f"the server at {host} does not offer SSL"
+    if "authentication failed" in text:
+        return f"authentication failed for user {quote_identifier(user)} (the user name or the password is wrong)"
+    if "database" in text and "does not exist" in text:
+        return f"the database {quote_identifier(database)} does not exist on {host}"
+    if "role" in text and "does not exist" in text:
+        return f"authentication failed for user {quote_identifier(user)} (no such role on {host})"
+    if is_not_resolved(text):
+        return f"the host name {host} does not resolve"
+    return None
+
+
 # -- least privilege: what Stitch's role may do beyond loading --------------------------------------------
 
 # The role attributes that reach beyond Stitch's database, with what each would let a holder do.

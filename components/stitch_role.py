@@ -191,7 +191,10 @@ class StitchRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StitchRoleArgs, provider: pulumi.ProviderResource, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:postgres:StitchRole", name, None, opts)
-        secret = StitchPassword("password", args.password_version, pulumi.ResourceOptions(parent=self))
+        # A child does not wait for what its parent depends on: the password waits for the guards itself, so a run
+        # they stop (a wrong database_url...) leaves not even it in the state.
+        after = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        secret = StitchPassword("password", args.password_version, after)
         # A role an interrupted `up` made (docs/crash-recovery.md) is adopted by name. The provider reads no password
         # back (superuser false: readRolePassword keeps the state's, which an import has not), so the import must not
         # compare it; the role already has this password (the create set it), and the next `up` writes it into the state.
