@@ -41,6 +41,7 @@ from pulumi.runtime import rpc
 
 from . import postgres_sql as pg
 from .connection import InvalidDatabaseUrl, connect_as, parse_database_url
+from .provider_failure import fail_with
 from .stitch_role import stitch_schemas
 
 if TYPE_CHECKING:
@@ -349,7 +350,7 @@ class SourceGuardProvider(ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         refusal = destroy_refusal(props)
         if refusal:
-            raise GuardRefusal(refusal)
+            fail_with(GuardRefusal(refusal))  # the refusal alone, no traceback (provider_failure)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # The URLs (and the keys naming them) are questions for check(), not records: a rotated password alone
