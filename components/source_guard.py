@@ -42,7 +42,7 @@ from pulumi.runtime import rpc
 from . import postgres_sql as pg
 from .connection import InvalidDatabaseUrl, connect_as, parse_database_url
 from .provider_failure import fail_with
-from .stitch_role import stitch_schemas
+from .stitch_role import stitch_schemas, this_stacks_marker
 
 if TYPE_CHECKING:
     from .config import StackConfig
@@ -221,7 +221,9 @@ def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerF
             "(pulumi config set stitch_credential owner), or give Stitch a role made by hand with CONNECT, CREATE and "
             "TEMPORARY on the database (pulumi config set --secret stitch_url)."
         )
-    if found["role_exists"] and not made_here:
+    # A role this stack made and its destroy kept says so in its comment (components/stitch_role.py): taken back.
+    kept_here = bool(news.get("kept_role_marker")) and found.get("role_comment") == news.get("kept_role_marker")
+    if found["role_exists"] and not made_here and not kept_here:
         return f"stitch_role_name: {pg.role_exists_fix(role)}. Nothing was changed."
     if found["previous_out_of_reach"]:
         old = pg.quote_identifier(str(previous))
@@ -328,7 +330,7 @@ REFUSALS = (("source", switch_refusal), ("stitch_destination", token_refusal))
 """Each guard's props hold only its own keys, so each refusal answers None for the other guard."""
 
 
-QUESTIONS = {"__provider", "connect_timeout", *(key for pair in CONNECTIONS for key in pair)}
+QUESTIONS = {"__provider", "connect_timeout", "kept_role_marker", *(key for pair in CONNECTIONS for key in pair)}
 """What a guard is given only to ask the server, never to remember: no change of it is a change of the guard."""
 
 
@@ -395,6 +397,7 @@ class SourceGuard(pulumi.dynamic.Resource, module="stitch", name="SourceGuard"):
             "stitch_credential": args.stitch_credential,
             "stitch_role": args.stitch_role,
             **replace(args.probe, owner_url=args.owner_url, connect_timeout=args.connect_timeout).props(),
+            "kept_role_marker": this_stacks_marker(kept=True),
         }
         owned = pulumi.ResourceOptions(depends_on=list(args.owned), additional_secret_outputs=["owner_url", "stitch_url"])
         super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, owned))
