@@ -96,3 +96,17 @@ def test_a_wrong_password_in_stitch_url_stops_preview_naming_stitch_url(stack, d
     assert f'stitch_url: authentication failed for user "{loader}"' in message, message[-3000:]
     assert made(stack) == []
     assert_no_secret_anywhere(stack, "not-the-password", *passwords_of(db.owner_url, db.stitch_url))
+
+
+def test_a_configuration_problem_is_shown_once_without_a_traceback(stack, db):
+    """The config's problems reach the user once (issue 26, item 8): the inline runner would print a RunError's
+    message twice, once logged and once as "an unhandled error occurred" (ops/workspace.py inline_program). The
+    engine's progress lines repeat the first line of each error; its Diagnostics list each error once."""
+    configure(stack, db, stitch_url=with_part(db.stitch_url, dbname="another_database"))  # not the source database
+    for run in (stack.preview, stack.up):
+        message = refused(run)
+        diagnostics = message.partition("Diagnostics:")[2].partition("Resources:")[0]
+        assert diagnostics.count("has 1 configuration problem") == 1, diagnostics
+        assert diagnostics.count("stitch_url: points at") == 1, diagnostics
+        assert "Traceback" not in message
+    assert made(stack) == []
