@@ -152,6 +152,8 @@ def test_a_database_stitch_cannot_use_fails_with_the_checklist_alone_then_conver
     assert "[FAIL] connect" in message and "NOT READY" in message, message[-2000:]
     assert "Traceback" not in stack.all_printed() and "Traceback" not in message, message[-3000:]
     assert "VerificationFailed" not in message and "pulumi/dynamic/__main__.py" not in message
+    diagnostics = message.partition("Diagnostics:")[2].partition("Resources:")[0]
+    assert diagnostics.count("NOT READY") == 1 and diagnostics.count("[FAIL] connect") == 1, diagnostics
     assert_no_secret_anywhere(stack, *passwords_of(db.owner_url, db.stitch_url))
 
     with cluster.superuser() as conn:
