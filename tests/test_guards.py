@@ -4,13 +4,18 @@ and whether a role of Stitch's name is one this stack made and its destroy kept 
 from __future__ import annotations
 
 import itertools
+import traceback
+from unittest import mock
 
+import grpc
 import psycopg
 import pytest
 from psycopg import sql
 from stitch_heroku import postgres_sql as pg
+from stitch_heroku.provider_failure import fail_with
 from stitch_heroku.source_guard import connection_refusal, credential_refusal
 from stitch_heroku.stitch_role import role_marker
+from stitch_heroku.verification import VerificationFailed
 
 from devtools.local_postgres import StitchDatabase, provision_stitch_database
 
@@ -88,3 +93,28 @@ def test_a_role_not_provably_kept_by_this_stack_stops_naming_both_spellings_of_t
 
 def next_name() -> str:
     return str(next(_names))
+
+
+def sdk_wrapper(context: grpc.ServicerContext, step) -> None:
+    """What the dynamic provider host does around a step (pulumi/dynamic/__main__.py, _abort_with_traceback)."""
+    try:
+        step()
+    except Exception:  # as the SDK does
+        context.abort(grpc.StatusCode.UNKNOWN, traceback.format_exc())
+
+
+def test_an_expected_failure_reaches_the_engine_as_its_message_alone():
+    context = mock.Mock(spec=grpc.ServicerContext)
+    abort = context.abort
+    abort.side_effect = RuntimeError("aborted")  # grpc's abort raises, ending the call
+    with pytest.raises(RuntimeError, match="aborted"):
+        sdk_wrapper(context, lambda: fail_with(VerificationFailed("[FAIL] connect ...\nNOT READY: connect failed.")))
+    abort.assert_called_once_with(grpc.StatusCode.UNKNOWN, "[FAIL] connect ...\nNOT READY: connect failed.")
+
+
+def test_an_unexpected_failure_keeps_its_traceback_and_outside_the_host_the_error_is_raised():
+    context = mock.Mock(spec=grpc.ServicerContext)
+    sdk_wrapper(context, lambda: 1 / 0)
+    assert context.abort.call_args.args[1].startswith("Traceback (most recent call last)")
+    with pytest.raises(VerificationFailed, match="NOT READY"):
+        fail_with(VerificationFailed("NOT READY"))
