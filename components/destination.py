@@ -21,7 +21,17 @@ from .database_source import database_for, plan_credential
 from .dynamic_host import missing_in_this_run
 from .heroku_credential import HerokuAccess, HerokuCredentialError, heroku_access
 from .moved import child, with_args
-from .source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
+from .source_guard import (
+    MANAGED,
+    NONE,
+    DestinationGuard,
+    DestinationGuardArgs,
+    DestroyGuard,
+    DestroyGuardArgs,
+    SourceGuard,
+    live_probe,
+    typed_probe,
+)
 from .stack_capacity import privileges_to_grant, stack_limits
 from .stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
 from .stitch_grant import StitchGrant, StitchGrantArgs
@@ -148,7 +158,9 @@ class Destination(pulumi.ComponentResource):
         # a run without the token stops here, before any step (released lets go of it on purpose).
         mode = cfg.stitch_destination if cfg.stitch_destination != MANAGED or cfg.stitch else NONE
         destination_name = cfg.stitch.destination_name if cfg.stitch else None
-        first = DestinationGuard(*with_args(part("stitch-destination-guard"), DestinationGuardArgs(mode, destination_name)))
+        # URLs the config gives (source url) are tried by this first guard: a wrong one stops the run before any step.
+        first_args = DestinationGuardArgs(mode, destination_name, typed_probe(cfg))
+        first = DestinationGuard(*with_args(part("stitch-destination-guard"), first_args))
 
         # The database, from its source; Heroku URLs are read live on every run, so `up` heals a rotation.
         database = database_for(cfg, credential, first, parent=self, prefix=name)
@@ -166,7 +178,8 @@ class Destination(pulumi.ComponentResource):
         # A switch away from `heroku` would delete the database this stack made: the guard stops the run first.
         grantee = database.grantee(stitch.username)  # Stitch's own Heroku credential: its stable role, even mid-rotation
         remembered = {"stitch_credential": credential.kind or "own", "stitch_role": role.name if role else grantee}
-        guard_args = replace(database.guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout)
+        probe = live_probe(cfg, stitch_url)  # Heroku's URLs, known once read: this guard tries them
+        guard_args = replace(database.guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout, probe=probe)
         source_guard = SourceGuard(*with_args(part("source-guard"), guard_args))
         everything.append(source_guard)
 

@@ -280,6 +280,26 @@ def connect_error_fix(
     return f"Check the connection settings, and {HEROKU_STATUS_PAGE} for outages."
 
 
+def wrong_part(message: str, *, user: str, host: str, database: str) -> str | None:
+    """Which part of a connection URL the server's refusal (libpq's words) shows to be wrong, said without the
+    password; None for what is no mistake in the URL (a server starting up, busy, or out of connections), which
+    the verification waits out or reports.
+
+    A SourceGuard asks it before any step, so a wrong URL stops `preview` instead of failing half-way through `up`."""
+    text = message.lower()
+    if "does not support ssl" in text or "ssl was required" in text:
+        return f"the server at {host} does not offer SSL"
+    if "authentication failed" in text:
+        return f"authentication failed for user {quote_identifier(user)} (the user name or the password is wrong)"
+    if "database" in text and "does not exist" in text:
+        return f"the database {quote_identifier(database)} does not exist on {host}"
+    if "role" in text and "does not exist" in text:
+        return f"authentication failed for user {quote_identifier(user)} (no such role on {host})"
+    if is_not_resolved(text):
+        return f"the host name {host} does not resolve"
+    return None
+
+
 # -- least privilege: what Stitch's role may do beyond loading --------------------------------------------
 
 # The role attributes that reach beyond Stitch's database, with what each would let a holder do.
@@ -494,6 +514,7 @@ SELECT current_user AS owner,
        (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) AS database_owner,
        (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may_create_roles,
        EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(role)s) AS role_exists,
+       (SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %(role)s) AS role_comment,
        %(previous)s::text IS NOT NULL AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(previous)s)
          AND NOT pg_has_role(current_user, %(previous)s, 'USAGE') AS previous_out_of_reach
 """)
@@ -561,10 +582,28 @@ def handover_statements(role: str, schemas: list[tuple[str, list[str]]]) -> list
 
 def role_exists_fix(role: str) -> str:
     return (
-        f'A role "{role}" already exists on the server and this stack did not make it (or `pulumi destroy` kept it). '
-        f"Pick another name: pulumi config set stitch_role_name {role}_2; or, if it is a role made for Stitch by hand, "
+        f'A role "{role}" already exists on the server and this stack did not make it (its comment does not say so). '
+        f"Pick another name: pulumi config set stitch_role_name {role}_2 (a Destination's input stitch_role_name; "
+        "stitchRoleName in TypeScript, Go or YAML); or, if it is a role made for Stitch by hand, "
         "give its URL instead: pulumi config set --secret stitch_url (it asks for the URL)"
     )
+
+
+# Which stack made Stitch's role, and whether it let go of it, is written on the role itself (COMMENT ON ROLE, kept
+# in pg_shdescription): a role a stack made and `pulumi destroy` kept is then provably that stack's, and its next
+# `up` takes it back instead of stopping at "role already exists". Nothing else in this project comments on roles,
+# and the postgresql provider's Role has no comment attribute (resource_postgresql_role.go), so no update clears it.
+ROLE_COMMENT_QUERY = sql.SQL("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %(role)s")
+
+
+def comment_on_role(role: str, comment: str) -> sql.Composed:
+    """COMMENT ON ROLE, which needs CREATEROLE (or ADMIN OPTION on the role from PostgreSQL 16): the owner that made it."""
+    return sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(comment))
+
+
+def set_role_password(role: str, password: str) -> sql.Composed:
+    """The password of a role taken back after a destroy: the stack's new one (the old one went with the state)."""
+    return sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
 
 
 # -- Stitch's load errors: what the server told Stitch, and what to do about it ----------------------------

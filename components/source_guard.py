@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pulumi
@@ -40,8 +40,12 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from . import postgres_sql as pg
-from .connection import connect_as
-from .stitch_role import stitch_schemas
+from .connection import InvalidDatabaseUrl, connect_as, parse_database_url
+from .provider_failure import fail_with
+from .stitch_role import stitch_schemas, this_stacks_marker
+
+if TYPE_CHECKING:
+    from .config import StackConfig
 
 
 def switch_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
@@ -61,6 +65,95 @@ def switch_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
 
 
 GUARD_SESSION = "stitch-heroku-guard"
+
+CONNECTIONS = (("owner_url", "owner_key"), ("stitch_url", "stitch_key"))
+"""The URLs a guard tries before any step, each with the setting that gave it (the message names that key)."""
+
+Connect = Callable[[str, int], str | None]
+
+
+def connect_problem(url: str, connect_timeout: int) -> str | None:
+    """The server's (libpq's) words when a connection with `url` fails; None when it connects."""
+    try:
+        with connect_as(url, connect_timeout=connect_timeout, application_name=GUARD_SESSION):
+            return None
+    except (psycopg.Error, OSError) as error:
+        return str(error)
+
+
+def connection_refusal(news: dict[str, Any], connect: Connect = connect_problem) -> str | None:
+    """Why a URL this run would use cannot be right: a wrong user or password, a host that does not resolve, a
+    database that does not exist, a server without SSL. Asked in check(), which the engine runs in preview and
+    before any step of `up`, so the run stops before anything is made (issue 26, item 7) instead of failing half-way
+    with the provider's words. Only URLs known now are tried (a Heroku database made in this run is not); a server
+    that does not answer yet is left to the verification, which waits for it (verify_timeout)."""
+    timeout = int(news.get("connect_timeout") or 10)
+    for url_key, key_key in CONNECTIONS:
+        url, key = rpc.unwrap_rpc_secret(news.get(url_key)), news.get(key_key)
+        if not isinstance(url, str) or url == rpc.UNKNOWN or not isinstance(key, str):
+            continue
+        try:
+            where = parse_database_url(url, name=key)
+        except InvalidDatabaseUrl:
+            continue  # the config's own validation names a malformed URL
+        problem = connect(url, timeout)
+        part = problem and pg.wrong_part(problem, user=where.username, host=where.host, database=where.database)
+        typed = key in TYPED_KEYS  # a URL the user typed; Heroku's own may not resolve yet for a new database
+        if problem and part and (typed or not pg.is_not_resolved(problem)):
+            target = f"{where.host}:{where.port}"
+            source = news.get("source") or ("url" if typed else None)
+            fix = pg.connect_error_fix(problem, target, host=where.host, role=where.username, database=where.database, source=source)
+            return f"{key}: {part} ({where.username}@{target}/{where.database}). Nothing was changed. {fix}"
+    return None
+
+
+TYPED_KEYS = ("database_url", "stitch_url")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The URLs a guard tries in check() (connection_refusal), each with the setting that gave it."""
+
+    owner_url: pulumi.Input[str] | None = None
+    owner_key: str | None = None
+    stitch_url: pulumi.Input[str] | None = None
+    stitch_key: str | None = None
+    connect_timeout: int = 10
+
+    def props(self) -> dict[str, Any]:
+        """The guard's inputs for it; the URLs secret."""
+
+        def secret(url: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
+            return pulumi.Output.secret(url) if url is not None else None
+
+        return {
+            "owner_url": secret(self.owner_url), "owner_key": self.owner_key, "stitch_url": secret(self.stitch_url),
+            "stitch_key": self.stitch_key, "connect_timeout": self.connect_timeout,
+        }  # fmt: skip
+
+
+def _keys(cfg: StackConfig) -> tuple[str, str | None]:
+    """The settings that give the owner's URL and the user's own Stitch URL, as the messages name them."""
+    owner = {"url": "database_url", "heroku-existing": "database_config_var"}.get(cfg.source, "DATABASE_URL (the add-on's config var)")
+    return owner, "stitch_url" if cfg.stitch_url else "stitch_config_var" if cfg.stitch_config_var else None
+
+
+def typed_probe(cfg: StackConfig) -> Probe | None:
+    """Source url: the URLs the config gives, for the first guard's check (before any step); else None."""
+    if cfg.source != "url":
+        return None
+    owner_key, stitch_key = _keys(cfg)
+    return Probe(cfg.database_url, owner_key, cfg.stitch_url if stitch_key else None, stitch_key, cfg.connect_timeout)
+
+
+def live_probe(cfg: StackConfig, stitch_url: pulumi.Input[str] | None) -> Probe:
+    """Heroku sources: the keys of the URLs read from Heroku (the source guard has the owner's), for its check;
+    source url: none, the first guard tried them."""
+    if cfg.source == "url":
+        return Probe()
+    owner_key, stitch_key = _keys(cfg)
+    return Probe(owner_key=owner_key, stitch_url=stitch_url if stitch_key else None, stitch_key=stitch_key)
+
 
 OwnerFacts = Callable[[str, str, str | None, int], dict[str, Any] | None]
 
@@ -130,7 +223,9 @@ def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerF
             "(pulumi config set stitch_credential owner), or give Stitch a role made by hand with CONNECT, CREATE and "
             "TEMPORARY on the database (pulumi config set --secret stitch_url)."
         )
-    if found["role_exists"] and not made_here:
+    # A role this stack made and its destroy kept says so in its comment (components/stitch_role.py): taken back.
+    kept_here = bool(news.get("kept_role_marker")) and found.get("role_comment") == news.get("kept_role_marker")
+    if found["role_exists"] and not made_here and not kept_here:
         return f"stitch_role_name: {pg.role_exists_fix(role)}. Nothing was changed."
     if found["previous_out_of_reach"]:
         old = pg.quote_identifier(str(previous))
@@ -227,11 +322,18 @@ def credential_refusals(olds: dict[str, Any], news: dict[str, Any]) -> str | Non
     grant at all, before what it may do about Stitch's role (whose messages may then call it the owner)."""
     if switch_refusal(olds, news):
         return None
-    return ownership_refusal(news) or credential_refusal(olds, news) or heroku_credential_refusal(olds, news)
+    return (
+        connection_refusal(news) or ownership_refusal(news) or credential_refusal(olds, news)
+        or heroku_credential_refusal(olds, news)
+    )  # fmt: skip
 
 
 REFUSALS = (("source", switch_refusal), ("stitch_destination", token_refusal))
 """Each guard's props hold only its own keys, so each refusal answers None for the other guard."""
+
+
+QUESTIONS = {"__provider", "connect_timeout", "kept_role_marker", *(key for pair in CONNECTIONS for key in pair)}
+"""What a guard is given only to ask the server, never to remember: no change of it is a change of the guard."""
 
 
 class SourceGuardProvider(ResourceProvider):
@@ -252,11 +354,12 @@ class SourceGuardProvider(ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         refusal = destroy_refusal(props)
         if refusal:
-            raise GuardRefusal(refusal)
+            fail_with(GuardRefusal(refusal))  # the refusal alone, no traceback (provider_failure)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # owner_url is a question for check(), not a record: a rotated password alone changes nothing here.
-        changed = any(olds.get(key) != news.get(key) for key in (set(olds) | set(news)) - {"__provider", "owner_url"})
+        # The URLs (and the keys naming them) are questions for check(), not records: a rotated password alone
+        # changes nothing here.
+        changed = any(olds.get(key) != news.get(key) for key in (set(olds) | set(news)) - QUESTIONS)
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -281,6 +384,8 @@ class SourceGuardArgs:
     """The owner's URL (secret), for check()'s read-only questions."""
     connect_timeout: int = 10
     """Seconds check() waits for the server before leaving the question to the update."""
+    probe: Probe = field(default_factory=Probe)
+    """The URLs check() tries, named by their settings, beyond owner_url (see Probe; none: not tried here)."""
 
 
 class SourceGuard(pulumi.dynamic.Resource, module="stitch", name="SourceGuard"):
@@ -293,10 +398,10 @@ class SourceGuard(pulumi.dynamic.Resource, module="stitch", name="SourceGuard"):
             "app_urn": args.app.urn if args.app is not None else None,
             "stitch_credential": args.stitch_credential,
             "stitch_role": args.stitch_role,
-            "owner_url": pulumi.Output.secret(args.owner_url) if args.owner_url is not None else None,
-            "connect_timeout": args.connect_timeout,
+            **replace(args.probe, owner_url=args.owner_url, connect_timeout=args.connect_timeout).props(),
+            "kept_role_marker": this_stacks_marker(kept=True),
         }
-        owned = pulumi.ResourceOptions(depends_on=list(args.owned), additional_secret_outputs=["owner_url"])
+        owned = pulumi.ResourceOptions(depends_on=list(args.owned), additional_secret_outputs=["owner_url", "stitch_url"])
         super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, owned))
 
 
@@ -306,6 +411,9 @@ class DestinationGuardArgs:
     """This run: managed, released or none (see MANAGED, RELEASED, NONE)."""
     destination_name: str | None = None
     """The managed destination's name, for the message of a later run without the token."""
+    probe: Probe | None = None
+    """URLs known from the config alone (source url): tried in this first check, so a wrong one stops the run before
+    any step; None: the source guard tries them once they are known."""
 
 
 class DestinationGuard(pulumi.dynamic.Resource, module="stitch", name="DestinationGuard"):
@@ -315,7 +423,10 @@ class DestinationGuard(pulumi.dynamic.Resource, module="stitch", name="Destinati
 
     def __init__(self, name: str, args: DestinationGuardArgs, opts: pulumi.ResourceOptions | None = None):
         props = {"stitch_destination": args.stitch_destination, "destination_name": args.destination_name}
-        super().__init__(SourceGuardProvider(), name, props, opts)
+        if args.probe is not None:
+            props |= args.probe.props()
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["owner_url", "stitch_url"])
+        super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
 
 
 @dataclass

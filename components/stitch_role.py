@@ -15,6 +15,7 @@ The Grant (components/stitch_grant.py) then gives the role CONNECT, CREATE and T
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -119,6 +120,44 @@ def left_by_an_interrupted_create(owner_url: str | None, role: str, connect_time
     return bool(row and row[0])
 
 
+def role_marker(project: str, stack: str, *, kept: bool = False) -> str:
+    """The comment on Stitch's role that says which stack made it (and, once `pulumi destroy` kept it, that the stack
+    let go of it): what makes a kept role provably this stack's, to take back on its next `up`."""
+    made = f"stitch-heroku: Stitch's role, made by stack {project}/{stack}"
+    return kept_marker(made) if kept else made
+
+
+def kept_marker(made: str) -> str:
+    """The marker once the stack's `pulumi destroy` kept the role."""
+    return f"{made}; kept by its pulumi destroy"
+
+
+def this_stacks_marker(*, kept: bool = False) -> str:
+    return role_marker(pulumi.get_project(), pulumi.get_stack(), kept=kept)
+
+
+def kept_by_this_stack(owner_url: str | None, role: str, connect_timeout: int) -> bool:
+    """Whether `role` carries this stack's kept marker: this stack made it and its `pulumi destroy` kept it. Asked
+    read-only as the owner while the program runs; False when it cannot ask."""
+    if not owner_url:
+        return False
+    try:
+        session = connect_as(owner_url, connect_timeout=min(connect_timeout, 5), application_name="stitch-heroku-role")
+        with session as conn:
+            row = conn.execute(pg.ROLE_COMMENT_QUERY, {"role": role}).fetchone()
+    except (psycopg.Error, OSError, ValueError):
+        return False
+    return bool(row) and row[0] == this_stacks_marker(kept=True)
+
+
+def mark(owner_url: str, role: str, comment: str, connect_timeout: int, password: str | None = None) -> None:
+    """As the owner: write the marker on the role; with `password`, set it too (a role taken back)."""
+    with connect_as(owner_url, connect_timeout=connect_timeout, application_name="stitch-heroku-handover") as conn:
+        if password:
+            conn.execute(pg.set_role_password(role, password))
+        conn.execute(pg.comment_on_role(role, comment))
+
+
 class StitchHandoverProvider(ResourceProvider):
     """Gives Stitch's existing schemas to its role; shows them in preview (check) before any change."""
 
@@ -135,20 +174,32 @@ class StitchHandoverProvider(ResourceProvider):
         return CheckResult(news, [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        moved = hand_over(_plain(props["owner_url"]), props["role"], int(props.get("connect_timeout") or 10))
-        return CreateResult(id_=uuid.uuid4().hex, outs={**props, "schemas": moved})
+        return CreateResult(id_=uuid.uuid4().hex, outs=self._hand_over(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # New schemas of Stitch's that the role does not own (found by check) are a change to converge.
-        changed = olds.get("role") != news.get("role") or bool(news.get("schemas"))
+        # New schemas of Stitch's that the role does not own (found by check) are a change to converge; so is a role
+        # not yet marked as this stack's (a stack made before the marker).
+        changed = olds.get("role") != news.get("role") or bool(news.get("schemas")) or olds.get("marker") != news.get("marker")
         return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        moved = hand_over(_plain(news["owner_url"]), news["role"], int(news.get("connect_timeout") or 10))
-        return UpdateResult(outs={**news, "schemas": moved})
+        return UpdateResult(outs=self._hand_over(news))
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """Nothing to undo: what was handed over stays with Stitch's role, which is kept too."""
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """What was handed over stays with Stitch's role, which is kept too; the role's comment now says this stack let
+        go of it, so the stack's next `up` takes it back (StitchRole) and anything else still stops at its name."""
+        # Destroy goes on if the server cannot be reached: the next `up` then stops at the role's name, with the ways out.
+        with contextlib.suppress(psycopg.Error, OSError, ValueError):
+            if props.get("marker"):
+                mark(_plain(props["owner_url"]), props["role"], kept_marker(props["marker"]), int(props.get("connect_timeout") or 10))
+
+    @staticmethod
+    def _hand_over(props: dict[str, Any]) -> dict[str, Any]:
+        owner_url, timeout = _plain(props["owner_url"]), int(props.get("connect_timeout") or 10)
+        moved = hand_over(owner_url, props["role"], timeout)
+        if props.get("marker"):  # a role taken back gets the stack's new password, which the state now holds
+            mark(owner_url, props["role"], props["marker"], timeout, _plain(props.get("password")) or None)
+        return {**props, "schemas": moved, "password": None}
 
 
 class StitchHandover(pulumi.dynamic.Resource, module="stitch", name="StitchHandover"):
@@ -156,14 +207,19 @@ class StitchHandover(pulumi.dynamic.Resource, module="stitch", name="StitchHando
 
     schemas: pulumi.Output[list[str] | None]
 
-    def __init__(self, name: str, args: StitchRoleArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: StitchRoleArgs, opts: pulumi.ResourceOptions | None = None, taken_back: pulumi.Input[str] | None = None
+    ):
         props = {
             "owner_url": pulumi.Output.secret(args.owner_url),
             "role": args.name,
             "connect_timeout": args.connect_timeout,
             "schemas": None,
+            "marker": this_stacks_marker(),
+            # Only when a kept role is taken back: its password is set to the stack's new one, then forgotten here.
+            "password": pulumi.Output.secret(taken_back) if taken_back is not None else None,
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["owner_url"])
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["owner_url", "password"])
         super().__init__(StitchHandoverProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
 
 
@@ -192,11 +248,16 @@ class StitchRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StitchRoleArgs, provider: pulumi.ProviderResource, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:postgres:StitchRole", name, None, opts)
-        secret = StitchPassword(*with_args(part_of(self, name, "password"), args.password_version))
+        # A child does not wait for what its parent depends on: the password waits for the guards itself, so a run
+        # they stop (a wrong database_url...) leaves not even it in the state.
+        after = pulumi.ResourceOptions(depends_on=opts.depends_on if opts else None)
+        secret = StitchPassword(*with_args(part_of(self, name, "password", after), args.password_version))
         # A role an interrupted `up` made (docs/crash-recovery.md) is adopted by name. The provider reads no password
         # back (superuser false: readRolePassword keeps the state's, which an import has not), so the import must not
         # compare it; the role already has this password (the create set it), and the next `up` writes it into the state.
-        adopt = left_by_an_interrupted_create(args.known_owner_url, args.name, args.connect_timeout)
+        # So is a role this stack made and its `pulumi destroy` kept (the role's comment says so): it gets the new password.
+        taken_back = kept_by_this_stack(args.known_owner_url, args.name, args.connect_timeout)
+        adopt = taken_back or left_by_an_interrupted_create(args.known_owner_url, args.name, args.connect_timeout)
         role_name, role_opts = part_of(
             self,
             name,
@@ -222,7 +283,8 @@ class StitchRole(pulumi.ComponentResource):
             connection_limit=CONNECTION_LIMIT,
             opts=role_opts,
         )
-        self.handover = StitchHandover(*with_args(part_of(self, name, "handover", pulumi.ResourceOptions(depends_on=[self.role])), args))
+        handover_name, handover_opts = part_of(self, name, "handover", pulumi.ResourceOptions(depends_on=[self.role]))
+        self.handover = StitchHandover(handover_name, args, handover_opts, secret.password if taken_back else None)
         self.name = self.role.name
         self.password = pulumi.Output.secret(secret.password)
         # Through the handover's outputs, so nothing uses the URL before Stitch's schemas are the role's.

@@ -19,6 +19,7 @@ from pulumi.runtime import rpc
 from . import capacity as cap
 from .checks import Expectation, verify
 from .connection import connect_as, parse_database_url
+from .provider_failure import fail_with
 
 # Inputs whose change means "check again"; the report is an output only.
 WATCHED_INPUTS = ("database_url", "connect_timeout", "run_token", "stitch_credential", "owner_reason", "capacity_limits")
@@ -55,7 +56,7 @@ def run_verification(inputs: dict[str, Any], previous: dict[str, Any] | None = N
         samples=kept_samples(previous),
     )
     if not report.ready:
-        raise VerificationFailed(report.render())
+        fail_with(VerificationFailed(report.render()))  # the checklist alone, no traceback (provider_failure)
     return {**inputs, "report": report.to_dict()}
 
 

@@ -34,9 +34,14 @@ ROLE_TYPE = "postgresql:index/role:Role"
 # The real resource forces replacement when any of these change (ForceNew in resourcePostgreSQLGrant's schema);
 # privileges are updated in place.
 REPLACE_ON_CHANGE = ("database", "role", "schema", "objectType", "withGrantOption")
-# resourcePostgreSQLGrant's schema: with_grant_option is Optional with Default false, which the bridge fills in
-# at Check, as for the Role's defaults below (pulumi_postgresql's Grant: "Defaults to false").
+# resourcePostgreSQLGrant's schema: with_grant_option is Optional with Default false (pulumi_postgresql's Grant:
+# "Defaults to false"). The bridge's Check does NOT put Terraform schema defaults into the inputs: it converts them
+# with makeTerraformInputsWithoutTFDefaults (pulumi-terraform-bridge pkg/tfbridge/provider.go, Check), whose
+# applyDefaults fills only the ProviderInfo defaults and records their keys in `__defaults` (pkg/tfbridge/schema.go,
+# defaultsKey): none for the Grant, so its inputs are `__defaults: []` and what the program gave. Terraform applies
+# the default in its plan, so withGrantOption is in the outputs (the state Terraform returns) only.
 GRANT_DEFAULTS: dict[str, Any] = {"withGrantOption": False}
+DEFAULTS_KEY = "__defaults"
 PRIVILEGES_READ = """
 SELECT array_agg(privilege_type ORDER BY privilege_type)
   FROM (SELECT (aclexplode(datacl)).* FROM pg_database WHERE datname = %s) AS privileges
@@ -145,9 +150,15 @@ def _literal(value: str) -> sql.Composable:
 
 
 def grant_value(props: dict[str, Any], key: str) -> Any:
-    """A Grant attribute as the schema sees it: its default when unset, so a state written before Check filled
-    the default in (this stand-in's older answers) is no change."""
+    """A Grant attribute as the schema sees it: its default when unset, so inputs without it (Check's) against
+    outputs with it, or a state written with it in the inputs (this stand-in's older answers), are no change."""
     return props.get(key, GRANT_DEFAULTS.get(key))
+
+
+def grant_outputs(props: dict[str, Any]) -> dict[str, Any]:
+    """The Grant's state as Terraform returns it: the schema's defaults filled in, the bridge's `__defaults`
+    (an inputs-only key, pkg/tfbridge/schema.go) left out."""
+    return {**GRANT_DEFAULTS, **{key: value for key, value in props.items() if key != DEFAULTS_KEY}}
 
 
 def role_value(props: dict[str, Any], key: str) -> Any:
@@ -362,7 +373,7 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
             if failures:
                 return proto.CheckResponse(inputs=request.news, failures=failures)
             raw = rpc.deserialize_properties(request.news, keep_unknowns=True)
-            return proto.CheckResponse(inputs=to_struct({**GRANT_DEFAULTS, **raw}))
+            return proto.CheckResponse(inputs=to_struct({**raw, DEFAULTS_KEY: []}))
 
         def Diff(self, request: Any, context: Any) -> Any:
             olds, news = unwrap(request.olds), unwrap(request.news)
@@ -390,7 +401,7 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
             with self.connect() as conn:
                 grant(conn, props["database"], props["role"], list(props.get("privileges") or []))
             resource_id = f"{props['role']}_{props['database']}_database"
-            return proto.CreateResponse(id=resource_id, properties=to_struct(props))
+            return proto.CreateResponse(id=resource_id, properties=to_struct(grant_outputs(props)))
 
         def Update(self, request: Any, context: Any) -> Any:
             news = unwrap(request.news)
@@ -401,7 +412,7 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
                 return proto.UpdateResponse(properties=to_struct(read or news))
             with self.connect() as conn:
                 grant(conn, news["database"], news["role"], list(news.get("privileges") or []))
-            return proto.UpdateResponse(properties=to_struct(news))
+            return proto.UpdateResponse(properties=to_struct(grant_outputs(news)))
 
         def Read(self, request: Any, context: Any) -> Any:
             props = unwrap(request.properties) or unwrap(request.inputs)
@@ -417,7 +428,9 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
                 return proto.ReadResponse(id="")
             wanted = [str(p).upper() for p in props.get("privileges") or []]
             props["privileges"] = props.get("privileges") if set(wanted) == held else sorted(held)
-            return proto.ReadResponse(id=request.id, properties=to_struct(props), inputs=to_struct(props))
+            # The inputs read back leave out what equals the schema's default, as Check never put it there.
+            inputs = {key: value for key, value in props.items() if GRANT_DEFAULTS.get(key, ...) != value} | {DEFAULTS_KEY: []}
+            return proto.ReadResponse(id=request.id, properties=to_struct(grant_outputs(props)), inputs=to_struct(inputs))
 
         def Delete(self, request: Any, context: Any) -> Any:
             props = unwrap(request.properties)

@@ -31,7 +31,7 @@ from pathlib import Path
 from pulumi import automation as auto
 from stitch_heroku.checks import Expectation, verify
 from stitch_heroku.ops import workspace
-from stitch_heroku.verify import settings_from_stack
+from stitch_heroku.verify import settings_of
 
 from devtools import local_postgres, postgresql_standin, pulumi_toolchain
 from devtools.project_copy import copy_project
@@ -175,7 +175,10 @@ def print_checklist(outputs: Mapping[str, object], deployment: Mapping[str, obje
     """The checklist as it stands now, from this machine: what Stitch would see, judged as the stack judges it
     (its capacity limits and samples from its `verification` output, whose credential from its state), so the
     screen and the stack's JSON never disagree."""
-    settings, capacity = settings_from_stack(STACK, outputs)
+    settings, capacity = settings_of(STACK, outputs)
+    if settings is None:
+        say("the stack has no Stitch outputs yet: run this command again")
+        return False
     expected = Expectation.in_state(deployment)
     report = verify(
         settings, connect_timeout=10, wait_seconds=0, credential=expected.credential, owner_reason=expected.owner_reason,

@@ -13,6 +13,7 @@ import runpy
 from collections.abc import Callable
 from pathlib import Path
 
+import pulumi
 from pulumi import automation as auto
 
 PROJECT = "stitch-heroku"
@@ -24,10 +25,28 @@ def has_language_host(bin_dir: Path) -> bool:
     return (bin_dir / LANGUAGE_HOST).exists()
 
 
+SHOWN_ABOVE = "the program stopped before any change: see the error above"
+"""What an inline run hands the engine for a RunError whose message the program has shown already."""
+
+
 def inline_program(project: Path) -> Callable[[], None]:
-    """The project's own __main__.py, run in this process as the Automation API's inline program."""
+    """The project's own __main__.py, run in this process as the Automation API's inline program.
+
+    A pulumi.RunError (the config's problems, all at once) is shown once. The Automation API's inline runner both
+    logs a RunError's message and returns it as the run's error, which the engine prints again as "an unhandled
+    error occurred: ..." (pulumi SDK 3.272, pulumi/automation/_server.py LanguageServer.Run, `except RunError`);
+    the CLI's language host only logs it (pulumi-language-python-exec). So the message is logged here, on the
+    stack, and the runner gets a one-line pointer to it: still a RunError, so the run fails before any change."""
     main_file = project / "__main__.py"
-    return lambda: runpy.run_path(str(main_file), run_name="__main__")
+
+    def program() -> None:
+        try:
+            runpy.run_path(str(main_file), run_name="__main__")
+        except pulumi.RunError as error:
+            pulumi.log.error(str(error))
+            raise pulumi.RunError(SHOWN_ABOVE) from None
+
+    return program
 
 
 def open_stack(

@@ -118,34 +118,46 @@ def test_second_up_preview_and_refresh_change_nothing(stack, database):
 
 
 def test_the_grant_has_the_schemas_default_with_grant_option_and_a_state_without_it_changes_nothing(stack, database):
-    """resourcePostgreSQLGrant's with_grant_option defaults to false and the plugin's Check fills it in; a state
-    written without it (the stand-in's older answers) must not update the Grant, i.e. REVOKE ALL and GRANT again."""
+    """resourcePostgreSQLGrant's with_grant_option defaults to false. The bridged plugin's Check leaves Terraform's
+    defaults out of the inputs (`__defaults` lists none) and Terraform's state puts it in the outputs; a state
+    written without it, or with it in the inputs (the stand-in's older answers), must not update the Grant, i.e.
+    REVOKE ALL and GRANT again. Holds for the real plugin and the stand-in alike."""
     _, db, _ = database
     configure(stack, db)
     stack.up()
     deployment = stack.stack.export_stack()
     grant = next(r for r in deployment.deployment["resources"] if r["type"] == "postgresql:index/grant:Grant")
-    assert grant["inputs"]["withGrantOption"] is False and grant["outputs"]["withGrantOption"] is False
+    assert grant["outputs"]["withGrantOption"] is False, grant["outputs"]
+    assert "withGrantOption" not in grant["inputs"] and grant["inputs"]["__defaults"] == [], grant["inputs"]
 
-    for props in (grant["inputs"], grant["outputs"]):
-        del props["withGrantOption"]
+    grant["inputs"]["withGrantOption"] = False  # as the stand-in's older Check wrote it
+    del grant["outputs"]["withGrantOption"]
     stack.stack.import_stack(deployment)
     again = stack.up()
     assert set(again.summary.resource_changes or {}) == {"same"}, again.summary.resource_changes
 
 
-def test_a_database_stitch_cannot_use_fails_with_the_checklist_then_converges(stack, database):
-    _, db, _ = database
-    wrong = db.stitch_url.replace(passwords_of(db.stitch_url)[0], "not-the-password")
-    configure(stack, db, stitch_url=wrong)
+def test_a_database_stitch_cannot_use_fails_with_the_checklist_alone_then_converges(stack, database):
+    """A Stitch login that may hold no connection (CONNECTION LIMIT 0): no mistake in its URL, so the guards let the
+    run through and the verification fails it with the checklist, as its message alone: no Python traceback of the
+    dynamic provider host (issue 26, item 8)."""
+    cluster, db, loader = database
+    with cluster.superuser() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 0").format(sql.Identifier(loader)))
+    configure(stack, db)
 
     with pytest.raises(auto.CommandError) as failed:
         stack.up()
     message = str(failed.value)
     assert "[FAIL] connect" in message and "NOT READY" in message, message[-2000:]
-    assert "not-the-password" not in message
+    assert "Traceback" not in stack.all_printed() and "Traceback" not in message, message[-3000:]
+    assert "VerificationFailed" not in message and "pulumi/dynamic/__main__.py" not in message
+    diagnostics = message.partition("Diagnostics:")[2].partition("Resources:")[0]
+    assert diagnostics.count("NOT READY") == 1 and diagnostics.count("[FAIL] connect") == 1, diagnostics
+    assert_no_secret_anywhere(stack, *passwords_of(db.owner_url, db.stitch_url))
 
-    configure(stack, db)
+    with cluster.superuser() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT -1").format(sql.Identifier(loader)))
     result = stack.up()
     assert result.summary.result == "succeeded"
     assert stack.outputs()["verification"].value["ready"] is True

@@ -233,3 +233,45 @@ def test_a_switch_from_the_owners_credential_hands_stitchs_schemas_to_its_role(s
     scenario.owner_run("SELECT count(*) FROM salesforce.account")  # the owner still reads what Stitch loads
     again = stack.up()
     assert set(again.summary.resource_changes or {}) == {"same"}, again.summary.resource_changes
+
+
+def test_destroy_then_up_takes_the_kept_role_back_and_a_role_not_provably_ours_still_stops(stack, scenario):
+    """`pulumi destroy` keeps Stitch's role (it owns what Stitch loaded) and writes on it that this stack let go of it;
+    the next `up` takes it back, with a new password, instead of stopping at "role already exists" (issue 26, item 13).
+    A role of that name without this stack's marker (made by hand, or kept by another stack) stops as before."""
+    scenario.allow_create_role()
+    configure(stack, scenario)
+    stack.up()
+    old_password = stack.outputs()["password"].value
+    stack.destroy()
+    assert scenario.attributes() is not None, "destroy dropped Stitch's role"
+    with scenario.cluster.superuser() as conn:
+        comment = conn.execute("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s", (scenario.role,)).fetchone()
+    assert comment and comment[0].endswith("; kept by its pulumi destroy") and "/lp" in comment[0], comment
+
+    assert stack.up().summary.result == "succeeded", "the stack's own kept role was not taken back"
+    outputs = stack.outputs()
+    assert outputs["username"].value == scenario.role and outputs["verification"].value["ready"] is True
+    new_password = outputs["password"].value
+    assert new_password != old_password
+    psycopg.connect(scenario.cluster.url(scenario.role, new_password, scenario.database), sslmode="require").close()
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(scenario.cluster.url(scenario.role, old_password, scenario.database), sslmode="require").close()
+    stack.up()  # the Role's password, taken back without comparing it, is written into the state
+    again = stack.up()
+    assert set(again.summary.resource_changes or {}) == {"same"}, again.summary.resource_changes
+    stack.destroy()
+
+    others = "stitch-heroku: Stitch's role, made by stack stitch-heroku/other; kept by its pulumi destroy"
+    for foreign, comment in ((f"{scenario.role}_hand", None), (f"{scenario.role}_other", others)):
+        scenario.cluster.create_role(foreign, "pw-" + foreign)
+        if comment:
+            with scenario.cluster.superuser() as conn:
+                conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(foreign), sql.Literal(comment)))
+        stack.set_config({"stitch-heroku:stitch_role_name": foreign})
+        with pytest.raises(auto.CommandError) as refused:
+            stack.preview()
+        message = str(refused.value)
+        assert f'stitch_role_name: A role "{foreign}" already exists' in message, message[-3000:]
+        assert "stitchRoleName" in message
+    assert_no_secret_anywhere(stack, old_password, new_password, *passwords_of(scenario.db.owner_url))
