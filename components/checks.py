@@ -414,7 +414,7 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> C
         return CheckResult(
             "least privilege",
             "pass",
-            f'{role} is not the database owner ({owner}) nor a member of it, has no SUPERUSER, CREATEROLE, CREATEDB, '
+            f"{role} is not the database owner ({owner}) nor a member of it, has no SUPERUSER, CREATEROLE, CREATEDB, "
             "REPLICATION or BYPASSRLS, and no privilege on tables or schemas outside its own",
         )
     revokes = " ".join(pg.object_privilege_revokes(role, held))
@@ -435,9 +435,14 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation) -> C
             f"{detail}, but it is the role this stack made for Stitch",
             "Take the extra rights away as a superuser or the owner: "
             + " ".join(
-                ([f"ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS; and "
-                  f"REVOKE {pg.quote_identifier(owner)} FROM {pg.quote_identifier(role)};"]
-                 if powers or facts["is_owner"] or facts["member_of_owner"] else [])
+                (
+                    [
+                        f"ALTER ROLE {pg.quote_identifier(role)} NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS; and "
+                        f"REVOKE {pg.quote_identifier(owner)} FROM {pg.quote_identifier(role)};"
+                    ]
+                    if powers or facts["is_owner"] or facts["member_of_owner"]
+                    else []
+                )
                 + ([revokes] if revokes else [])
             ),
         )

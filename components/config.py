@@ -565,8 +565,10 @@ def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] 
             f"{own[0]} and run pulumi config rm stitch_credential, or let this stack choose the credential and run "
             f"pulumi config rm {own[0]}"
         )
-    elif values.get("stitch_credential") == "dedicated" and values.get("source") == "heroku" and str(values.get("plan")).startswith(
-        ESSENTIAL_TIER
+    elif (
+        values.get("stitch_credential") == "dedicated"
+        and values.get("source") == "heroku"
+        and str(values.get("plan")).startswith(ESSENTIAL_TIER)
     ):
         problems.append(
             f"stitch_credential: dedicated needs a second credential, but plan {values['plan']} has none: {ONE_CREDENTIAL_REASON}; "
@@ -576,9 +578,7 @@ def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] 
         for key in ("stitch_role_name", "stitch_password_version"):
             if key in given:
                 kind = f"the credential of {own[0]}" if own else "the owner's credential"
-                problems.append(
-                    f"{key}: applies to the dedicated role only, but Stitch uses {kind}: pulumi config rm {key}"
-                )
+                problems.append(f"{key}: applies to the dedicated role only, but Stitch uses {kind}: pulumi config rm {key}")
     if values.get("stitch_credential") == "dedicated" and isinstance(values.get("database_url"), str):
         try:
             owner = parse_database_url(values["database_url"]).username
@@ -587,7 +587,7 @@ def _cross_problems(values: Mapping[str, Any], given: set[str] | frozenset[str] 
         if owner == values.get("stitch_role_name"):
             problems.append(
                 f'stitch_role_name: "{owner}" is the database owner of database_url; Stitch needs a role of its own: '
-                'pulumi config set stitch_role_name stitch'
+                "pulumi config set stitch_role_name stitch"
             )
     if isinstance(values["stitch_url"], str) and isinstance(values["database_url"], str):
         try:

@@ -171,4 +171,3 @@ def connect_as(url: str, *, connect_timeout: int, application_name: str, autocom
     Raises InvalidDatabaseUrl (a ValueError) or psycopg's own errors."""
     settings = parse_database_url(url, name="the database URL")
     return psycopg.connect(settings.conninfo(connect_timeout=connect_timeout, application_name=application_name), autocommit=autocommit)
-

@@ -179,8 +179,14 @@ class Destination(pulumi.ComponentResource):
         if grant.stitch_role is not None:
             stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL", **body)
         verification_args = VerificationArgs(
-            stitch.database_url, cfg.connect_timeout, cfg.verify_timeout, cfg.verify_on_every_up, cfg.source, credential.kind,
-            credential.owner_reason, limits.to_props(),
+            stitch.database_url,
+            cfg.connect_timeout,
+            cfg.verify_timeout,
+            cfg.verify_on_every_up,
+            cfg.source,
+            credential.kind,
+            credential.owner_reason,
+            limits.to_props(),
         )
         verification = Verification(*_named(part("verification", pulumi.ResourceOptions(depends_on=[grant])), verification_args))
         everything += [grant, verification]

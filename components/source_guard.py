@@ -117,8 +117,10 @@ def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerF
         return None
     owner = pg.quote_identifier(str(found["owner"]))
     # current_user is the owner only when it says so (ownership_refusal has stopped a login that cannot act for it).
-    owner_words = f"the database owner {owner}" if found["owner"] == found["database_owner"] else (
-        f"the stack's login {owner} (acting for the database owner {pg.quote_identifier(str(found['database_owner']))})"
+    owner_words = (
+        f"the database owner {owner}"
+        if found["owner"] == found["database_owner"]
+        else (f"the stack's login {owner} (acting for the database owner {pg.quote_identifier(str(found['database_owner']))})")
     )
     if not found["may_create_roles"] and not made_here:
         return (

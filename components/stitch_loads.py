@@ -8,6 +8,7 @@ is attributed to a destination is explained in docs/day-two.md ("Stitch's loads"
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ import psycopg
 
 from . import postgres_sql as pg
 from .connection import ConnectionSettings, hide_known
-from .stitch_api import StitchApiError, StitchClient
+from .stitch_api import LoadList, StitchApiError, StitchClient
 
 # How a load was found to be ours (docs/day-two.md).
 BY_SCHEMA = "schema"
@@ -275,6 +276,43 @@ def schemas_present(settings: ConnectionSettings, names: Iterable[str], *, conne
     return {row[0] for row in rows}
 
 
+class LoadsCache:
+    """Stitch's loads of each account, read once a run however many stacks and Destinations share the account.
+
+    GET /v4/{client_id}/loads is of the "jobs" type, 30 requests per 10 minutes per client (jobs.yml): a fleet that
+    asked once a stack would spend the budget in one run. Keyed by what the answer depends on (the API's URL and the
+    client id), as an HTTP client pools its connections; thread-safe (stacks run concurrently), each key read by one
+    thread while the others wait for its answer; a refusal (a 429 after its one wait) is kept too, never asked again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self.reads = 0
+        """How many accounts were read (one list_loads walk each), for the tests and the benchmark."""
+
+    def list_loads(self, client: StitchClient, client_id: int | str) -> LoadList:
+        with self._lock:
+            entry = self._entries.setdefault((client.base_url, str(client_id)), _Entry())
+        with entry.lock:
+            if entry.answer is None and entry.error is None:
+                self.reads += 1
+                try:
+                    entry.answer = client.list_loads(client_id)
+                except StitchApiError as error:
+                    entry.error = error
+        if entry.error is not None:
+            raise entry.error
+        assert entry.answer is not None
+        return entry.answer
+
+
+@dataclass
+class _Entry:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    answer: LoadList | None = None
+    error: StitchApiError | None = None
+
+
 def read_loads(
     client: StitchClient,
     destination: Mapping[str, Any],
@@ -286,8 +324,9 @@ def read_loads(
     secrets: Iterable[str] = (),
     stale_hours: float | None = None,
     over_capacity: bool | None = None,
+    cache: LoadsCache | None = None,
 ) -> LoadsView:
-    """Read the account's loads once (all pages) and judge the ones of this destination.
+    """Read the account's loads once (all pages; once a run with a cache) and judge the ones of this destination.
 
     destination: our destination object (its stitch_client_id is the account's id, destination-object-v4.md);
     destinations: the account's list from GET /v4/destinations, to know whether ours is the only live one."""
@@ -295,7 +334,7 @@ def read_loads(
     if client_id in (None, ""):
         return LoadsView(read=False, error="the destination object has no stitch_client_id")
     try:
-        listed = client.list_loads(client_id)
+        listed = cache.list_loads(client, client_id) if cache is not None else client.list_loads(client_id)
     except StitchApiError as error:
         return LoadsView(read=False, error=str(error))
     only = not any(str(d.get("id")) != str(destination.get("id")) and not d.get("deleted_at") for d in destinations)

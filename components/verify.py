@@ -17,15 +17,17 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from . import capacity as cap
 from . import config as stack_config
 from . import state_record
-from .checks import Capacity, Expectation, verify
+from .checks import VERIFICATION_TYPE, Capacity, Expectation, verify
 from .connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
 from .stitch_api import StitchApiError, StitchClient
-from .stitch_loads import LoadsView, read_loads
+from .stitch_loads import LoadsCache, LoadsView, read_loads
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 FROM_STDIN = "-"
@@ -85,36 +87,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def stack_outputs(stack: str) -> dict[str, object]:
-    """The stack's outputs through the Pulumi CLI (secrets shown only to this process)."""
-    outputs = _pulumi_json(stack, "outputs", "stack", "output", "--json", "--show-secrets")
-    return outputs if isinstance(outputs, dict) else {}
+@dataclass
+class StackDestination:
+    """One Destination of a stack, as its state holds it: what to check, and with which token to read Stitch's loads."""
+
+    name: str
+    urn: str | None
+    outputs: dict[str, Any]
+    expected: Expectation
+    token: str | None
+    managed: bool
+    settings: ConnectionSettings | None = None
+    capacity: Capacity = field(default_factory=Capacity)
+    token_fix: str = ""
+    """How to give it a token, in the terms of the program at hand."""
 
 
-def settings_from_stack(stack: str, outputs: Mapping[str, object] | None = None) -> tuple[ConnectionSettings, Capacity]:
-    """Stitch's connection settings from the stack's outputs; and, from its last verification, the capacity
-    limits and the measurements kept for the growth rate."""
-    outputs = stack_outputs(stack) if outputs is None else outputs
-    try:
-        if "host" not in outputs:  # a program of another project, which need not export them: its Destination's
-            outputs = destination_outputs_of(stack) or outputs
-        settings = ConnectionSettings(
-            host=outputs["host"],
-            port=int(outputs["port"]),
-            username=outputs["username"],
-            password=outputs["password"],
-            database=outputs["database"],
+def stack_destinations(stack: str, environ: Mapping[str, str], folder: Path | None = None) -> list[StackDestination]:
+    """Every Destination of the stack, found by its type in the state (`pulumi stack export --show-secrets`, the
+    stack owner's own right), never by output names: a program's own output named `host` is not ours. A state laid
+    out before the component (0.1.0, this repository's program) has no Destination: its stack outputs are then ours."""
+    exported = _pulumi_json(stack, "state", "stack", "export", "--show-secrets")
+    deployment = (exported.get("deployment") if isinstance(exported, dict) else None) or {}
+    records = state_record.destinations(deployment)
+    token = _run_token(stack, environ)
+    folder = folder or Path.cwd()
+    own = not (folder / "Pulumi.yaml").is_file() or state_record.project_of(folder)[0] == PROJECT
+    found = []
+    for record in records:
+        outputs = record.plain_outputs()
+        id_, status = outputs.get("stitch_destination_id"), outputs.get("stitch_status")
+        managed = bool(id_) and id_ != "released" and status != "released"
+        expected = Expectation.in_state({"resources": record.resources})
+        found.append(StackDestination(record.name, record.urn, outputs, expected, record.given_token or token, managed))
+    if not found and any(r.get("type") == VERIFICATION_TYPE for r in deployment.get("resources") or []):
+        outputs = _pulumi_json(stack, "outputs", "stack", "output", "--json", "--show-secrets")
+        found.append(
+            StackDestination(PROJECT, None, outputs if isinstance(outputs, dict) else {}, Expectation.in_state(deployment), token, False)
         )
-        return settings, Capacity(*cap.earlier(outputs.get("verification")))
+    if not found:
+        raise UsageError(f"stack {stack!r} holds no stitch-heroku Destination: run `pulumi up --stack {stack}` first")
+    for destination in found:
+        destination.settings, destination.capacity = settings_of(stack, destination.outputs)
+        destination.token_fix = state_record.token_fix(stack, own_program=own)
+    return found
+
+
+def settings_of(stack: str, outputs: Mapping[str, Any]) -> tuple[ConnectionSettings | None, Capacity]:
+    """Stitch's connection settings from a Destination's outputs (None before its first up); and, from its last
+    verification, the capacity limits and the measurements kept for the growth rate."""
+    try:
+        settings = ConnectionSettings(
+            host=outputs["host"], port=int(outputs["port"]), username=outputs["username"], password=outputs["password"],
+            database=outputs["database"],
+        )  # fmt: skip
     except (KeyError, TypeError, ValueError):
-        raise UsageError(f"stack {stack!r} has no Stitch outputs yet: run `pulumi up --stack {stack}` first") from None
-
-
-def expectation_of_stack(stack: str) -> Expectation:
-    """Whose credential the stack gives Stitch, as its Verification recorded it (`pulumi stack export`, secrets
-    left encrypted), so this command judges least privilege as `pulumi up` and the reconcile do."""
-    exported = _pulumi_json(stack, "state", "stack", "export")
-    return Expectation.in_state(exported.get("deployment") or {} if isinstance(exported, dict) else {})
+        return None, Capacity()
+    return settings, Capacity(*cap.earlier(outputs.get("verification")))
 
 
 def _pulumi_json(stack: str, what: str, *command: str) -> Any:
@@ -129,30 +158,45 @@ def _pulumi_json(stack: str, what: str, *command: str) -> Any:
         raise UsageError(f"`pulumi {' '.join(command)}` of stack {stack!r} printed no JSON") from None
 
 
-def loads_of_stack(
-    stack: str, outputs: Mapping[str, object], settings: ConnectionSettings, environ: Mapping[str, str], over_capacity: bool | None = None
-) -> LoadsView | None:
-    """Stitch's loads into the stack's destination, read once (all pages); None when the stack has no Stitch token
-    or no destination. Only the few config keys the loads need are read, with the parsers of components/config.py,
-    so a config problem elsewhere (the Heroku login) does not keep the database from being checked."""
-    destination_id = outputs.get("stitch_destination_id")
-    if not destination_id:
-        return None
+def _stack_config(stack: str) -> dict[str, Any]:
+    """The stack's config, secrets decrypted for this process only; empty when it cannot be read."""
     done = subprocess.run(["pulumi", "config", "--json", "--show-secrets", "--stack", stack], capture_output=True, text=True, check=False)
     try:
-        config = {key: item.get("value") for key, item in json.loads(done.stdout).items() if isinstance(item, dict)}
+        return {key: item.get("value") for key, item in json.loads(done.stdout).items() if isinstance(item, dict)}
     except (ValueError, AttributeError):
-        config = {}
-    token = config.get(stack_config.STITCH_TOKEN_KEY) or environ.get(stack_config.STITCH_TOKEN_ENV)
-    if not token:
+        return {}
+
+
+def _run_token(stack: str, environ: Mapping[str, str]) -> str | None:
+    """The run's own Stitch token: the stack's stitch:accessToken, else STITCH_ACCESS_TOKEN."""
+    return stack_config.find_stitch_token(_stack_config(stack), environ)
+
+
+def loads_of_stack(
+    stack: str, destination: StackDestination, settings: ConnectionSettings, cache: LoadsCache, over_capacity: bool | None = None
+) -> LoadsView | None:
+    """Stitch's loads into the Destination's destination, read once a run and account (all pages); None when it has no
+    destination in Stitch. Only the few settings the loads need are read (the Destination's day-two record, else this
+    repository's config keys), with the parsers of components/config.py, so a config problem elsewhere (the Heroku
+    login) does not keep the database from being checked."""
+    destination_id = destination.outputs.get("stitch_destination_id")
+    if not destination_id or destination_id == "released":
         return None
+    if not destination.token:
+        return LoadsView(read=False, error=f"Destination {destination.name!r} is managed in Stitch but this run has no Stitch token for it")
+    record = destination.outputs.get("day_two") if isinstance(destination.outputs.get("day_two"), dict) else None
+    given = (
+        dict((record or {}).get("settings") or {})
+        if record
+        else {k.removeprefix(f"{PROJECT}:"): v for k, v in _stack_config(stack).items()}
+    )
     try:
-        api_url = stack_config.parse_api_url(str(config.get(f"{PROJECT}:stitch_api_url") or stack_config.DEFAULT_API_URL))
-        stale = config.get(f"{PROJECT}:stitch_load_stale_hours")
+        api_url = stack_config.parse_api_url(str(given.get("stitch_api_url") or stack_config.DEFAULT_API_URL))
+        stale = given.get("stitch_load_stale_hours")
         stale_hours = stack_config.parse_positive_number(str(stale)) if stale else None
     except stack_config.Invalid as error:
         return LoadsView(read=False, error=f"the stack's Stitch settings: {error}")
-    client = StitchClient(str(token), base_url=api_url, secrets=[settings.password])
+    client = StitchClient(str(destination.token), base_url=api_url, secrets=[settings.password])
     try:
         listed = client.list_destinations()
     except StitchApiError as error:
@@ -160,19 +204,12 @@ def loads_of_stack(
     found = next((d for d in listed if str(d.get("id")) == str(destination_id) and not d.get("deleted_at")), None)
     if found is None:
         return LoadsView(
-            read=False, error=f"destination {destination_id} is not in Stitch (deleted?): python -m ops.reconcile --stack {stack} says more"
+            read=False, error=f"destination {destination_id} is not in Stitch (deleted?): stitch-heroku reconcile --stack {stack} says more"
         )
     return read_loads(
-        client, found, listed, settings, connect_timeout=10, source=str(config.get(f"{PROJECT}:source") or "heroku"),
-        secrets=[settings.password, str(token)], stale_hours=stale_hours, over_capacity=over_capacity,
+        client, found, listed, settings, connect_timeout=10, source=str(given.get("source") or "heroku"),
+        secrets=[settings.password, str(destination.token)], stale_hours=stale_hours, over_capacity=over_capacity, cache=cache,
     )  # fmt: skip
-
-
-def destination_outputs_of(stack: str) -> dict[str, object] | None:
-    """The stack's Destination's outputs, from its state (components/state_record.py)."""
-    exported = _pulumi_json(stack, "state", "stack", "export", "--show-secrets")
-    found = state_record.destination_outputs(exported.get("deployment") or {}) if isinstance(exported, dict) else None
-    return None if found is None else {key: value for key, (value, _secret) in found.items()}
 
 
 def read_url_from_stdin(stdin: TextIO) -> str:
@@ -187,12 +224,6 @@ def read_url_from_stdin(stdin: TextIO) -> str:
 
 def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO) -> tuple[ConnectionSettings, Capacity]:
     """The database to check, and what the capacity check measures against (a stack's; else --storage-limit-gb)."""
-    if args.stack:
-        args.outputs = stack_outputs(args.stack)
-        settings, capacity = settings_from_stack(args.stack, args.outputs)
-        if args.storage_limit_gb is not None:
-            capacity = Capacity(cap.with_storage_limit(capacity.limits, args.storage_limit_gb), capacity.samples)
-        return settings, capacity
     if args.database_url == FROM_STDIN:
         url, name = read_url_from_stdin(stdin), "the URL read from stdin"
         if not url:
@@ -222,37 +253,93 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         parser.error("--wait must be 0 or more and --connect-timeout 1 or more seconds")
     if args.storage_limit_gb is not None and not (math.isfinite(args.storage_limit_gb) and args.storage_limit_gb > 0):
         parser.error("--storage-limit-gb must be a positive number of GB (10**9 bytes), e.g. 1")
+    environ = os.environ if environ is None else environ
     try:
-        settings, capacity = resolve_settings(args, os.environ if environ is None else environ, sys.stdin if stdin is None else stdin)
-        # A URL is judged as a credential the user named; a stack as its own Verification judges it.
-        expected = expectation_of_stack(args.stack) if args.stack else Expectation()
+        if args.stack:
+            return verify_stack(args, stack_destinations(args.stack, environ))
+        settings, capacity = resolve_settings(args, environ, sys.stdin if stdin is None else stdin)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        # A URL is judged as a credential the user named.
         report = verify(
-            settings, connect_timeout=args.connect_timeout, wait_seconds=args.wait, credential=expected.credential,
-            owner_reason=expected.owner_reason, limits=capacity.limits, samples=capacity.samples,
-        )  # fmt: skip
+            settings, connect_timeout=args.connect_timeout, wait_seconds=args.wait, limits=capacity.limits, samples=capacity.samples
+        )
     except KeyboardInterrupt:
         print("interrupted: the database was not checked to the end", file=sys.stderr)
         return EXIT_NOT_READY
-    environ = os.environ if environ is None else environ
-    over = cap.over_plan(report.capacity)
-    loads = loads_of_stack(args.stack, args.outputs, settings, environ, over) if args.stack else None
-    ready = report.ready and not (loads is not None and loads.failing)
+    print(
+        json.dumps(report.to_dict() | {"ready": report.ready, "database_ready": report.ready}, indent=2) if args.json else report.render()
+    )
+    return EXIT_READY if report.ready else EXIT_NOT_READY
+
+
+def verify_stack(args: argparse.Namespace, destinations: Sequence[StackDestination]) -> int:
+    """Each Destination of the stack checked as its own Verification judges it, with Stitch's loads read with its own
+    token (once a run and account); ready only when every one is. The JSON keeps the one Destination's report at the
+    top level (the first that is not ready, where there are several) and lists them all in `destinations`."""
+    cache = LoadsCache()
+    judged: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for destination in destinations:
+        try:
+            entry, text = judge_destination(args, destination, cache)
+        except KeyboardInterrupt:
+            print("interrupted: the database was not checked to the end", file=sys.stderr)
+            return EXIT_NOT_READY
+        judged.append(entry)
+        texts.append(text)
+    ready = all(entry["ready"] for entry in judged)
     if args.json:
-        printed = report.to_dict() | {"ready": ready, "database_ready": report.ready}
-        if args.stack:
-            printed["loads"] = loads.to_dict() if loads is not None else None
-        print(json.dumps(printed, indent=2))
+        shown = next((entry for entry in judged if not entry["ready"]), judged[0])
+        several = len(judged) > 1
+        warnings = [{**w, "what": f"{e['name']}: {w['what']}"} if several else w for e in judged for w in e["warnings"]]
+        print(json.dumps({k: v for k, v in shown.items() if k not in ("name", "urn")} | {"ready": ready, "warnings": warnings,
+                          "destinations": judged}, indent=2))  # fmt: skip
     else:
-        print(report.render())
-        if loads is not None:
-            print("\n" + loads.render())
-            if loads.failing:
-                print(f"\nNOT READY: {loads.failures[0].what}")
+        print("\n\n".join(texts))
+        if len(judged) > 1:
+            failing = [entry["name"] for entry in judged if not entry["ready"]]
+            print(f"\n{'NOT READY: ' + ', '.join(failing) if failing else 'READY'} ({len(judged)} Destinations)")
     return EXIT_READY if ready else EXIT_NOT_READY
+
+
+def judge_destination(args: argparse.Namespace, destination: StackDestination, cache: LoadsCache) -> tuple[dict[str, Any], str]:
+    """One Destination's verdict: its JSON entry and its text for people."""
+    head = f"Destination {destination.name}" + (f" ({destination.urn})" if destination.urn else "")
+    if destination.settings is None:
+        what = f"Destination {destination.name!r} has no Stitch outputs yet: run `pulumi up --stack {args.stack}` first"
+        entry = {"name": destination.name, "urn": destination.urn, "ready": False, "database_ready": False, "error": what,
+                 "loads": None, "problems": [{"what": what, "fix": f"pulumi up --stack {args.stack}"}], "warnings": []}  # fmt: skip
+        return entry, f"{head}\nNOT READY: {what}"
+    capacity = destination.capacity
+    if args.storage_limit_gb is not None:
+        capacity = Capacity(cap.with_storage_limit(capacity.limits, args.storage_limit_gb), capacity.samples)
+    report = verify(
+        destination.settings, connect_timeout=args.connect_timeout, wait_seconds=args.wait, credential=destination.expected.credential,
+        owner_reason=destination.expected.owner_reason, limits=capacity.limits, samples=capacity.samples,
+    )  # fmt: skip
+    loads = loads_of_stack(args.stack, destination, destination.settings, cache, cap.over_plan(report.capacity))
+    problems = [{"what": f"{c.name}: {c.detail}", "fix": c.fix or ""} for c in report.failed()]
+    problems += loads.problems() if loads is not None else []
+    if destination.managed and not destination.token:
+        problems.append({"what": f"Destination {destination.name!r} is managed in Stitch but this run has no Stitch token for it, so its "
+                         "loads cannot be read", "fix": destination.token_fix})  # fmt: skip
+    # Every warning reaches the verdict: the checklist's (least privilege, capacity, connections), then the loads'.
+    warnings = [{"what": f"{c.name}: {c.detail}", "fix": c.fix or ""} for c in report.checks if c.status == "warn"]
+    warnings += loads.warnings() if loads is not None and loads.read else []
+    ready = not problems
+    entry = {"name": destination.name, "urn": destination.urn} | report.to_dict() | {
+        "ready": ready, "database_ready": report.ready, "loads": loads.to_dict() if loads is not None else None, "problems": problems,
+        "warnings": warnings,
+    }  # fmt: skip
+    lines = [head, report.render()]
+    if loads is not None:
+        lines.append("\n" + loads.render())
+    if not ready and report.ready:
+        lines.append(f"\nNOT READY: {problems[0]['what']}")
+    return entry, "\n".join(lines)
 
 
 if __name__ == "__main__":

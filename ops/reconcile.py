@@ -1,18 +1,17 @@
-"""`python -m ops.reconcile --stack NAME`: bring one stack back to a working Stitch destination, or say why not.
+"""`stitch-heroku reconcile --stack NAME`: bring a stack's Destinations back to working Stitch destinations, or say why not.
 
 What a schedule runs, hourly, in the project folder: refresh the stack safely (the program runs, so the
 postgresql provider signs in with the credentials Heroku hands out now, never the rotated ones saved in
-the state), `up` what drifted, verify the database as Stitch's role, and read Stitch's own view of the
-destination and its loads. A destination paused by a person or deleted in Stitch is reported, never undone: a
-person decided that; one Stitch paused itself is healed (its settings sent again) and still reported: no API call
-resumes it. A failing load is reported with its cause (components/stitch_loads.py).
+the state), `up` what drifted, then for each Destination the state holds (found by its type): verify the database
+as Stitch's role, and read Stitch's own view of the destination and its loads. A destination paused by a person or
+deleted in Stitch is reported, never undone: a person decided that; one Stitch paused itself is healed (its settings
+sent again) and still reported: no API call resumes it. A failing load is reported with its cause
+(components/stitch_loads.py). Many stacks in one run: ops/fleet.py.
 Exit codes: 0 in-sync or healed, 1 failing, 2 usage or config error, 3 drift found with --preview-only.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import sys
@@ -28,13 +27,15 @@ from stitch_heroku.checks import Expectation, Report, verify
 from stitch_heroku.connection import ConnectionSettings, hide_known
 from stitch_heroku.state_record import DESTINATION_TYPE
 from stitch_heroku.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
-from stitch_heroku.stitch_loads import LoadsView, read_loads
+from stitch_heroku.stitch_loads import LoadsCache, LoadsView, read_loads
+from stitch_heroku.suggestions import did_you_mean
 from stitch_heroku.verification import URL_CHANGED, rerun_only
 
 from . import destination_state, verdict, workspace
+from .destination_state import StateDestination
 
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
-STATUS_EXIT = {"in-sync": EXIT_OK, "healed": EXIT_OK, "failing": EXIT_FAILING, "drift": EXIT_DRIFT}
+STATUS_EXIT = {"in-sync": EXIT_OK, "healed": EXIT_OK, "failing": EXIT_FAILING, "drift": EXIT_DRIFT, "error": EXIT_USAGE}
 
 GRANT = "postgresql:index/grant:Grant"
 OWNER_PROVIDER = "pulumi:providers:postgresql"
@@ -59,11 +60,53 @@ def say(message: str) -> None:
 # -- the stack ------------------------------------------------------------------------------------
 
 
-def open_project_stack(name: str, project: Path) -> auto.Stack:
-    """The user's stack, through the `pulumi` on PATH and the backend it is logged in to; inline where the
-    CLI has no Python language host (then said on stderr)."""
+@dataclass(frozen=True)
+class Project:
+    """The project folder and how its stacks are opened: the `pulumi` on PATH, the backend it is logged in to."""
+
+    folder: Path
+    name: str
+    options: auto.LocalWorkspaceOptions
+    inline: bool
+
+    @property
+    def own(self) -> bool:
+        """Whether it is this repository's program, whose Destination's settings are the stack's config."""
+        return self.name == workspace.PROJECT
+
+    def stack_names(self) -> list[str]:
+        """The project's stacks in the current backend (`pulumi stack ls`)."""
+        try:
+            found = auto.LocalWorkspace(**_workspace_args(self.options)).list_stacks()
+        except auto.CommandError as error:
+            raise UsageError(f"cannot list the stacks of {self.folder}: {_last_line(error)}") from None
+        return [summary.name.rsplit("/", 1)[-1] for summary in found]
+
+    def open(self, name: str) -> auto.Stack:
+        try:
+            return workspace.open_stack(name, self.folder, self.options, inline=self.inline, create=False, project_name=self.name)
+        except auto.StackNotFoundError:
+            hint = did_you_mean(name, self._names_quietly())
+            raise UsageError(f"stack {name!r} does not exist in this backend{hint}: pulumi stack ls lists the stacks") from None
+        except auto.CommandError as error:
+            raise UsageError(f"cannot open stack {name!r}: {_last_line(error)}") from None
+
+    def _names_quietly(self) -> list[str]:
+        try:
+            return self.stack_names()
+        except UsageError:
+            return []
+
+
+def _workspace_args(options: auto.LocalWorkspaceOptions) -> dict[str, Any]:
+    return {"work_dir": options.work_dir, "env_vars": options.env_vars, "pulumi_command": options.pulumi_command}
+
+
+def open_project(project: Path) -> Project:
+    """The project in `project`, through the `pulumi` on PATH (wherever it is installed: any folder, any name); inline
+    where the CLI has no Python language host (then said on stderr)."""
     if not (project / "Pulumi.yaml").is_file():
-        raise UsageError(f"no Pulumi.yaml in {project}: run python -m ops.reconcile in the project folder")
+        raise UsageError(f"no Pulumi.yaml in {project}: run stitch-heroku reconcile in the project folder")
     found = shutil.which("pulumi")
     if found is None:
         raise UsageError("no Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/) and log in to the stack's backend")
@@ -76,23 +119,21 @@ def open_project_stack(name: str, project: Path) -> auto.Stack:
         # The dynamic-provider host runs this interpreter's Python (the language host would set it from Pulumi.yaml).
         env["PULUMI_RUNTIME_VIRTUALENV"] = os.environ.get("PULUMI_RUNTIME_VIRTUALENV", sys.prefix)
         os.environ.setdefault("PULUMI_RUNTIME_VIRTUALENV", sys.prefix)
-    command = auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=True)
+    # PulumiCommand(root=...) runs root/bin/pulumi, which exists only for a CLI in a folder named bin: the command is
+    # the one found on PATH instead, wherever it lives (a symlink in ~/tools, a package manager's folder).
+    command = auto.PulumiCommand(skip_version_check=True)
+    command.command = found
     options = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars=env, pulumi_command=command)
-    try:
-        return workspace.open_stack(name, project, options, inline=inline, create=False, project_name=name_of_project or workspace.PROJECT)
-    except auto.StackNotFoundError:
-        raise UsageError(f"stack {name!r} does not exist in this backend: pulumi stack ls lists the stacks") from None
-    except auto.CommandError as error:
-        raise UsageError(f"cannot open stack {name!r}: {_last_line(error)}") from None
+    return Project(project, name_of_project or workspace.PROJECT, options, inline)
+
+
+def open_project_stack(name: str, project: Path) -> auto.Stack:
+    """The user's stack, through the `pulumi` on PATH and the backend it is logged in to."""
+    return open_project(project).open(name)
 
 
 def read_config(stack: auto.Stack, project: str = workspace.PROJECT) -> stack_config.StackConfig:
-    """The stack's config, validated exactly as the program validates it (secrets decrypted in this process).
-
-    A project of another name holds a Destination in a program of its own: then the settings it was given,
-    as the Destination recorded them in the state (the Stitch token from STITCH_ACCESS_TOKEN)."""
-    if project != workspace.PROJECT:
-        return settings_of_destination(stack)
+    """This repository's stack config, validated exactly as the program validates it (secrets decrypted in this process)."""
     try:
         values = stack.get_all_config()
     except auto.CommandError as error:
@@ -102,31 +143,6 @@ def read_config(stack: auto.Stack, project: str = workspace.PROJECT) -> stack_co
         return stack_config.load(project, stack.name, plain, lambda key: bool(values[key].secret) if key in values else False)
     except stack_config.ConfigError as error:
         raise UsageError(str(error)) from None
-
-
-def settings_of_destination(stack: auto.Stack) -> stack_config.StackConfig:
-    outputs = destination_state.destination_outputs(stack)
-    recorded = destination_state.recorded_settings(outputs or {})
-    if recorded is None:
-        raise UsageError(f"stack {stack.name!r} holds no stitch-heroku Destination (one, run with pulumi up since 0.2.0)")
-    raw: dict[str, str | stack_config.Deferred | None] = dict(recorded.get("settings") or {})
-    # Secret inputs are only named in the record: present, and never needed here (the outputs carry the credential).
-    raw |= {key: stack_config.Deferred(None) for key in recorded.get("secrets") or () if key in stack_config.PROJECT_KEYS}
-    token = os.environ.get(stack_config.STITCH_TOKEN_ENV)
-    try:
-        return stack_config.validate(
-            stack.name, raw, secret_keys=set(stack_config.SECRET_KEYS), heroku_key="env", stitch_token=("env", token) if token else None
-        )
-    except stack_config.ConfigError as error:
-        raise UsageError(str(error)) from None
-
-
-def stitch_outputs(stack: auto.Stack, outputs: Mapping[str, auto.OutputValue]) -> Mapping[str, auto.OutputValue]:
-    """The stack's outputs when they are the Destination's (this repository's program exports them all); else
-    the Destination's own, from the state."""
-    if "host" in outputs:
-        return outputs
-    return destination_state.destination_outputs(stack) or outputs
 
 
 # -- what the engine did ----------------------------------------------------------------------------
@@ -144,6 +160,9 @@ class Step:
     new_inputs: Mapping[str, Any]
     old_outputs: Mapping[str, Any]
     new_outputs: Mapping[str, Any]
+    urn: str = ""
+    parent: str = ""
+    """The parent's URN, so each step is told to the Destination it belongs to."""
 
 
 @dataclass
@@ -172,6 +191,8 @@ class EngineEvents:
                 new_inputs=(new.inputs or {}) if new else {},
                 old_outputs=(old.outputs or {}) if old else {},
                 new_outputs=(new.outputs or {}) if new else {},
+                urn=meta.urn,
+                parent=str((new.parent if new else None) or (old.parent if old else None) or ""),
             )
         )
 
@@ -390,39 +411,98 @@ def verify_as_stitch(
 
 @dataclass
 class Outcome:
-    """One run's verdict: its printable result (already scrubbed of secrets) and the checklist."""
+    """One Destination's verdict: its printable result (already scrubbed of secrets) and the checklist."""
 
     status: str
     result: dict[str, Any]
     report: Report | None
     loads: LoadsView | None = None
 
+    @property
+    def name(self) -> str:
+        return str(self.result.get("name") or self.result.get("stack"))
 
-def laid_out_before_the_component(stack: auto.Stack) -> bool:
+
+@dataclass
+class StackOutcome:
+    """One stack's verdict: the worst of its Destinations', or the error that kept it from being judged."""
+
+    stack: str
+    status: str
+    destinations: list[Outcome] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return STATUS_EXIT[self.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        error = {"error": self.error} if self.error is not None else {}
+        return {"stack": self.stack, "status": self.status, **error, "destinations": [o.result for o in self.destinations]}
+
+    @property
+    def first_failing(self) -> Outcome | None:
+        """The Destination the one line names: the first whose status is the stack's."""
+        return next((o for o in self.destinations if o.status == self.status), None)
+
+
+RANK = ("in-sync", "healed", "drift", "failing", "error")
+"""Statuses from best to worst: a stack's is its worst Destination's, a fleet's its worst stack's."""
+
+
+def worst(statuses: Iterable[str]) -> str:
+    return max(statuses, key=RANK.index, default="in-sync")
+
+
+def laid_out_before_the_component(deployment: Mapping[str, Any]) -> bool:
     """Whether the state is as 0.1.0 left it: our resources, but no Destination component above them."""
-    types = {resource.get("type") for resource in stack.export_stack().deployment.get("resources") or []}
+    types = {resource.get("type") for resource in deployment.get("resources") or []}
     return VERIFICATION in types and DESTINATION_TYPE not in types
 
 
-def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only: bool) -> Outcome:
-    before = stitch_outputs(stack, stack.outputs())
-    destination_id = before.get("stitch_destination_id")
-    secrets = _secret_values(before, cfg)
-    view = look_at_stitch(cfg, str(destination_id.value) if destination_id and destination_id.value else None, secrets, stack.name)
-    problems: list[dict[str, str]] = []
-    if view.blocked:
-        problems.append({"what": view.blocked, "fix": view.fix or ""})
+@dataclass
+class Before:
+    """One Destination before the engine runs: its settings, Stitch's view of it and the secrets it holds."""
+
+    destination: StateDestination | None
+    """None for a state laid out before the component (0.1.0): its outputs are then the stack's own."""
+    cfg: stack_config.StackConfig
+    outputs: Mapping[str, auto.OutputValue]
+    view: StitchView
+    secrets: set[str]
+
+    @property
+    def name(self) -> str:
+        return self.destination.name if self.destination is not None else workspace.PROJECT
+
+
+def reconcile_stack(
+    stack: auto.Stack, own_cfg: stack_config.StackConfig | None, *, preview_only: bool, cache: LoadsCache | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> StackOutcome:  # fmt: skip
+    """Every Destination of the stack, judged; the engine's refresh and up run once for all of them.
+
+    own_cfg: this repository's stack config (its program hands it to its one Destination); None for a project of
+    another name, whose Destinations' settings are their day-two records, each with the token it was given, else the
+    run's (stitch:accessToken, STITCH_ACCESS_TOKEN)."""
+    deployment = _deployment(stack)
+    found = destination_state.destinations_of(deployment)
+    legacy = own_cfg is not None and not found and laid_out_before_the_component(deployment)
+    if not found and not legacy:
+        raise UsageError(f"stack {stack.name!r} holds no stitch-heroku Destination: run pulumi up --stack {stack.name} first")
+    token = None if own_cfg is not None else destination_state.run_token(_config(stack), environ)
+    befores = [_before(stack, d, own_cfg, token) for d in (found or [None])]
 
     # Never a plain refresh: it configures the postgresql provider from the state, whose password Heroku
     # may have rotated ("password authentication failed"). --run-program refreshes with the program's
-    # current settings (tests/test_real_engine.py proves both); refresh and update run as one operation.
+    # current settings (tests/test_real_engine.py proves both); refresh and update run as one operation, once a stack.
     events = EngineEvents()
     engine = {"on_event": events, "on_output": lambda _line: None, "color": "never", "refresh": True, "run_program": True}
-    dry_run = preview_only or (view.blocked is not None and not view.heal_anyway)
+    held_by = [b for b in befores if b.view.blocked is not None and not b.view.heal_anyway]
+    dry_run = preview_only or bool(held_by)
     failed = None
-    outputs = before
     try:
-        if laid_out_before_the_component(stack):
+        if legacy:
             # Resources of 0.1.0 still sit at the stack's root: the engine's refresh with the program trips over their
             # aliases (pulumi v3.274 engine/deployment.go assertSeen: "URN ... had not been marked as seen"), so they
             # are moved under the Destination first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
@@ -433,23 +513,111 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
         if dry_run:
             stack.preview(**engine)
         else:
-            outputs = stitch_outputs(stack, stack.up(suppress_progress=True, **engine).outputs)
+            stack.up(suppress_progress=True, **engine)
     except auto.CommandError as error:
         failed = "\n".join(events.errors) or _last_line(error)
-        problems.append(
-            {
-                "what": f"pulumi {'preview' if dry_run else 'up'} failed: {failed}",
-                "fix": "fix what the engine's message names (the verification shows the database's side), then run the reconcile again",
-            }
-        )
 
-    changes = describe_changes(events.steps, cfg, applied=not dry_run and failed is None)
-    secrets |= _secret_values(outputs, cfg)
+    after, state_problem = deployment, None
+    if not dry_run:
+        try:
+            after = stack.export_stack().deployment
+        except auto.CommandError as error:
+            state_problem = {"what": f"cannot read the stack's state: {_last_line(error)}", "fix": "run the reconcile again"}
+    now = {d.urn: d for d in destination_state.destinations_of(after)}
+    parents = _parents(deployment, after, events.steps)
+    secrets = set().union(*(b.secrets for b in befores))
+    outcomes = []
+    for before in befores:
+        destination = now.get(before.destination.urn) if before.destination is not None else next(iter(now.values()), None)
+        steps = events.steps if len(befores) == 1 else [s for s in events.steps if _under(s, before.destination, parents)]
+        outputs = destination.outputs if destination is not None else (stack.outputs() if legacy else before.outputs)
+        resources = destination.record.resources if destination is not None else after.get("resources") or []
+        problems = [state_problem] if state_problem else []
+        if failed is not None:
+            problems.append(
+                {"what": f"pulumi {'preview' if dry_run else 'up'} failed: {failed}",
+                 "fix": "fix what the engine's message names (the verification shows the database's side), then run the reconcile again"}
+            )  # fmt: skip
+        others = [b.name for b in held_by if b is not before]
+        expected = Expectation.in_state({"resources": resources})
+        flags = {"dry_run": dry_run, "preview_only": preview_only, "failed": failed is not None, "held_by": others}
+        outcomes.append(judge_destination(stack.name, before, steps, outputs, expected, problems, **flags, cache=cache, secrets=secrets))
+    return StackOutcome(stack.name, worst(o.status for o in outcomes), outcomes)
+
+
+def _deployment(stack: auto.Stack) -> dict[str, Any]:
     try:
-        expected = Expectation.in_state(stack.export_stack().deployment)
+        return stack.export_stack().deployment or {}
     except auto.CommandError as error:
-        expected = Expectation()
-        problems.append({"what": f"cannot read the stack's state: {_last_line(error)}", "fix": "run the reconcile again"})
+        raise UsageError(f"cannot read the state of stack {stack.name!r}: {_last_line(error)}") from None
+
+
+def _config(stack: auto.Stack) -> dict[str, auto.ConfigValue]:
+    try:
+        return stack.get_all_config()
+    except auto.CommandError as error:
+        raise UsageError(f"cannot read the config of stack {stack.name!r}: {_last_line(error)}") from None
+
+
+def _before(stack: auto.Stack, destination: StateDestination | None, own_cfg: stack_config.StackConfig | None, token: str | None) -> Before:
+    """A Destination's settings and Stitch's view of it; a managed one without a token is blocked, with how to give one."""
+    if own_cfg is not None:
+        cfg = own_cfg
+    else:
+        assert destination is not None
+        try:
+            cfg = destination_state.settings_of(destination, stack.name, destination.record.given_token or token)
+        except stack_config.ConfigError as error:
+            raise UsageError(f"Destination {destination.name!r}: {error}") from None
+    outputs = destination.outputs if destination is not None else stack.outputs()
+    secrets = _secret_values(outputs, cfg)
+    destination_id = _value(outputs.get("stitch_destination_id"))
+    if cfg.stitch is None and destination is not None and destination.managed_in_stitch:
+        data = {"managed": True, "destination_id": destination_id, "token": None}
+        what = (
+            f"Destination {destination.name!r} is managed in Stitch (destination {destination_id}) but this run has no Stitch token for it"
+        )
+        view = StitchView(data, what, destination_state.token_fix(stack.name, own_program=own_cfg is not None))
+    else:
+        view = look_at_stitch(cfg, destination_id, secrets, stack.name)
+    return Before(destination, cfg, outputs, view, secrets)
+
+
+def _parents(*states_and_steps: Any) -> dict[str, str]:
+    """Each URN's parent, from the states before and after and from the engine's steps (a resource a preview would create)."""
+    *states, steps = states_and_steps
+    parents = {str(r.get("urn")): str(r.get("parent") or "") for state in states for r in state.get("resources") or []}
+    return parents | {s.urn: s.parent for s in steps if s.urn and s.parent}
+
+
+def _under(step: Step, destination: StateDestination | None, parents: Mapping[str, str]) -> bool:
+    if destination is None:
+        return True
+    urn, seen = step.urn, set()
+    while urn and urn not in seen:
+        if urn == destination.urn:
+            return True
+        seen.add(urn)
+        urn = parents.get(urn, "")
+    return False
+
+
+def judge_destination(
+    stack: str, before: Before, steps: Sequence[Step], outputs: Mapping[str, auto.OutputValue], expected: Expectation,
+    problems: list[dict[str, str]], *, dry_run: bool, preview_only: bool, failed: bool, held_by: Sequence[str],
+    cache: LoadsCache | None, secrets: set[str],
+) -> Outcome:  # fmt: skip
+    """One Destination after the engine ran: its changes, its verification as Stitch's role, Stitch's view and loads."""
+    cfg, view = before.cfg, before.view
+    if view.blocked:
+        problems.insert(0, {"what": view.blocked, "fix": view.fix or ""})
+    changes = describe_changes(steps, cfg, applied=not dry_run and not failed)
+    if changes and held_by and not preview_only:
+        problems.append(
+            {"what": f"nothing of the stack was written: Destination {', '.join(held_by)} is blocked (see its problems)",
+             "fix": "once that is resolved, the next run heals this one too"}
+        )  # fmt: skip
+    secrets = secrets | _secret_values(outputs, cfg)
     verification, report = verify_as_stitch(outputs, cfg, expected)
     if report is not None and not report.ready:
         fixes = "; ".join(f"{c.name}: {c.fix}" for c in report.checks if c.fix and c.status == "fail")
@@ -457,7 +625,7 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
             {"what": f"the verification as the Stitch role failed ({', '.join(c.name for c in report.failed())})", "fix": fixes}
         )
     elif report is None:
-        problems.append({"what": verification["error"], "fix": f"pulumi up --stack {stack.name}"})
+        problems.append({"what": verification["error"], "fix": f"pulumi up --stack {stack}"})
     # Over a Heroku plan's capacity Heroku restricts the database: never healed here, failing even in a preview.
     over_plan = cap.problem(report.capacity if report is not None else None)
     if over_plan is not None:
@@ -465,7 +633,7 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
         changes = [_not_fought(change) for change in changes]
 
     if not dry_run and not failed and changes:
-        view = look_at_stitch(cfg, _value(outputs.get("stitch_destination_id")), secrets, stack.name)  # Stitch after the heal
+        view = look_at_stitch(cfg, _value(outputs.get("stitch_destination_id")), secrets, stack)  # Stitch after the heal
         if view.blocked and all(problem["what"] != view.blocked for problem in problems):
             problems.append({"what": view.blocked, "fix": view.fix or ""})
     step = view.data.get("report_card_step")
@@ -474,16 +642,19 @@ def reconcile(stack: auto.Stack, cfg: stack_config.StackConfig, *, preview_only:
             {"what": f"Stitch's report card is at {step!r}, not {FULLY_CONFIGURED!r}", "fix": "look at the destination in Stitch"}
         )
 
-    sent = _sent_to_stitch(events.steps, applied=not dry_run and not failed)
+    sent = _sent_to_stitch(steps, applied=not dry_run and not failed)
     over = cap.over_plan(report.capacity if report is not None else None)
-    loads = loads_of(view, cfg, stitch_settings(outputs), secrets, sent=sent, over_capacity=over)
+    loads = loads_of(view, cfg, stitch_settings(outputs), secrets, sent=sent, over_capacity=over, cache=cache)
     problems += loads.problems() if loads is not None else []
-    warnings = loads.warnings() if loads is not None else []
+    # Every warning of every check reaches the verdict: the checklist's (least privilege, capacity, connections) first.
+    warnings = [{"what": f"{c.name}: {c.detail}", "fix": c.fix or ""} for c in (report.checks if report else []) if c.status == "warn"]
+    warnings += loads.warnings() if loads is not None else []
 
-    halted = view.blocked is not None or failed is not None or over_plan is not None
+    halted = view.blocked is not None or failed or over_plan is not None or bool(changes and held_by and not preview_only)
     status = verdict.status(problems, blocked=halted, dry_run=dry_run, changed=bool(changes))
-    result = {"stack": stack.name, "status": status, "preview_only": preview_only, "changes": changes, "verification": verification,
-              "capacity": report.capacity if report is not None else None, "stitch": view.data,
+    identity = {"name": before.name, "urn": before.destination.urn if before.destination is not None else None}
+    result = {"stack": stack, **identity, "status": status, "preview_only": preview_only, "changes": changes,
+              "verification": verification, "capacity": report.capacity if report is not None else None, "stitch": view.data,
               "loads": loads.to_dict() if loads is not None else None, "problems": problems, "warnings": warnings}  # fmt: skip
     return Outcome(status, scrub(result, secrets), report, loads)
 
@@ -496,14 +667,15 @@ def loads_of(
     *,
     sent: bool,
     over_capacity: bool | None = None,
+    cache: LoadsCache | None = None,
 ) -> LoadsView | None:
-    """Stitch's loads into this destination, read once per run (all pages); None where there is nothing to read them
-    with (no token, or no destination in Stitch)."""
+    """Stitch's loads into this destination, read once per run and account (all pages, the cache); None where there is
+    nothing to read them with (no token, or no destination in Stitch)."""
     if cfg.stitch is None or view.client is None or view.destination is None:
         return None
     loads = read_loads(
         view.client, view.destination, view.destinations, settings, connect_timeout=cfg.connect_timeout, source=cfg.source,
-        secrets=secrets, stale_hours=cfg.stitch.load_stale_hours, over_capacity=over_capacity,
+        secrets=secrets, stale_hours=cfg.stitch.load_stale_hours, over_capacity=over_capacity, cache=cache,
     )  # fmt: skip
     return loads.after_sending() if sent else loads
 
@@ -552,8 +724,10 @@ def _last_line(error: BaseException) -> str:
     return (errors or lines or [type(error).__name__])[-1]
 
 
-def one_line(outcome: Outcome) -> str:
-    """The verdict for people: status, what changed, the verification and Stitch, on one line."""
+def one_line(outcome: Outcome, label: str | None = None) -> str:
+    """The verdict for people: status, what changed, the verification, Stitch and the warnings, on one line.
+
+    label: what the line starts with (the stack's name; a Destination's, under a stack that holds several)."""
     result = outcome.result
     said = "; ".join(c["summary"] for c in result["changes"]) or "nothing to heal"
     ready = "READY" if result["verification"].get("ready") else "NOT READY"
@@ -566,9 +740,25 @@ def one_line(outcome: Outcome) -> str:
         where += f"; Stitch destination {stitch.get('destination_id')}: {stitch.get('report_card_step') or 'not found'}"
     if outcome.loads is not None:
         where += f"; {outcome.loads.summary()}"
+    warnings = result.get("warnings") or []
+    if warnings:
+        more = f" and {len(warnings) - 1} more" if len(warnings) > 1 else ""
+        where += f"; warning: {warnings[0]['what']}{more}"
     cause = verdict.first_cause(result["problems"]) if outcome.status in ("failing", "drift") else None
     head = f"{outcome.status} ({cause})" if cause else outcome.status
-    return f"{result['stack']}: {head}: {said}; verification {ready}{where}"
+    return f"{label or result['stack']}: {head}: {said}; verification {ready}{where}"
+
+
+def stack_line(outcome: StackOutcome) -> str:
+    """The stack's one line: its own verdict, naming the Destination that fails first where it holds several."""
+    if outcome.error is not None:
+        return f"{outcome.stack}: error: {outcome.error}"
+    if len(outcome.destinations) == 1:
+        return one_line(outcome.destinations[0])
+    first = outcome.first_failing
+    cause = verdict.first_cause(first.result["problems"]) if first is not None and outcome.status in ("failing", "drift") else None
+    head = f"{outcome.status} ({first.name}: {cause})" if first is not None and cause else outcome.status
+    return f"{outcome.stack}: {head}: " + ", ".join(f"{o.name} {o.status}" for o in outcome.destinations)
 
 
 def _capacity_status(outcome: Outcome) -> str | None:
@@ -576,44 +766,11 @@ def _capacity_status(outcome: Outcome) -> str | None:
     return check.status if check is not None else None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m ops.reconcile",
-        description=__doc__.split("\n\n")[0],
-        epilog="Exit codes: 0 in-sync or healed, 1 failing, 2 usage or config error, 3 drift found with --preview-only.",
-    )
-    parser.add_argument("--stack", required=True, metavar="NAME", help="the stack to reconcile (run in the project folder)")
-    parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout, for monitoring")
-    parser.add_argument(
-        "--preview-only", action="store_true",
-        help="change nothing (refresh and update as a preview, no write to Stitch); drift found exits 3",
-    )  # fmt: skip
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        stack = open_project_stack(args.stack, Path.cwd())
-        cfg = read_config(stack, destination_state.project_of(Path.cwd())[0] or workspace.PROJECT)
-    except UsageError as error:
-        if args.json:
-            print(json.dumps({"stack": args.stack, "status": "error", "error": str(error)}))
-        print(f"reconcile: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    outcome = reconcile(stack, cfg, preview_only=args.preview_only)
-    if args.json:
-        print(json.dumps(outcome.result, indent=2))
-        return STATUS_EXIT[outcome.status]
-    print(one_line(outcome))
-    if outcome.status in ("failing", "drift"):
-        if outcome.report is not None and not outcome.report.ready:
-            print(outcome.report.render())
-        for problem in outcome.result["problems"]:
-            print(f"  problem: {problem['what']}\n  fix: {problem['fix']}")
-    for warning in outcome.result["warnings"]:
-        print(f"  warning: {warning['what']}\n  fix: {warning['fix']}")
-    return STATUS_EXIT[outcome.status]
+    """`python -m ops.reconcile`: the same command as `stitch-heroku reconcile` (ops/fleet.py)."""
+    from . import fleet
+
+    return fleet.main(argv)
 
 
 if __name__ == "__main__":

@@ -150,8 +150,11 @@ def test_reconcile_reports_in_sync_previews_then_heals_a_rotation_a_revoked_crea
             stitch.fail_check_now(destination_id, message or "password authentication failed")
             done = run_reconcile(stack)  # for people: one line
             assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-            (line,) = done.stdout.strip().splitlines()
+            line, *warned = done.stdout.strip().splitlines()
             assert line.startswith("dev-reconcile: healed: Stitch's connection check of destination"), line
+            # Every warning of the run follows its line (26.3), each with its fix; the line names the first.
+            assert all(w.startswith(("  warning: ", "  fix: ")) for w in warned), warned
+            assert (("; warning: " in line) is bool(warned)), line
             assert "sent the current settings again" in line and "verification READY" in line, line
             assert stitch.destinations[destination_id]["properties"]["password"] == new_password
             assert_no_secret(done, old_password, new_password, stitch.token)

@@ -122,20 +122,12 @@ def test_stack_without_the_pulumi_cli_says_how_to_install_it(capsys, monkeypatch
 
 
 def test_stack_outputs_are_read_through_the_pulumi_cli(ssl_server, tmp_path):
-    """A stand-in `pulumi` on PATH prints what `pulumi stack output --json --show-secrets` and `pulumi stack export` print."""
+    """A stand-in `pulumi` on PATH prints what `pulumi stack export --show-secrets` prints: the Destination, by its type."""
     from stitch_heroku.connection import parse_database_url
 
     s = parse_database_url(ssl_server.owner_url)
     outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database, "ssl": True}
-    fake = tmp_path / "pulumi"
-    fake.write_text(
-        "#!/bin/sh\n"
-        f"[ \"$*\" = 'stack output --json --show-secrets --stack dev' ] && echo '{json.dumps(outputs)}' && exit 0\n"
-        f"[ \"$*\" = 'stack export --stack dev' ] && echo '{json.dumps({'version': 3, 'deployment': {'resources': []}})}' && exit 0\n"
-        "exit 3\n"
-    )
-    fake.chmod(0o755)
-    done = cli("--stack", "dev", env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    done = cli("--stack", "dev", env=fake_pulumi(tmp_path, outputs, {}))
     assert done.returncode == EXIT_READY, done.stdout + done.stderr
 
 
@@ -152,19 +144,37 @@ def test_the_cli_does_not_import_pulumi():
     assert done.stdout.strip() == "[]"
 
 
-def fake_pulumi(tmp_path: Path, outputs: dict, config: dict) -> dict[str, str]:
-    """A stand-in `pulumi` on PATH answering `stack output` and `config` as the CLI prints them (--json --show-secrets), and
-    `stack export` with a state that holds no Verification yet."""
-    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+DESTINATION_URN = "urn:pulumi:dev::acme::stitch-heroku:index:Destination::warehouse"
+
+
+def destination_resource(outputs: dict, *, urn: str = DESTINATION_URN, given_token: str | None = None) -> list[dict]:
+    """A Destination as `pulumi stack export --show-secrets` prints it (its password secret), and its Stitch child
+    holding the token its caller gave it (components/stitch_destination.py given_access_token)."""
+    sig = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+    shown = {k: ({**sig, "plaintext": json.dumps(v)} if k == "password" else v) for k, v in outputs.items()}
+    found = [{"urn": urn, "type": "stitch-heroku:index:Destination", "outputs": shown}]
+    if given_token is not None:
+        child = urn.replace(
+            "::stitch-heroku:index:Destination::", "::stitch-heroku:index:Destination$pulumi-python:dynamic/stitch:Destination::"
+        )
+        found.append({"urn": child + "-stitch-destination", "type": "pulumi-python:dynamic/stitch:Destination", "parent": urn,
+                      "inputs": {"given_access_token": {**sig, "plaintext": json.dumps(given_token)}}})  # fmt: skip
+    return found
+
+
+def fake_pulumi(tmp_path: Path, outputs: dict | None, config: dict, resources: list[dict] | None = None) -> dict[str, str]:
+    """A stand-in `pulumi` on PATH answering `stack export --show-secrets` (a state that holds the Destination with these
+    outputs, or these resources) and `config` as the CLI prints them (--json --show-secrets)."""
+    state = {"version": 3, "deployment": {"resources": resources if resources is not None else destination_resource(outputs or {})}}
+    (tmp_path / "state.json").write_text(json.dumps(state))
     (tmp_path / "config.json").write_text(
         json.dumps({key: {"value": value, "secret": key.endswith("Token")} for key, value in config.items()})
     )
     fake = tmp_path / "pulumi"
     fake.write_text(
         "#!/bin/sh\n"
-        f"[ \"$*\" = 'stack output --json --show-secrets --stack dev' ] && exec cat {tmp_path / 'outputs.json'}\n"
+        f"[ \"$*\" = 'stack export --show-secrets --stack dev' ] && exec cat {tmp_path / 'state.json'}\n"
         f"[ \"$*\" = 'config --json --show-secrets --stack dev' ] && exec cat {tmp_path / 'config.json'}\n"
-        "[ \"$*\" = 'stack export --stack dev' ] && exec echo '{\"deployment\": {}}'\n"
         "exit 3\n"
     )
     fake.chmod(0o755)
@@ -207,15 +217,31 @@ def test_stack_with_a_stitch_token_reads_the_loads_and_a_failing_load_is_not_rea
         assert [c for c in stitch.calls() if "/loads" in c] == ["GET /v4/116078/loads"] * 3, "each run reads the loads once"
 
 
-def test_stack_without_a_stitch_token_checks_the_database_only(ssl_server, tmp_path):
+def test_stack_without_a_stitch_token_fails_a_destination_managed_in_stitch_and_says_how_to_give_one(ssl_server, tmp_path):
     from stitch_heroku.connection import parse_database_url
 
     s = parse_database_url(ssl_server.owner_url)
     outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database,
                "stitch_destination_id": "110397"}  # fmt: skip
     done = cli("--stack", "dev", "--json", env=fake_pulumi(tmp_path, outputs, {}) | {"STITCH_ACCESS_TOKEN": ""})
-    assert done.returncode == EXIT_READY, done.stdout + done.stderr
-    assert json.loads(done.stdout)["loads"] is None
+    assert done.returncode == EXIT_NOT_READY, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ready"] is False and report["database_ready"] is True
+    (problem,) = report["problems"]
+    assert "managed in Stitch but this run has no Stitch token" in problem["what"]
+    assert "pulumi config set --secret stitch:accessToken --stack dev" in problem["fix"], "this repository's program reads that key"
+
+    released = outputs | {"stitch_destination_id": "released", "stitch_status": "released"}
+    done = cli("--stack", "dev", "--json", env=fake_pulumi(tmp_path, released, {}) | {"STITCH_ACCESS_TOKEN": ""})
+    assert done.returncode == EXIT_READY and json.loads(done.stdout)["loads"] is None, "a released destination needs no token"
+
+
+def test_a_programs_own_output_named_host_is_not_taken_for_a_destination(ssl_server, tmp_path):
+    """26.10: the Destination is found by its type in the state, never by output names."""
+    resources = [{"urn": "urn:pulumi:dev::acme::pulumi:pulumi:Stack::acme-dev", "type": "pulumi:pulumi:Stack",
+                  "outputs": {"host": "api.acme.example"}}]  # fmt: skip
+    done = cli("--stack", "dev", env=fake_pulumi(tmp_path, None, {}, resources))
+    assert done.returncode == EXIT_USAGE and "holds no stitch-heroku Destination" in done.stderr, done.stdout + done.stderr
 
 
 def test_storage_limit_gb_on_the_command_line_fails_a_database_past_it(ssl_server, capsys):
@@ -240,10 +266,7 @@ def test_stack_mode_measures_against_the_limits_and_measurements_of_the_last_ver
                             "limit_from": "storage_limit_gb 0.001", "samples": samples}}  # fmt: skip
     outputs = {"host": s.host, "port": s.port, "username": s.username, "password": s.password, "database": s.database,
                "verification": earlier}  # fmt: skip
-    fake = tmp_path / "pulumi"
-    fake.write_text(f"#!/bin/sh\necho '{json.dumps(outputs)}'\n")
-    fake.chmod(0o755)
-    done = cli("--stack", "dev", "--json", env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    done = cli("--stack", "dev", "--json", env=fake_pulumi(tmp_path, outputs, {}))
     capacity = json.loads(done.stdout)["capacity"]
     assert done.returncode == EXIT_NOT_READY, done.stdout + done.stderr
     assert (capacity["limit_bytes"], capacity["table_limit"], capacity["plan"]) == (10**6, 4000, "essential-0")
