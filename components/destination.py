@@ -21,7 +21,7 @@ from . import config as settings
 from .database_source import database_for, plan_credential
 from .dynamic_host import missing_package
 from .heroku_credential import HerokuAccess, HerokuCredentialError, heroku_access
-from .moved import child
+from .moved import child, with_args
 from .source_guard import MANAGED, NONE, DestinationGuard, DestinationGuardArgs, DestroyGuard, DestroyGuardArgs, SourceGuard
 from .stack_capacity import privileges_to_grant, stack_limits
 from .stitch_destination import StitchDestination, StitchDestinationArgs, released_destination
@@ -147,7 +147,7 @@ class Destination(pulumi.ComponentResource):
         # a run without the token stops here, before any step (released lets go of it on purpose).
         mode = cfg.stitch_destination if cfg.stitch_destination != MANAGED or cfg.stitch else NONE
         destination_name = cfg.stitch.destination_name if cfg.stitch else None
-        first = DestinationGuard(*_named(part("stitch-destination-guard"), DestinationGuardArgs(mode, destination_name)))
+        first = DestinationGuard(*with_args(part("stitch-destination-guard"), DestinationGuardArgs(mode, destination_name)))
 
         # The database, from its source; Heroku URLs are read live on every run, so `up` heals a rotation.
         database = database_for(cfg, credential, first, parent=self, prefix=name)
@@ -166,7 +166,7 @@ class Destination(pulumi.ComponentResource):
         grantee = database.grantee(stitch.username)  # Stitch's own Heroku credential: its stable role, even mid-rotation
         remembered = {"stitch_credential": credential.kind or "own", "stitch_role": role.name if role else grantee}
         guard_args = replace(database.guard, **remembered, owner_url=owner_url, connect_timeout=cfg.connect_timeout)
-        source_guard = SourceGuard(*_named(part("source-guard"), guard_args))
+        source_guard = SourceGuard(*with_args(part("source-guard"), guard_args))
         everything.append(source_guard)
 
         # Over a Heroku plan's capacity the grant keeps what Heroku left, never granting back what it took.
@@ -175,7 +175,7 @@ class Destination(pulumi.ComponentResource):
         postgres = self.get_provider("postgresql::Grant")
         after = [*database.waits_for, source_guard]
         grant_args = StitchGrantArgs(owner, grantee, cfg.connect_timeout, after, role, privileges=keep, provider=postgres)
-        grant = StitchGrant(*_named(part("stitch"), grant_args))
+        grant = StitchGrant(*with_args(part("stitch"), grant_args))
         if grant.stitch_role is not None:
             stitch = stitch_settings(grant.stitch_role.url, name="the dedicated role's URL", **body)
         verification_args = VerificationArgs(
@@ -188,7 +188,7 @@ class Destination(pulumi.ComponentResource):
             credential.owner_reason,
             limits.to_props(),
         )
-        verification = Verification(*_named(part("verification", pulumi.ResourceOptions(depends_on=[grant])), verification_args))
+        verification = Verification(*with_args(part("verification", pulumi.ResourceOptions(depends_on=[grant])), verification_args))
         everything += [grant, verification]
 
         # Exactly the fields of Stitch's PostgreSQL form, then the Connect API body and the proof.
@@ -221,7 +221,7 @@ class Destination(pulumi.ComponentResource):
                 given_token=args.get("stitch_access_token"),
             )
             destination = StitchDestination(
-                *_named(part("stitch-destination", pulumi.ResourceOptions(depends_on=[grant, verification])), destination_args)
+                *with_args(part("stitch-destination", pulumi.ResourceOptions(depends_on=[grant, verification])), destination_args)
             )
             everything.append(destination)
             self.stitch_destination_id = destination.destination_id
@@ -229,7 +229,7 @@ class Destination(pulumi.ComponentResource):
             self.stitch_status = destination.stitch_status
 
         # Last, depending on all the rest: `destroy` must delete it first, and on a protected stack it refuses.
-        DestroyGuard(*_named(part("destroy-guard"), DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything)))
+        DestroyGuard(*with_args(part("destroy-guard"), DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything)))
         recorded = {key: getattr(self, key) for key in OUTPUTS if getattr(self, key) is not None}
         self.register_outputs({**recorded, "day_two": day_two_record(args)})
 
@@ -245,11 +245,6 @@ def _served() -> bool:
     into every program."""
     host = sys.modules.get("pulumi.provider.experimental.host")
     return bool(getattr(host, "is_hosting", False))
-
-
-def _named(name_and_opts: tuple[str, pulumi.ResourceOptions], args: Any) -> tuple[str, Any, pulumi.ResourceOptions]:
-    """(name, args, opts), the order every child's constructor takes."""
-    return name_and_opts[0], args, name_and_opts[1]
 
 
 def day_two_record(args: Mapping[str, Any]) -> dict[str, Any]:

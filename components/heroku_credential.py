@@ -55,6 +55,7 @@ from .config import (
     heroku_api_host,
     netrc_path,
 )
+from .moved import part_of, with_args
 from .provider_credentials import (
     GIVEN_HEROKU_KEY,
     LEGACY_CREDENTIALS,
@@ -463,20 +464,18 @@ class DedicatedCredential(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DedicatedCredentialArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:heroku:DedicatedCredential", name, None, opts)
-        self.credential = StitchCredential(
-            "credential",
-            StitchCredentialArgs(addon=args.addon_id, addon_name=args.addon_name, data_url=args.data_url, given_api_key=args.given_api_key),
-            pulumi.ResourceOptions(parent=self),
-        )
+        credential = StitchCredentialArgs(args.addon_id, args.addon_name, args.data_url, given_api_key=args.given_api_key)
+        self.credential = StitchCredential(*with_args(part_of(self, name, "credential"), credential))
         # `heroku addons:attach <addon> --credential stitch --as STITCH_DATABASE` (cli-attach). Deleting it
         # (`pulumi destroy`) takes STITCH_DATABASE_URL from the app; the credential itself stays.
+        attachment_name, attachment_opts = part_of(self, name, "attachment", pulumi.ResourceOptions(depends_on=[self.credential]))
         self.attachment = Attachment(
-            "attachment",
+            attachment_name,
             app_id=args.app_id,
             addon_id=args.addon_id,
             name=ATTACHMENT,
             namespace=NAMESPACE,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.credential]),
+            opts=attachment_opts,
         )
         self.user = self.credential.user
         self.register_outputs({"user": self.user})

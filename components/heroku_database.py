@@ -10,6 +10,7 @@ from pulumiverse_heroku.app import App, AppOrganizationArgs
 
 from .heroku_config_vars import database_config_var, live_urls
 from .heroku_credential import DedicatedCredential, DedicatedCredentialArgs, HerokuAccess
+from .moved import part_of
 
 
 @dataclass
@@ -44,20 +45,22 @@ class HerokuDatabase(pulumi.ComponentResource):
         super().__init__("stitch:heroku:Database", name, None, opts)
         # The database holds every row Stitch ever loaded: protect is on for every stack but dev,
         # and blocks both `pulumi destroy` and any change that would replace the app or add-on.
-        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        protected = pulumi.ResourceOptions(protect=args.protect)
+        app_name, app_opts = part_of(self, name, "app", protected)
         self.app = App(
-            "app",
+            app_name,
             name=args.app_name,
             region=args.region,
             organization=AppOrganizationArgs(name=args.team) if args.team else None,
-            opts=child,
+            opts=app_opts,
         )
+        addon_name, addon_opts = part_of(self, name, "postgres", protected)
         self.addon = Addon(
-            "postgres",
+            addon_name,
             app_id=self.app.id,
             plan=args.addon_plan,
             config={"version": args.postgres_version} if args.postgres_version else None,
-            opts=child,
+            opts=addon_opts,
         )
         self.app_name = self.app.name
         # The add-on names its own var (an app that already had a database gets
@@ -66,10 +69,11 @@ class HerokuDatabase(pulumi.ComponentResource):
         stitch_var, read_after = args.stitch_config_var, [self.addon]
         self.dedicated: DedicatedCredential | None = None
         if args.dedicated is not None:
+            credential_name, credential_opts = part_of(self, name, "stitch-credential")
             self.dedicated = DedicatedCredential(
-                "stitch-credential",
+                credential_name,
                 DedicatedCredentialArgs(self.app.id, self.addon.id, self.addon.name, args.dedicated.data_url, args.dedicated.given_key),
-                pulumi.ResourceOptions(parent=self),
+                credential_opts,
             )
             stitch_var, read_after = self.dedicated.config_var, [self.addon, self.dedicated.attachment]
         # By id: a changed app_name renames the app in place, and the lookup runs before the rename.

@@ -1,13 +1,22 @@
-"""Where a Destination's children were before 0.2.0: resources of the stack's root, named without a prefix.
+"""Where a Destination's resources were before: at the stack's root (0.1.0), or under it with short names (0.2.0).
 
-Until 0.2.0 the program declared every resource at the stack's root ("database", "source-guard", ...). Now
-they are children of a Destination and named after it ("<destination>-database"), so that a program may hold
-more than one. Each keeps its identity with an alias to its old URN, and the engine carries the alias to the
-children's children (the Heroku app and add-on under "database", the Grant under "stitch"): an existing stack's
-next `up` replaces nothing.
+Until 0.2.0 the program declared every resource at the stack's root ("database", "source-guard", ...). In 0.2.0
+they became children of a Destination named after it ("<destination>-database"), but their own children kept
+short names ("app", "postgres", "stitch", "role"...). A URN holds the parents' types and the resource's own name,
+never a parent's name, so two Destinations in one program made two "...$stitch:postgres:StitchRole::stitch":
+now every resource is named after its parent (Pulumi's `f"{name}-..."`), and so after its Destination.
+
+Each keeps its identity with an alias to where it was, and the engine (pulumi v3.274 step_generator.go
+generateAliases) multiplies a child's aliases by the alias its parent was found under, level by level: a 0.2.0
+stack finds "<destination>-database-app" as "app" under the same parent, and a 0.1.0 stack as "app" under the
+root's "database". An existing stack's next `up` replaces nothing. A 0.2.0 state holds one Destination, so
+its short names are claimed once; upgrade (one `up`) before adding a second Destination to the program, or
+the engine stops the preview with "Duplicate resource alias" (both claim the one old resource).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pulumi
 
@@ -21,3 +30,17 @@ def child(
         return part, opts or pulumi.ResourceOptions()
     moved = pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(name=part, parent=pulumi.ROOT_STACK_RESOURCE)])
     return f"{prefix}-{part}", pulumi.ResourceOptions.merge(opts, moved)
+
+
+def part_of(
+    parent: pulumi.Resource, parent_name: str, part: str, opts: pulumi.ResourceOptions | None = None
+) -> tuple[str, pulumi.ResourceOptions]:
+    """The name and options of the child `part` of one of a Destination's components (parent, named parent_name):
+    `<parent_name>-<part>`, with an alias to `part` under the same parent, its name up to 0.2.0."""
+    renamed = pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(name=part)])
+    return f"{parent_name}-{part}", pulumi.ResourceOptions.merge(opts, renamed)
+
+
+def with_args(name_and_opts: tuple[str, pulumi.ResourceOptions], args: Any) -> tuple[str, Any, pulumi.ResourceOptions]:
+    """(name, args, opts), the order the components' constructors take."""
+    return name_and_opts[0], args, name_and_opts[1]

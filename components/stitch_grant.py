@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_postgresql as postgresql
 
+from .moved import part_of
 from .postgres_sql import DATABASE_PRIVILEGES
 from .stitch_role import StitchRole, StitchRoleArgs
 from .stitch_settings import StitchSettings
@@ -55,8 +56,9 @@ class StitchGrant(pulumi.ComponentResource):
     def __init__(self, name: str, args: StitchGrantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:postgres:CreateGrant", name, None, opts)
         owner = args.owner
+        provider_name, provider_opts = part_of(self, name, "owner", pulumi.ResourceOptions(depends_on=args.depends_on))
         self.provider = args.provider or postgresql.Provider(
-            "owner",
+            provider_name,
             host=owner.host,
             port=owner.port,
             username=owner.username,
@@ -67,25 +69,24 @@ class StitchGrant(pulumi.ComponentResource):
             superuser=False,
             connect_timeout=args.connect_timeout,
             max_connections=PROVIDER_MAX_CONNECTIONS,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=provider_opts,
         )
         grantee, after = args.grantee, list(args.depends_on)
         self.stitch_role: StitchRole | None = None
         if args.role is not None:
-            self.stitch_role = StitchRole("stitch", args.role, self.provider, pulumi.ResourceOptions(parent=self, depends_on=after))
+            role_name, role_opts = part_of(self, name, "stitch", pulumi.ResourceOptions(depends_on=after))
+            self.stitch_role = StitchRole(role_name, args.role, self.provider, role_opts)
             grantee, after = self.stitch_role.name, [*after, self.stitch_role]
+        grant_name, grant_opts = part_of(
+            self, name, "create-on-database", pulumi.ResourceOptions(provider=self.provider, depends_on=after, retain_on_delete=True)
+        )
         self.grant = postgresql.Grant(
-            "create-on-database",
+            grant_name,
             database=owner.database,
             role=grantee,
             object_type="database",
             privileges=args.privileges if args.privileges is not None else list(DATABASE_PRIVILEGES),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                provider=self.provider,
-                depends_on=after,
-                retain_on_delete=True,
-            ),
+            opts=grant_opts,
         )
         self.database = self.grant.database
         self.role = self.grant.role

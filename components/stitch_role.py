@@ -29,6 +29,7 @@ from pulumi.runtime import rpc
 
 from . import postgres_sql as pg
 from .connection import connect_as, parse_database_url
+from .moved import part_of, with_args
 
 # 40 characters from 62 letters and digits: about 238 bits. Letters and digits only, so the password
 # needs no quoting in a URL, a conninfo or Stitch's form.
@@ -191,13 +192,25 @@ class StitchRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StitchRoleArgs, provider: pulumi.ProviderResource, opts: pulumi.ResourceOptions | None = None):
         super().__init__("stitch:postgres:StitchRole", name, None, opts)
-        secret = StitchPassword("password", args.password_version, pulumi.ResourceOptions(parent=self))
+        secret = StitchPassword(*with_args(part_of(self, name, "password"), args.password_version))
         # A role an interrupted `up` made (docs/crash-recovery.md) is adopted by name. The provider reads no password
         # back (superuser false: readRolePassword keeps the state's, which an import has not), so the import must not
         # compare it; the role already has this password (the create set it), and the next `up` writes it into the state.
         adopt = left_by_an_interrupted_create(args.known_owner_url, args.name, args.connect_timeout)
-        self.role = postgresql.Role(
+        role_name, role_opts = part_of(
+            self,
+            name,
             "role",
+            # Kept by `pulumi destroy`: it owns what Stitch loaded (docs/least-privilege.md, "Destroy").
+            pulumi.ResourceOptions(
+                provider=provider,
+                retain_on_delete=True,
+                import_=args.name if adopt else None,
+                ignore_changes=["password"] if adopt else None,
+            ),
+        )
+        self.role = postgresql.Role(
+            role_name,
             name=args.name,
             login=True,
             password=secret.password,
@@ -207,16 +220,9 @@ class StitchRole(pulumi.ComponentResource):
             replication=False,
             bypass_row_level_security=False,
             connection_limit=CONNECTION_LIMIT,
-            # Kept by `pulumi destroy`: it owns what Stitch loaded (docs/least-privilege.md, "Destroy").
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                provider=provider,
-                retain_on_delete=True,
-                import_=args.name if adopt else None,
-                ignore_changes=["password"] if adopt else None,
-            ),
+            opts=role_opts,
         )
-        self.handover = StitchHandover("handover", args, pulumi.ResourceOptions(parent=self, depends_on=[self.role]))
+        self.handover = StitchHandover(*with_args(part_of(self, name, "handover", pulumi.ResourceOptions(depends_on=[self.role])), args))
         self.name = self.role.name
         self.password = pulumi.Output.secret(secret.password)
         # Through the handover's outputs, so nothing uses the URL before Stitch's schemas are the role's.

@@ -101,7 +101,7 @@ def test_the_dynamic_providers_ran_in_the_real_provider_host(stack, database):
     assert "::pulumi:providers:pulumi-python::" in verification["provider"]
     assert verification["outputs"]["report"]["ready"] is True
     grant = next(r for r in resources if r["type"] == "postgresql:index/grant:Grant")
-    assert "pulumi:providers:postgresql::owner::" in grant["provider"]
+    assert "pulumi:providers:postgresql::stitch-heroku-stitch-owner::" in grant["provider"]
 
 
 def test_second_up_preview_and_refresh_change_nothing(stack, database):

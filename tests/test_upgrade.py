@@ -1,10 +1,12 @@
-"""Stacks made by the program before it became a component (commit b65f708) upgrade with nothing replaced.
+"""Stacks made by older programs upgrade with nothing replaced: before the component (commit b65f708, 0.1.0),
+and with the component whose children's children had short names (commit 594e959, 0.2.0).
 
 The old program is taken from this repository's history (`git archive`), run through the real engine to make
 a stack; then the project folder gets today's program and the same stack is previewed and updated. The
-resources moved under the Destination keep their identity through their aliases (components/moved.py): the
-preview deletes and replaces nothing and creates only the Destination itself, the `up` sends Stitch no
-POST and no DELETE and keeps the same database, and a refresh and the destroy still work.
+resources moved under the Destination, or renamed after their parent, keep their identity through their
+aliases (components/moved.py): the preview deletes and replaces nothing and creates only what the release
+adds, the `up` sends Stitch no POST and no DELETE and keeps the same database, and a refresh and the destroy
+still work.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from tests.doubles.fake_stitch import FakeStitch, StitchServer
 from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
 
 BEFORE_THE_COMPONENT = "b65f708"
+SHORT_CHILD_NAMES = "594e959"
+"""0.2.0: one Destination a program, its children's children named "app", "postgres", "stitch", "role"..."""
 RUNNER = Path(__file__).parent / "support" / "program_run.py"
 # What this release adds to a stack: the Destination component itself, and the marker Stitch's destination
 # carries so that a crash never adopts a destination made by hand (issue 22, item 4).
@@ -33,16 +37,19 @@ NEW_IN_THIS_RELEASE = {"stitch-heroku:index:Destination", "pulumi-python:dynamic
 class Project:
     """A project folder holding the program of one commit, and its one stack on a private file backend."""
 
-    def __init__(self, base: Path, stack: str):
+    def __init__(self, base: Path, stack: str, commit: str = BEFORE_THE_COMPONENT, extra_env: dict[str, str] | None = None):
         self.dir, self.stack = base / "project", stack
         self.dir.mkdir(parents=True)
-        archive = subprocess.run(["git", "archive", BEFORE_THE_COMPONENT], cwd=ROOT, capture_output=True, check=True).stdout
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(self.dir, filter="data")
         (self.dir / ".venv").symlink_to(Path(sys.prefix))
+        # The package `stitch_heroku` as the folder's own components/ (pyproject's package-dir): ahead of the venv's
+        # editable install of today's code on PYTHONPATH, for the program and the dynamic providers' processes alike.
+        (self.dir / "stitch_heroku").symlink_to("components")
         (base / "state").mkdir()
         self.bin = toolchain_bin()
-        self.env = {**os.environ, **engine_env(self.bin, base)}
+        self.env = {**os.environ, **engine_env(self.bin, base), "PYTHONPATH": str(self.dir), **(extra_env or {})}
         self.run("init")
 
     def run(self, operation: str) -> dict:
@@ -72,25 +79,36 @@ def ids_by_type(resources: list[dict]) -> dict[str, list[str]]:
     return {key: sorted(value) for key, value in found.items()}
 
 
-def assert_upgrades_in_place(project: Project, stitch: StitchServer) -> None:
+def assert_upgrades_in_place(project: Project, stitch: StitchServer, new: set[str] = NEW_IN_THIS_RELEASE) -> None:
     before = project.state()
     posts, deletes = len(stitch.calls("POST")), len(stitch.calls("DELETE"))
     project.upgrade()
     preview = project.run("preview")["changes"]
     assert not {"delete", "replace", "create-replacement", "delete-replaced"} & set(preview), preview
-    assert preview.get("create", 0) <= len(NEW_IN_THIS_RELEASE), preview
+    assert preview.get("create", 0) <= len(new), preview
     up = project.run("up")
     assert up["result"] == "succeeded"
     assert len(stitch.calls("POST")) == posts and len(stitch.calls("DELETE")) == deletes, "the upgrade created or deleted in Stitch"
     after = ids_by_type(project.state())
     for kind, ids in ids_by_type(before).items():
         assert after.get(kind) == ids, f"a {kind} got a new id: it was replaced"
-    assert set(after) - set(ids_by_type(before)) <= NEW_IN_THIS_RELEASE, f"created beyond what is new: {set(after)}"
+    assert set(after) - set(ids_by_type(before)) <= new, f"created beyond what is new: {set(after)}"
     again = project.run("preview")["changes"]
     assert set(again) <= {"same"}, f"the upgraded stack does not converge: {again}"
     # The dynamic resources the up left as they were still hold providers pickled as components.*: read (a
     # refresh) and, in the caller's finally, delete (destroy) must still find them.
     project.run("refresh")
+
+
+def short_names(resources: list[dict]) -> set[str]:
+    """The names of resources below a Destination's children that are not named after their parent (0.2.0's)."""
+    names = {resource["urn"]: resource["urn"].rsplit("::", 1)[1] for resource in resources}
+    return {
+        name
+        for resource in resources
+        if (parent := names.get(resource.get("parent", ""))) and "$" in resource.get("parent", "")
+        and not (name := names[resource["urn"]]).startswith(f"{parent}-")
+    }
 
 
 @pytest.fixture
@@ -135,6 +153,58 @@ def test_a_heroku_stack_upgrades_without_replacing_the_database(toolchain, tmp_p
         assert project.run("up")["result"] == "succeeded"
         (addon,) = heroku.addons
         assert_upgrades_in_place(project, stitch)
+        assert list(heroku.addons) == [addon] and heroku.calls("DELETE") == [], "the upgrade replaced the database"
+    finally:
+        project.run("destroy")
+
+
+def test_a_url_stack_of_0_2_with_stitchs_own_role_and_a_token_keeps_every_resource(toolchain, tmp_path, ssl_server, stitch):
+    from devtools.local_postgres import provision_stitch_database
+
+    db = provision_stitch_database(ssl_server.cluster, database="upgrade_url_02", owner="upgrade_owner_02", stitch_role="upgrade_loader_02")
+    with ssl_server.cluster.superuser("upgrade_url_02") as conn:  # the owner makes Stitch's own role (StitchRole, Role, ...)
+        conn.execute("ALTER ROLE upgrade_owner_02 CREATEROLE")
+    project = Project(tmp_path, "dev-upgrade-02", SHORT_CHILD_NAMES)
+    project.configure(
+        {
+            "stitch-heroku:source": "url",
+            "stitch-heroku:stitch_role_name": "stitch_02",
+            "stitch-heroku:verify_timeout": "20",
+            "stitch-heroku:stitch_api_url": stitch.url,
+        },
+        {"stitch-heroku:database_url": db.owner_url, "stitch:accessToken": stitch.token},
+    )
+    try:
+        assert project.run("up")["result"] == "succeeded"
+        (destination_id,) = stitch.destinations
+        assert "role" in short_names(project.state()), "the stack was not made by the program of 0.2.0"
+        assert_upgrades_in_place(project, stitch, new=set())
+        assert not short_names(project.state()), "a resource kept its 0.2.0 name"
+        assert list(stitch.destinations) == [destination_id], "the upgrade created a destination in Stitch"
+        assert stitch.destinations[destination_id]["name"] == "stitch-heroku-dev-upgrade-02"
+    finally:
+        project.run("destroy")
+
+
+def test_a_heroku_stack_of_0_2_with_stitchs_own_credential_keeps_every_resource(toolchain, tmp_path, heroku, stitch):
+    project = Project(tmp_path, "dev-upgrade-heroku-02", SHORT_CHILD_NAMES, {"HEROKU_DATA_HOST": heroku.url})
+    project.configure(
+        {
+            "stitch-heroku:app_name": "acme-upgrade-02",
+            "stitch-heroku:plan": "standard-0",  # Stitch's own credential and its attachment: the deepest children
+            "stitch-heroku:verify_timeout": "20",
+            "heroku:url": heroku.url,
+            "heroku:delays": '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}',
+            "stitch-heroku:stitch_api_url": stitch.url,
+        },
+        {"heroku:apiKey": heroku.api_key, "stitch:accessToken": stitch.token},
+    )
+    try:
+        assert project.run("up")["result"] == "succeeded"
+        (addon,) = heroku.addons
+        assert "credential" in short_names(project.state()), "the stack was not made by the program of 0.2.0"
+        assert_upgrades_in_place(project, stitch, new=set())
+        assert not short_names(project.state()), "a resource kept its 0.2.0 name"
         assert list(heroku.addons) == [addon] and heroku.calls("DELETE") == [], "the upgrade replaced the database"
     finally:
         project.run("destroy")

@@ -206,8 +206,9 @@ def run_program(
     values: dict[str, str],
     secret: tuple[str, ...] = ("heroku:apiKey",),
     mocks: StitchMocks | None = None,
+    program: Path = ROOT / "__main__.py",
 ) -> ProgramRun:
-    """Run __main__.py for one stack, as `pulumi up` would, and collect what it declared."""
+    """Run a program (this repository's __main__.py) for one stack, as `pulumi up` would, and collect what it declared."""
     mocks = mocks or StitchMocks()
     monitor = RecordingMonitor(mocks)
     config, secret_keys = stack_config(stack, values, secret)
@@ -219,7 +220,7 @@ def run_program(
     lookup = heroku_credential.find_database_addon
     heroku_credential.find_database_addon = mocks.find_database_addon  # heroku-existing's one Platform API read
     try:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        runpy.run_path(str(program), run_name="__main__")
         root = pulumi.runtime.settings.get_root_resource()
         outputs = {name: settle(value) for name, value in root.outputs.items()}
     except Exception as raised:
