@@ -28,6 +28,7 @@ from .checks import VERIFICATION_TYPE, Capacity, Expectation, verify
 from .connection import ConnectionSettings, InvalidDatabaseUrl, parse_database_url
 from .stitch_api import StitchApiError, StitchClient
 from .stitch_loads import LoadsCache, LoadsView, read_loads
+from .suggestions import did_you_mean
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 FROM_STDIN = "-"
@@ -151,11 +152,25 @@ def _pulumi_json(stack: str, what: str, *command: str) -> Any:
         raise UsageError("--stack needs the Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/) or pass --database-url")
     done = subprocess.run(["pulumi", *command, "--stack", stack], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise UsageError(f"could not read the {what} of stack {stack!r}: {done.stderr.strip() or 'pulumi failed'}")
+        said = done.stderr.strip() or "pulumi failed"
+        if "no stack named" in said:
+            raise UsageError(
+                f"stack {stack!r} does not exist in this backend{did_you_mean(stack, _stack_names())}: pulumi stack ls lists the stacks"
+            )
+        raise UsageError(f"could not read the {what} of stack {stack!r}: {said}")
     try:
         return json.loads(done.stdout)
     except ValueError:
         raise UsageError(f"`pulumi {' '.join(command)}` of stack {stack!r} printed no JSON") from None
+
+
+def _stack_names() -> list[str]:
+    """The project's stacks (`pulumi stack ls --json`), for a "did you mean"; none when they cannot be listed."""
+    done = subprocess.run(["pulumi", "stack", "ls", "--json"], capture_output=True, text=True, check=False)
+    try:
+        return [str(item["name"]).rsplit("/", 1)[-1] for item in json.loads(done.stdout) if isinstance(item, dict) and "name" in item]
+    except (ValueError, TypeError, KeyError):
+        return []
 
 
 def _stack_config(stack: str) -> dict[str, Any]:

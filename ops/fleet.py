@@ -27,6 +27,7 @@ from .reconcile import (
     Project,
     StackOutcome,
     UsageError,
+    one_line,
     open_project,
     read_config,
     reconcile_stack,
@@ -111,8 +112,6 @@ def _named(item: dict[str, Any], name: str, several: bool) -> dict[str, Any]:
 
 
 def print_for_people(outcome: StackOutcome) -> None:
-    from .reconcile import one_line
-
     print(stack_line(outcome))
     several = len(outcome.destinations) > 1
     for destination in outcome.destinations:

@@ -247,8 +247,11 @@ def test_a_password_that_is_also_the_database_name_leaves_the_name_readable(ssl_
 @pytest.mark.parametrize(
     ("text", "secret", "expected"),
     [
-        ('missing "=" after "postgres://loader:s3cr3t@db/x" in connection info string', None,
-         'missing "=" after "postgres://loader:[secret]@db/x" in connection info string'),
+        (
+            'missing "=" after "postgres://loader:s3cr3t@db/x" in connection info string',
+            None,
+            'missing "=" after "postgres://loader:[secret]@db/x" in connection info string',
+        ),
         ("invalid option: host=db password='a b\\'c' dbname=x", None, "invalid option: host=db password=[secret] dbname=x"),
         ("password=hunter2 user=x", None, "password=[secret] user=x"),
         ('unexpected value "Xy7-long-s3cret"', "Xy7-long-s3cret", 'unexpected value "[secret]"'),

@@ -39,9 +39,7 @@ def user_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pins = venv.parent / "constraints.txt"  # the versions this repository tests with, so pip resolves nothing new
     pins.write_text("".join(f"{name}=={version}\n" for name, version in pinned_versions().items()))
-    subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "-c", str(pins), str(ROOT)], check=True, capture_output=True, timeout=900
-    )
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-c", str(pins), str(ROOT)], check=True, capture_output=True, timeout=900)
     return venv
 
 

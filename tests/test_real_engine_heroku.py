@@ -192,7 +192,7 @@ def test_a_source_switch_is_refused_and_the_printed_way_out_keeps_the_database(t
         with pytest.raises(auto.CommandError) as refused:
             stack.preview()
         message = str(refused.value)
-        assert 'would delete them, database included' in message
+        assert "would delete them, database included" in message
         command = re.search(r"pulumi state delete --force --target-dependents '([^']+)'", message)
         assert command, message[-1500:]
         with pytest.raises(auto.CommandError):

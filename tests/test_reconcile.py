@@ -154,7 +154,7 @@ def test_reconcile_reports_in_sync_previews_then_heals_a_rotation_a_revoked_crea
             assert line.startswith("dev-reconcile: healed: Stitch's connection check of destination"), line
             # Every warning of the run follows its line (26.3), each with its fix; the line names the first.
             assert all(w.startswith(("  warning: ", "  fix: ")) for w in warned), warned
-            assert (("; warning: " in line) is bool(warned)), line
+            assert ("; warning: " in line) is bool(warned), line
             assert "sent the current settings again" in line and "verification READY" in line, line
             assert stitch.destinations[destination_id]["properties"]["password"] == new_password
             assert_no_secret(done, old_password, new_password, stitch.token)
@@ -330,7 +330,11 @@ def test_reconcile_reads_stitchs_loads_blames_ours_only_and_names_the_first_fail
             done = run_reconcile(stack, "--json")
             report = report_of(done)
             assert done.returncode == 0 and report["status"] == "in-sync", report
-            (warning,) = report["warnings"]
+            # Every warning reaches the verdict (26.3): each check of the checklist that warned, then the stale source.
+            warned = [c["name"] for c in report["verification"]["checks"] if c["status"] == "warn"]
+            assert warned, "Stitch signs in as the database's owner here: least privilege warns"
+            *checks, warning = report["warnings"]
+            assert [w["what"].split(":")[0] for w in checks] == warned, report["warnings"]
             assert "Stitch loaded nothing of source heroku_1 for" in warning["what"] and "stitch_load_stale_hours is 2" in warning["what"]
             done = run_reconcile(stack)
             assert done.returncode == 0 and "  warning: Stitch loaded nothing of source heroku_1" in done.stdout, done.stdout

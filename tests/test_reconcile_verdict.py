@@ -4,6 +4,7 @@ is no drift. Heroku API double behind the heroku stand-in, real PostgreSQL (test
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -66,3 +67,35 @@ def test_verify_on_every_up_is_in_sync_when_nothing_drifted_and_still_sees_a_rot
         report = report_of(done)
         assert done.returncode == 3 and report["status"] == "drift", report
         assert "Heroku rotated the Stitch credential's password" in summaries(report), summaries(report)
+
+
+def test_every_warning_of_the_checklist_reaches_the_reconcile_and_verify_stack(toolchain, tmp_path, ssl_server):
+    """26.3: the user's own Stitch credential (stitch_url) that may create roles is a `[warn] least privilege`; the
+    reconcile said `in-sync ... READY` with `"warnings": []`."""
+    from devtools.local_postgres import provision_stitch_database
+
+    cluster = ssl_server.cluster
+    db = provision_stitch_database(cluster, database="warned", owner="warned_owner", stitch_role="warned_loader")
+    with cluster.superuser("warned") as conn:
+        conn.execute("ALTER ROLE warned_loader CREATEROLE")
+    with throwaway_stack(tmp_path, "dev-rec-warn") as stack:
+        stack.set_config({"stitch-heroku:source": "url", "stitch-heroku:verify_timeout": "20"},
+                         secrets={"stitch-heroku:database_url": db.owner_url, "stitch-heroku:stitch_url": db.stitch_url})  # fmt: skip
+        stack.up()
+        done = run_reconcile(stack, "--json")
+        report = report_of(done)
+        assert done.returncode == 0 and report["status"] == "in-sync", report
+        assert least_privilege(report)["status"] == "warn", least_privilege(report)
+        assert [w["what"].split(":")[0] for w in report["warnings"]] == ["least privilege"], report["warnings"]
+        assert report["stacks"][0]["destinations"][0]["warnings"] == report["warnings"]
+
+        line, *rest = run_reconcile(stack).stdout.splitlines()
+        assert line.startswith("dev-rec-warn: in-sync: ") and "; warning: least privilege: " in line, line
+        assert rest[0].startswith("  warning: least privilege: ") and rest[1].startswith("  fix: "), rest
+
+        verified = subprocess.run(
+            [sys.executable, "-m", "components.verify", "--stack", stack.stack.name, "--json"],
+            cwd=stack.workspace_dir, env=stack.env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert [w["what"].split(":")[0] for w in json.loads(verified.stdout)["warnings"]] == ["least privilege"]

@@ -198,3 +198,31 @@ def test_read_loads_asks_the_schemas_only_when_the_account_has_other_destination
         stitch.jobs_limit = 0
         refused = read_loads(client, mine, [mine], settings, connect_timeout=5, source="url")
         assert refused.read is False and "429" in (refused.error or "") and refused.warnings()
+
+
+def test_the_cache_reads_an_accounts_loads_once_for_every_thread_and_keeps_a_429_without_asking_again():
+    """A fleet's stacks run in threads and share an account: one walk of its pages, whoever asks; a refusal (the jobs
+    endpoints' 30 requests per 10 minutes, stitchdata/docs _data/connect/rate-limits/jobs.yml) is not asked again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stitch_heroku.stitch_api import StitchApiError
+    from stitch_heroku.stitch_loads import LoadsCache
+
+    with StitchServer(FakeStitch()) as stitch:
+        for n in range(150):
+            stitch.add_load("heroku_1", f"stream_{n:03d}", loaded_at="2026-11-28T10:00:00Z")
+        cache = LoadsCache()
+        clients = [StitchClient(stitch.token, base_url=stitch.url) for _ in range(6)]
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda client: cache.list_loads(client, CLIENT_ID), clients))
+        assert all(answer is answers[0] for answer in answers) and len(answers[0].loads) == 150
+        assert [c for c in stitch.calls() if "/loads" in c] == [f"GET /v4/{CLIENT_ID}/loads", f"GET /v4/{CLIENT_ID}/loads?page=2"]
+        assert cache.reads == 1
+
+    with StitchServer(FakeStitch(jobs_limit=0)) as stitch:  # the account's budget is spent: every jobs request is a 429
+        cache = LoadsCache()
+        for _ in range(3):
+            with pytest.raises(StitchApiError) as refused:
+                cache.list_loads(StitchClient(stitch.token, base_url=stitch.url), CLIENT_ID)
+            assert refused.value.status == 429 and "30 requests" in str(refused.value)
+        assert [c for c in stitch.calls() if "/loads" in c] == [f"GET /v4/{CLIENT_ID}/loads"], "asked once, then kept"

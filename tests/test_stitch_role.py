@@ -178,7 +178,7 @@ def least_privilege_of(db: Database, credential: str | None = "dedicated"):
 
 
 def test_least_privilege_fails_for_a_dedicated_role_that_may_read_change_or_empty_the_apps_tables(made):
-    """"cannot read, change or drop the app's tables": a grant on one of them is a failure naming the exact REVOKE."""
+    """ "cannot read, change or drop the app's tables": a grant on one of them is a failure naming the exact REVOKE."""
     with made.as_owner() as conn:
         conn.execute("CREATE TABLE public.orders (id bigint, total numeric)")
         conn.execute("CREATE SCHEMA billing")

@@ -106,7 +106,8 @@ def short_names(resources: list[dict]) -> set[str]:
     return {
         name
         for resource in resources
-        if (parent := names.get(resource.get("parent", ""))) and "$" in resource.get("parent", "")
+        if (parent := names.get(resource.get("parent", "")))
+        and "$" in resource.get("parent", "")
         and not (name := names[resource["urn"]]).startswith(f"{parent}-")
     }
 

@@ -121,9 +121,7 @@ def plugin_dirs(bin_dir: Path, base_dir: Path) -> list[Path]:
     return [bin_dir, standin] if standin.exists() else [bin_dir]
 
 
-def engine_env(
-    bin_dir: Path, base_dir: Path, extra: dict[str, str] | None = None, path_prefix: tuple[Path, ...] = ()
-) -> dict[str, str]:
+def engine_env(bin_dir: Path, base_dir: Path, extra: dict[str, str] | None = None, path_prefix: tuple[Path, ...] = ()) -> dict[str, str]:
     """Only what the engine needs, nothing of the user's own Pulumi setup (no ~/.pulumi, no login).
     path_prefix: folders searched before the toolchain (e.g. a stand-in for a plugin the toolchain lacks)."""
     path = [*path_prefix, *plugin_dirs(bin_dir, base_dir), Path(sys.prefix) / "bin"]
