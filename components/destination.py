@@ -31,6 +31,8 @@ from .stitch_settings import stitch_settings
 from .verification import Verification, VerificationArgs
 
 TYPE = "stitch-heroku:index:Destination"
+OUR_DESTINATION = "stitch-heroku"
+"""The name this repository's own program gives its one Destination (__main__.py)."""
 # The two inputs that are a config table row's provider credential (heroku:apiKey, stitch:accessToken).
 CREDENTIAL_INPUTS = {"heroku_api_key": settings.HEROKU_KEY, "stitch_access_token": settings.STITCH_TOKEN_KEY}
 
@@ -81,7 +83,7 @@ class DestinationArgs(TypedDict, total=False):
     stitch_destination: str
     """`managed` (default): with a token the destination is kept in Stitch; `released`: let go of, left untouched."""
     stitch_destination_name: str
-    """The destination's name in Stitch (default `<project>-<stack>`)."""
+    """The destination's name in Stitch (default `<project>-<stack>-<the Destination's name>`)."""
     stitch_destination_id: str
     """Adopt this existing Stitch destination (its id) instead of creating one."""
     stitch_keep_destination: bool
@@ -135,7 +137,7 @@ class Destination(pulumi.ComponentResource):
             raise pulumi.RunError(missing)
         try:
             # Every problem at once, before any resource; then whose credential Stitch gets (least privilege).
-            cfg, access = validated(args)
+            cfg, access = validated(args, name=name)
             credential = plan_credential(cfg, access)
         except (settings.ConfigError, HerokuCredentialError) as error:
             raise pulumi.RunError(str(error)) from None
@@ -210,6 +212,7 @@ class Destination(pulumi.ComponentResource):
             # Only once our own checks passed: Stitch then gets settings already proven to work.
             destination_args = StitchDestinationArgs(
                 name=cfg.stitch.destination_name,
+                name_given="stitch_destination_name" in args,
                 properties=stitch.stitch_properties,
                 adopt_id=cfg.stitch.adopt_id,
                 keep_on_delete=cfg.stitch.keep_on_delete,
@@ -231,7 +234,7 @@ class Destination(pulumi.ComponentResource):
         # Last, depending on all the rest: `destroy` must delete it first, and on a protected stack it refuses.
         DestroyGuard(*with_args(part("destroy-guard"), DestroyGuardArgs(cfg.protect and cfg.source == "heroku", app_name, everything)))
         recorded = {key: getattr(self, key) for key in OUTPUTS if getattr(self, key) is not None}
-        self.register_outputs({**recorded, "day_two": day_two_record(args)})
+        self.register_outputs({**recorded, "day_two": day_two_record(args, name)})
 
 
 OUTPUTS = tuple(key for key in Destination.__annotations__)
@@ -247,13 +250,25 @@ def _served() -> bool:
     return bool(getattr(host, "is_hosting", False))
 
 
-def day_two_record(args: Mapping[str, Any]) -> dict[str, Any]:
+def day_two_record(args: Mapping[str, Any], name: str = OUR_DESTINATION) -> dict[str, Any]:
     """The settings as given, kept in the state for `stitch-heroku reconcile` in a project of another name (whose
-    config is not ours): the plain ones as text, the secret ones only named, never their value."""
+    config is not ours): the plain ones as text, the secret ones only named, never their value; and the defaults
+    that depend on the Destination's name, which the config table cannot compute."""
     secret = {setting.key for setting in settings.SETTINGS if setting.secret} | set(CREDENTIAL_INPUTS)
     texts = {key: _text(value) for key, value in args.items() if key not in secret}
     plain = {key: text for key, text in texts.items() if isinstance(text, str)}
-    return {"settings": plain, "secrets": sorted(key for key, value in args.items() if key in secret and value is not None)}
+    defaults = {"stitch_destination_name": default_destination_name(pulumi.get_project(), pulumi.get_stack(), name)}
+    secrets = sorted(key for key, value in args.items() if key in secret and value is not None)
+    return {"settings": plain, "secrets": secrets, "defaults": defaults}
+
+
+def default_destination_name(project: str, stack: str, name: str) -> str:
+    """The destination's name in Stitch when stitch_destination_name is not given: `<project>-<stack>`, then the
+    Destination's name, so that two Destinations of a stack never ask Stitch for one name (our POST would find the
+    other's and stop). This repository's own program keeps `<project>-<stack>`, the name its stacks have in Stitch;
+    a stack of another program made before 0.3.0 keeps the name it has (components.stitch_destination keeps a
+    default name from replacing the one Stitch holds)."""
+    return f"{project}-{stack}" if name == OUR_DESTINATION else f"{project}-{stack}-{name}"
 
 
 def _text(value: Any) -> "str | settings.Deferred | None":
@@ -269,8 +284,11 @@ def _text(value: Any) -> "str | settings.Deferred | None":
     return settings.Deferred(value)
 
 
-def validated(args: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> tuple[settings.StackConfig, HerokuAccess | None]:
-    """The args checked against the config table, every problem at once; and how the component calls Heroku.
+def validated(
+    args: Mapping[str, Any], environ: Mapping[str, str] = os.environ, *, name: str = OUR_DESTINATION
+) -> tuple[settings.StackConfig, HerokuAccess | None]:
+    """The args of the Destination `name` checked against the config table, every problem at once; and how the
+    component calls Heroku.
 
     Secret inputs are made secret wherever they go, so "stored in plain text" does not apply to them; the
     provider credentials fall back to the environment and the netrc, as the providers' own do."""
@@ -281,6 +299,8 @@ def validated(args: Mapping[str, Any], environ: Mapping[str, str] = os.environ) 
     heroku_config = {key: value for key, value in known.items() if value}
     login = settings.HerokuLogin("secret") if heroku_key is not None else settings.heroku_login(heroku_config, lambda _key: True, environ)
     stitch_token = ("secret", token) if token is not None else stack_stitch_token(environ)
+    if stitch_token is not None:  # the setting needs a token (the config table says so when it is given without one)
+        raw.setdefault("stitch_destination_name", default_destination_name(pulumi.get_project(), pulumi.get_stack(), name))
     cfg = settings.validate(
         pulumi.get_stack(),
         raw,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckResult, ConfigureRequest, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from .checks import verify
 from .connection import ConnectionSettings
@@ -65,6 +65,16 @@ class StitchDestinationProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         self.access_token = configured_stitch_token(req)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """A default name never renames: the destination keeps the name it was created with. (0.3.0 added the
+        Destination's name to the default, for every program but this repository's: the destinations that
+        stacks of other programs made under the old default keep it, where a rename would be refused.)"""
+        news = dict(news or {})
+        old_name = (olds or {}).get("name")
+        if old_name and news.get("name_given") is False and not news.get("adopt_id") and not news.get("released"):
+            news["name"] = old_name
+        return CheckResult(news, [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         if props.get("released"):
@@ -465,6 +475,8 @@ class StitchDestinationArgs:
     """Base URL of the Connect API."""
     map_unmapped_sources: bool = False
     """Let Stitch map every unmapped source of the account to a new destination (ignore_unmapped_sources false)."""
+    name_given: bool = True
+    """Whether the name is the user's (stitch_destination_name), not the default, which never renames (see check)."""
     hold: pulumi.Input[bool] = False
     """Heroku is rotating Stitch's credential (a temporary username): send Stitch nothing, keep what it has."""
     given_token: pulumi.Input[str] | None = None
@@ -490,6 +502,7 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "description": marker.description,
             "api_url": args.api_url,
             "name": args.name,
+            "name_given": args.name_given,
             "properties": pulumi.Output.secret(args.properties),
             "adopt_id": args.adopt_id or "",
             "keep_on_delete": args.keep_on_delete,

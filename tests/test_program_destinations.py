@@ -57,3 +57,27 @@ def test_the_dedicated_roles_and_credentials_are_each_destinations_own(four):
     apps = sorted(r.inputs["name"] for r in four if r.type == "heroku:app/app:App")
     assert apps == ["acme-wh-alpha", "acme-wh-bravo"]
     assert len([r for r in four if r.type == "pulumi-python:dynamic/stitch:HerokuCredential"]) == 2
+
+
+def test_each_destination_asks_stitch_for_a_name_of_its_own(four):
+    names = sorted(r.inputs["name"] for r in four if r.type == "pulumi-python:dynamic/stitch:Destination")
+    assert names == [f"stitch-heroku-dev-{name}" for name in ("wh-alpha", "wh-alpha-heroku", "wh-bravo", "wh-bravo-heroku")]
+
+
+def test_our_own_programs_destination_keeps_the_name_its_stacks_have_in_stitch():
+    from tests.support.pulumi_harness import HEROKU_STACK
+
+    run = run_program("dev", HEROKU_STACK | {"stitch:accessToken": "token"}, secret=("heroku:apiKey", "stitch:accessToken"))
+    (destination,) = run.of_type("pulumi-python:dynamic/stitch:Destination")
+    assert destination.inputs["name"] == "stitch-heroku-dev" and destination.inputs["name_given"] is False
+
+
+def test_a_default_name_never_renames_the_destination_stitch_has():
+    from stitch_heroku.stitch_destination import StitchDestinationProvider
+
+    provider = StitchDestinationProvider()
+    made_before = {"name": "acme-dev", "name_given": False}
+    assert provider.check(made_before, {"name": "acme-dev-warehouse", "name_given": False}).inputs["name"] == "acme-dev"
+    given = provider.check(made_before, {"name": "acme-dev-two", "name_given": True})
+    assert given.inputs["name"] == "acme-dev-two", "a name given is what the diff compares (and refuses to rename)"
+    assert provider.check({}, {"name": "acme-dev-warehouse", "name_given": False}).inputs["name"] == "acme-dev-warehouse"
