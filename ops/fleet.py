@@ -71,10 +71,7 @@ def run_stack(project: Project, name: str, *, preview_only: bool, cache: LoadsCa
     try:
         stack = project.open(name)
         own_cfg = read_config(stack, project.name) if project.own else None
-        if engine is None:
-            return reconcile_stack(stack, own_cfg, preview_only=preview_only, cache=cache)
-        with engine:
-            return reconcile_stack(stack, own_cfg, preview_only=preview_only, cache=cache)
+        return reconcile_stack(stack, own_cfg, preview_only=preview_only, cache=cache, engine_turn=engine)
     except UsageError as error:
         return StackOutcome(name, "error", error=str(error))
     except Exception as error:
@@ -84,7 +81,8 @@ def run_stack(project: Project, name: str, *, preview_only: bool, cache: LoadsCa
 def run(project: Project, names: Sequence[str], *, preview_only: bool, jobs: int, cache: LoadsCache) -> list[StackOutcome]:
     """Every stack's verdict, in the order given, at most `jobs` at a time."""
     # Inline, every stack's program runs in this one interpreter (runpy of __main__.py, the SDK's process-wide
-    # settings): their engine runs take turns; with a language host each program has its own process.
+    # settings): their engine runs take turns, and only those (the state's reads, Stitch, the verification of one stack
+    # overlap another's engine); with a language host each program has its own process.
     engine = threading.Lock() if project.inline and len(names) > 1 else None
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as pool:
         return list(pool.map(lambda name: run_stack(project, name, preview_only=preview_only, cache=cache, engine=engine), names))

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -478,13 +479,15 @@ class Before:
 
 def reconcile_stack(
     stack: auto.Stack, own_cfg: stack_config.StackConfig | None, *, preview_only: bool, cache: LoadsCache | None = None,
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str] = os.environ, engine_turn: AbstractContextManager[Any] | None = None,
 ) -> StackOutcome:  # fmt: skip
     """Every Destination of the stack, judged; the engine's refresh and up run once for all of them.
 
     own_cfg: this repository's stack config (its program hands it to its one Destination); None for a project of
     another name, whose Destinations' settings are their day-two records, each with the token it was given, else the
-    run's (stitch:accessToken, STITCH_ACCESS_TOKEN)."""
+    run's (stitch:accessToken, STITCH_ACCESS_TOKEN).
+    engine_turn: held while the engine runs the program (ops/fleet.py: inline programs of a fleet take turns), so the
+    rest of this stack's run overlaps another stack's engine."""
     deployment = _deployment(stack)
     found = destination_state.destinations_of(deployment)
     legacy = own_cfg is not None and not found and laid_out_before_the_component(deployment)
@@ -502,18 +505,19 @@ def reconcile_stack(
     dry_run = preview_only or bool(held_by)
     failed = None
     try:
-        if legacy:
-            # Resources of 0.1.0 still sit at the stack's root: the engine's refresh with the program trips over their
-            # aliases (pulumi v3.274 engine/deployment.go assertSeen: "URN ... had not been marked as seen"), so they
-            # are moved under the Destination first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
-            engine["refresh"] = False
-            if not dry_run:
-                stack.up(suppress_progress=True, **engine)
-                engine["refresh"] = True
-        if dry_run:
-            stack.preview(**engine)
-        else:
-            stack.up(suppress_progress=True, **engine)
+        with engine_turn or nullcontext():
+            if legacy:
+                # Resources of 0.1.0 still sit at the stack's root: the engine's refresh with the program trips over their
+                # aliases (pulumi v3.274 engine/deployment.go assertSeen: "URN ... had not been marked as seen"), so they
+                # are moved under the Destination first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
+                engine["refresh"] = False
+                if not dry_run:
+                    workspace.up_without_readback(stack, suppress_progress=True, **engine)
+                    engine["refresh"] = True
+            if dry_run:
+                stack.preview(**engine)
+            else:
+                workspace.up_without_readback(stack, suppress_progress=True, **engine)
     except auto.CommandError as error:
         failed = "\n".join(events.errors) or _last_line(error)
 
