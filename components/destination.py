@@ -45,7 +45,7 @@ class DestinationArgs(TypedDict, total=False):
     app_name: str
     """Heroku app (sources heroku, heroku-existing): 3-30 lowercase letters, digits, dashes, starting with a letter."""
     heroku_api_key: pulumi.Input[str]
-    """Heroku API key for the component's own calls to Heroku, secret; else HEROKU_API_KEY, else the netrc."""
+    """Heroku API key for the component's own calls to Heroku, secret, first; else heroku:apiKey, HEROKU_API_KEY, the netrc."""
     region: str
     """Heroku region of a new database, `us` or `eu` (default `us`)."""
     plan: str
@@ -79,7 +79,7 @@ class DestinationArgs(TypedDict, total=False):
     storage_limit_gb: float
     """The database's storage limit in GB (10**9 bytes) for the capacity check; else the Heroku plan's, where known."""
     stitch_access_token: pulumi.Input[str]
-    """Stitch Connect API token, secret; else stitch:accessToken, else STITCH_ACCESS_TOKEN; without one Stitch is a manual step."""
+    """Stitch Connect API token, secret, first; else stitch:accessToken, else STITCH_ACCESS_TOKEN; none: Stitch is a manual step."""
     stitch_destination: str
     """`managed` (default): with a token the destination is kept in Stitch; `released`: let go of, left untouched."""
     stitch_destination_name: str

@@ -60,8 +60,8 @@ from .provider_credentials import (
     GIVEN_HEROKU_KEY,
     LEGACY_CREDENTIALS,
     given_credential,
+    given_first,
     heroku_config,
-    run_first,
     without_credentials,
 )
 
@@ -78,7 +78,7 @@ PROVISIONING = ("wait_for_provisioning", "provisioning")  # herokux CredentialSt
 ACTIVATE_TIMEOUT = 600.0
 """Seconds to wait for a new credential to become active; Heroku publishes no figure."""
 # Inputs that only we hold: a change is recorded, with no call to Heroku. No API key among them: the provider
-# takes it from the run's configuration (components.provider_credentials), so none is kept in the state.
+# takes the one a Destination's caller gave, else the run's (components.provider_credentials); the run's is never kept.
 OUR_SIDE = ("data_url", "activate_timeout", "poll_seconds", "addon_name")
 # A change of these names another credential: a new one is made (the old one is kept, as on delete).
 REPLACE_ON = ("addon", "name")
@@ -285,13 +285,13 @@ class StitchCredentialProvider(ResourceProvider):
     """create (or adopt), read, and a delete that keeps the credential; the id is "<add-on id>:<name>"."""
 
     api_key: str | None = None
-    """From configure(): the key of this run (heroku:apiKey, HEROKU_API_KEY, the netrc), never the state's."""
+    """From configure(): the key of this run (heroku:apiKey, HEROKU_API_KEY, the netrc), used when the caller gave none."""
 
     def configure(self, req: ConfigureRequest) -> None:
         self.api_key = heroku_api_key(heroku_config(req))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = _data_api(props, run_first(self.api_key, props, GIVEN_HEROKU_KEY))
+        client = _data_api(props, given_first(props, GIVEN_HEROKU_KEY, self.api_key))
         path = _credential_path(props)
         status, found = client.call("GET", path)
         adopted = status != 404
@@ -304,7 +304,8 @@ class StitchCredentialProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
-        changed = replaces + [key for key in OUR_SIDE if olds.get(key) != news.get(key)]
+        # A key the caller gave anew (rotated) is recorded by an update that calls nobody.
+        changed = replaces + [key for key in (*OUR_SIDE, GIVEN_HEROKU_KEY) if olds.get(key) != news.get(key)]
         # A key an earlier version saved: an update (never a replacement) takes it out of the state.
         changed += [key for key in LEGACY_CREDENTIALS if key in olds]
         return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=False)
@@ -314,7 +315,7 @@ class StitchCredentialProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """What Heroku holds now; gone (`pg:credentials:destroy`): an empty id, so refresh drops it and `up` makes it again."""
-        status, found = _data_api(props, run_first(self.api_key, props, GIVEN_HEROKU_KEY)).call("GET", _credential_path(props))
+        status, found = _data_api(props, given_first(props, GIVEN_HEROKU_KEY, self.api_key)).call("GET", _credential_path(props))
         if status == 404:
             return ReadResult(id_="", outs={})
         return ReadResult(id_=id_, outs={**without_credentials(props), **_facts(found, props.get("user"))})

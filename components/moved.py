@@ -16,6 +16,7 @@ the engine stops the preview with "Duplicate resource alias" (both claim the one
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pulumi
@@ -44,3 +45,25 @@ def part_of(
 def with_args(name_and_opts: tuple[str, pulumi.ResourceOptions], args: Any) -> tuple[str, Any, pulumi.ResourceOptions]:
     """(name, args, opts), the order the components' constructors take."""
     return name_and_opts[0], args, name_and_opts[1]
+
+
+OUR_COMPONENTS = "stitch:"
+"""The type tokens of the Destination's own components start so (stitch:heroku:Database, stitch:postgres:StitchRole...)."""
+
+
+def named_as_before(resources: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The URNs, in a stack's exported state, of the resources of our components not yet named after their parent:
+    what the next `up` finds through an alias (0.1.0's and 0.2.0's states). The engine's refresh with the program
+    (`up --refresh --run-program`) stops on such aliases (pulumi v3.274 engine/deployment.go assertSeen, "URN ...
+    had not been marked as seen"), so a plain `up` must move them first."""
+    listed = list(resources)
+    parents = {resource.get("urn"): resource for resource in listed}
+    found = []
+    for resource in listed:
+        parent = parents.get(resource.get("parent"))
+        if parent is None or not str(parent.get("type", "")).startswith(OUR_COMPONENTS):
+            continue
+        name, parent_name = str(resource["urn"]).rsplit("::", 1)[1], str(parent["urn"]).rsplit("::", 1)[1]
+        if not name.startswith(f"{parent_name}-"):
+            found.append(str(resource["urn"]))
+    return found

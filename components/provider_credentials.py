@@ -22,8 +22,10 @@ from .config import HEROKU_KEY, HEROKU_URL_KEY, STITCH_TOKEN_KEY, find_stitch_to
 LEGACY_CREDENTIALS = ("api_key", "access_token")
 # A credential a Destination's caller handed it as an input (heroku_api_key, stitch_access_token), which the
 # providers' configure() cannot see in a program of another project or language: kept in the resource's inputs,
-# secret, and used only where the run's own configuration and environment have none, so a key or token rotated
-# there always wins over the saved one. Our own program never hands one (it is read from the stack's config).
+# secret, and used before the run's own configuration and environment (docs/component.md, "Credentials"): it is the
+# caller's choice for that one Destination, so Destinations of two Stitch accounts, or a CI that exports a token,
+# each talk to the right account. A rotated one reaches the resource as a changed input (an update that calls
+# nobody). Our own program never hands one (it is read from the stack's config).
 GIVEN_HEROKU_KEY, GIVEN_STITCH_TOKEN = "given_api_key", "given_access_token"
 
 
@@ -43,10 +45,10 @@ def configured_stitch_token(req: ConfigureRequest, environ: Mapping[str, str] = 
     return find_stitch_token(configured(req, STITCH_TOKEN_KEY), environ)
 
 
-def run_first(from_run: str | None, props: Mapping[str, object], given: str) -> str | None:
-    """The run's own credential, else the one the Destination's caller gave (props[given]), else None."""
+def given_first(props: Mapping[str, object], given: str, from_run: str | None) -> str | None:
+    """The credential the Destination's caller gave (props[given]), else the run's own, else None."""
     saved = props.get(given)
-    return from_run or (str(saved) if saved else None)
+    return str(saved) if saved else from_run
 
 
 def given_credential(key: str, value: object) -> dict[str, object]:

@@ -22,7 +22,7 @@ from .provider_credentials import (
     LEGACY_CREDENTIALS,
     configured_stitch_token,
     given_credential,
-    run_first,
+    given_first,
     without_credentials,
 )
 from .stitch_api import (
@@ -42,7 +42,7 @@ from .stitch_api import (
 STITCH_SIDE = ("properties",)
 # Inputs that only we hold: a change is recorded in the state, with no call to Stitch.
 # map_unmapped_sources only counts when the destination is created.
-# No token among them: the provider takes it from the run's configuration (components.provider_credentials).
+# No token among them: the provider takes the one the caller gave, else the run's (components.provider_credentials).
 OUR_SIDE = ("api_url", "keep_on_delete", "check_timeout", "poll_seconds", "connect_timeout", "map_unmapped_sources")
 SECRET_PROPS = ("properties",)
 # Verdicts after which nothing needs doing; anything else (seen on refresh) is worth a new PUT.
@@ -61,7 +61,7 @@ class StitchDestinationProvider(ResourceProvider):
     """CRUD for one Stitch destination; the id is Stitch's destination id."""
 
     access_token: str | None = None
-    """From configure(): the token of this run (stitch:accessToken, STITCH_ACCESS_TOKEN), never the state's."""
+    """From configure(): the token of this run (stitch:accessToken, STITCH_ACCESS_TOKEN), used when the caller gave none."""
 
     def configure(self, req: ConfigureRequest) -> None:
         self.access_token = configured_stitch_token(req)
@@ -86,7 +86,7 @@ class StitchDestinationProvider(ResourceProvider):
                 f"Heroku is rotating Stitch's credential (its URL holds a temporary username): destination {props['name']!r} "
                 "was not registered; run pulumi up again once `heroku pg:credentials` shows the credential active"
             )
-        client = client_for(props, run_first(self.access_token, props, GIVEN_STITCH_TOKEN))
+        client = client_for(props, given_first(props, GIVEN_STITCH_TOKEN, self.access_token))
         properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""
         before: Snapshot | None = None
@@ -147,7 +147,8 @@ class StitchDestinationProvider(ResourceProvider):
             raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
         # While Heroku rotates Stitch's credential (hold), the settings Stitch has stay: no PUT of a temporary username.
         stitch_side = () if news.get("hold") else STITCH_SIDE
-        changed = [key for key in (*stitch_side, *OUR_SIDE) if olds.get(key) != news.get(key)]
+        # A token the caller gave anew (rotated) is recorded by an update that sends Stitch nothing.
+        changed = [key for key in (*stitch_side, *OUR_SIDE, GIVEN_STITCH_TOKEN) if olds.get(key) != news.get(key)]
         # A token an earlier version saved: an update (never a replacement) takes it out of the state.
         changed += [key for key in LEGACY_CREDENTIALS if key in olds]
         # A check that failed since (seen on refresh) is worth a new PUT and check, too.
@@ -169,7 +170,7 @@ class StitchDestinationProvider(ResourceProvider):
         stitch_side_changed = any(olds.get(key) != news.get(key) for key in STITCH_SIDE) or bool(olds.get("released"))
         if not stitch_side_changed and olds.get("connection_check") in SETTLED:
             return UpdateResult(outs={**news, **_kept(olds)})
-        client = client_for(news, run_first(self.access_token, news, GIVEN_STITCH_TOKEN))
+        client = client_for(news, given_first(news, GIVEN_STITCH_TOKEN, self.access_token))
         properties = _for_the_form(_destination_type(client, news["properties"]), news["properties"])
         existing = client.find_destination(id_)
         if destination_status(existing) == "deleted":
@@ -192,7 +193,7 @@ class StitchDestinationProvider(ResourceProvider):
         Stitch never shows the password, so a password typed into its UI cannot be seen here."""
         if props.get("released"):
             return ReadResult(id_=id_, outs=without_credentials(props))  # no longer ours to look at
-        client = client_for(props, run_first(self.access_token, props, GIVEN_STITCH_TOKEN))
+        client = client_for(props, given_first(props, GIVEN_STITCH_TOKEN, self.access_token))
         found = client.find_destination(id_)
         if destination_status(found) == "deleted":
             log.warning("destination %s was deleted in Stitch", id_)
@@ -224,7 +225,7 @@ class StitchDestinationProvider(ResourceProvider):
         if props.get("keep_on_delete"):
             log.info("destination %s stays in Stitch (stitch_keep_destination)", id_)
             return
-        if not client_for(props, run_first(self.access_token, props, GIVEN_STITCH_TOKEN)).delete_destination(id_):
+        if not client_for(props, given_first(props, GIVEN_STITCH_TOKEN, self.access_token)).delete_destination(id_):
             log.info("destination %s was already gone from Stitch", id_)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,12 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_stack(project: Project, name: str, *, preview_only: bool, cache: LoadsCache, engine: threading.Lock | None) -> StackOutcome:
+def run_stack(project: Project, name: str, *, preview_only: bool, cache: LoadsCache) -> StackOutcome:
     """One stack's verdict; whatever keeps it from being judged is its own error, never the fleet's."""
     try:
         stack = project.open(name)
         own_cfg = read_config(stack, project.name) if project.own else None
-        return reconcile_stack(stack, own_cfg, preview_only=preview_only, cache=cache, engine_turn=engine)
+        return reconcile_stack(stack, own_cfg, preview_only=preview_only, cache=cache)
     except UsageError as error:
         return StackOutcome(name, "error", error=str(error))
     except Exception as error:
@@ -80,12 +79,10 @@ def run_stack(project: Project, name: str, *, preview_only: bool, cache: LoadsCa
 
 def run(project: Project, names: Sequence[str], *, preview_only: bool, jobs: int, cache: LoadsCache) -> list[StackOutcome]:
     """Every stack's verdict, in the order given, at most `jobs` at a time."""
-    # Inline, every stack's program runs in this one interpreter (runpy of __main__.py, the SDK's process-wide
-    # settings): their engine runs take turns, and only those (the state's reads, Stitch, the verification of one stack
-    # overlap another's engine); with a language host each program has its own process.
-    engine = threading.Lock() if project.inline and len(names) > 1 else None
+    # Inline, every stack's program runs in this one interpreter, each in its own copy of the SDK's context (pulumi
+    # automation/_server.py Run: contextvars.copy_context), so their engine runs may overlap as separate processes' do.
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as pool:
-        return list(pool.map(lambda name: run_stack(project, name, preview_only=preview_only, cache=cache, engine=engine), names))
+        return list(pool.map(lambda name: run_stack(project, name, preview_only=preview_only, cache=cache), names))
 
 
 def to_json(outcomes: Sequence[StackOutcome], *, preview_only: bool, single: bool) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from stitch_heroku import capacity as cap
 from stitch_heroku import config as stack_config
 from stitch_heroku.checks import Expectation, Report, verify
 from stitch_heroku.connection import ConnectionSettings, hide_known
+from stitch_heroku.moved import named_as_before
 from stitch_heroku.state_record import DESTINATION_TYPE
 from stitch_heroku.stitch_api import FULLY_CONFIGURED, StitchApiError, StitchClient
 from stitch_heroku.stitch_loads import LoadsCache, LoadsView, read_loads
@@ -461,6 +461,12 @@ def laid_out_before_the_component(deployment: Mapping[str, Any]) -> bool:
     return VERIFICATION in types and DESTINATION_TYPE not in types
 
 
+def moved_by_the_next_up(deployment: Mapping[str, Any]) -> bool:
+    """Whether the state is as 0.1.0 left it, or holds resources named as before 0.3.0 (components/moved.py): either
+    way the next `up` moves them through aliases, which the engine's refresh with the program trips over."""
+    return laid_out_before_the_component(deployment) or bool(named_as_before(deployment.get("resources") or []))
+
+
 @dataclass
 class Before:
     """One Destination before the engine runs: its settings, Stitch's view of it and the secrets it holds."""
@@ -479,15 +485,13 @@ class Before:
 
 def reconcile_stack(
     stack: auto.Stack, own_cfg: stack_config.StackConfig | None, *, preview_only: bool, cache: LoadsCache | None = None,
-    environ: Mapping[str, str] = os.environ, engine_turn: AbstractContextManager[Any] | None = None,
+    environ: Mapping[str, str] = os.environ,
 ) -> StackOutcome:  # fmt: skip
     """Every Destination of the stack, judged; the engine's refresh and up run once for all of them.
 
     own_cfg: this repository's stack config (its program hands it to its one Destination); None for a project of
     another name, whose Destinations' settings are their day-two records, each with the token it was given, else the
-    run's (stitch:accessToken, STITCH_ACCESS_TOKEN).
-    engine_turn: held while the engine runs the program (ops/fleet.py: inline programs of a fleet take turns), so the
-    rest of this stack's run overlaps another stack's engine."""
+    run's (stitch:accessToken, STITCH_ACCESS_TOKEN)."""
     deployment = _deployment(stack)
     found = destination_state.destinations_of(deployment)
     legacy = own_cfg is not None and not found and laid_out_before_the_component(deployment)
@@ -505,19 +509,18 @@ def reconcile_stack(
     dry_run = preview_only or bool(held_by)
     failed = None
     try:
-        with engine_turn or nullcontext():
-            if legacy:
-                # Resources of 0.1.0 still sit at the stack's root: the engine's refresh with the program trips over their
-                # aliases (pulumi v3.274 engine/deployment.go assertSeen: "URN ... had not been marked as seen"), so they
-                # are moved under the Destination first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
-                engine["refresh"] = False
-                if not dry_run:
-                    workspace.up_without_readback(stack, suppress_progress=True, **engine)
-                    engine["refresh"] = True
-            if dry_run:
-                stack.preview(**engine)
-            else:
+        if moved_by_the_next_up(deployment):
+            # Resources of 0.1.0 still sit at the stack's root, or 0.2.0's carry their short names: the engine's refresh
+            # with the program trips over their aliases (pulumi v3.274 engine/deployment.go assertSeen: "URN ... had not
+            # been marked as seen"), so they are moved first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
+            engine["refresh"] = False
+            if not dry_run:
                 workspace.up_without_readback(stack, suppress_progress=True, **engine)
+                engine["refresh"] = True
+        if dry_run:
+            stack.preview(**engine)
+        else:
+            workspace.up_without_readback(stack, suppress_progress=True, **engine)
     except auto.CommandError as error:
         failed = "\n".join(events.errors) or _last_line(error)
 

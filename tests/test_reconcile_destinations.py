@@ -85,7 +85,7 @@ def test_two_destinations_of_another_project_each_judged_with_its_own_token_and_
                     stitch.add_load(f"heroku_{n}", "orders", loaded_at="2026-11-28T10:00:00Z")
 
                 # No token in the run: wh-alpha's own (its input) reads Stitch; wh-bravo, managed in Stitch, fails with how to give one.
-                code, report = day_two(folder, without_token, "-m", "ops.reconcile", "--stack", "dev")
+                code, report = day_two(folder, without_token, "-m", "stitch_heroku.ops.cli", "reconcile", "--stack", "dev")
                 assert code == 1 and report["status"] == "failing", report
                 alpha, bravo = report["stacks"][0]["destinations"]
                 assert (alpha["name"], bravo["name"]) == ("wh-alpha", "wh-bravo")
@@ -99,7 +99,7 @@ def test_two_destinations_of_another_project_each_judged_with_its_own_token_and_
 
                 # With the run's token both are in sync, each with its own source's loads, the account's loads read once.
                 before = len([c for c in stitch.calls() if "/loads" in c])
-                code, report = day_two(folder, env, "-m", "ops.reconcile", "--stack", "dev")
+                code, report = day_two(folder, env, "-m", "stitch_heroku.ops.cli", "reconcile", "--stack", "dev")
                 assert code == 0 and report["status"] == "in-sync", report
                 alpha, bravo = report["stacks"][0]["destinations"]
                 assert [s["source"] for s in bravo["loads"]["sources"]] == ["heroku_2"] and bravo["status"] == "in-sync", bravo
@@ -109,16 +109,16 @@ def test_two_destinations_of_another_project_each_judged_with_its_own_token_and_
                 stitch.add_load(
                     "heroku_2", "orders", error=load_error("Encountered error while loading", "ERROR: disk full", sql_state="53100")
                 )
-                code, report = day_two(folder, env, "-m", "ops.reconcile", "--stack", "dev")
+                code, report = day_two(folder, env, "-m", "stitch_heroku.ops.cli", "reconcile", "--stack", "dev")
                 assert code == 1 and report["status"] == "failing", report
                 alpha, bravo = report["stacks"][0]["destinations"]
                 assert alpha["status"] == "in-sync" and bravo["status"] == "failing"
                 assert report["problems"][0]["what"].startswith("wh-bravo: Stitch's last load of heroku_2.orders failed (storage)")
-                line = subprocess.run([sys.executable, "-m", "ops.reconcile", "--stack", "dev"], cwd=folder, env=env,
+                line = subprocess.run([sys.executable, "-m", "stitch_heroku.ops.cli", "reconcile", "--stack", "dev"], cwd=folder, env=env,
                                       capture_output=True, text=True, timeout=900, check=False).stdout.splitlines()[0]  # fmt: skip
                 assert line.startswith("dev: failing (wh-bravo: Stitch's last load of heroku_2.orders failed"), line
 
-                code, verified = day_two(folder, env, "-m", "components.verify", "--stack", "dev")
+                code, verified = day_two(folder, env, "-m", "stitch_heroku.ops.cli", "verify", "--stack", "dev")
                 assert code == 1 and verified["ready"] is False, verified
                 assert [(d["name"], d["ready"]) for d in verified["destinations"]] == [("wh-alpha", True), ("wh-bravo", False)]
                 assert verified["destinations"][1]["loads"]["failing"][0]["source"] == "heroku_2"

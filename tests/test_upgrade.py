@@ -13,62 +13,46 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pytest
+from stitch_heroku.moved import named_as_before
 
 from devtools.project_copy import copy_project
 from tests.doubles.fake_stitch import FakeStitch, StitchServer
-from tests.support.real_engine import ROOT, configure_by_cli, engine_env, toolchain_bin
+from tests.support.program_folder import ProgramFolder
+from tests.support.real_engine import ROOT
 
 BEFORE_THE_COMPONENT = "b65f708"
 SHORT_CHILD_NAMES = "594e959"
 """0.2.0: one Destination a program, its children's children named "app", "postgres", "stitch", "role"..."""
-RUNNER = Path(__file__).parent / "support" / "program_run.py"
 # What this release adds to a stack: the Destination component itself, and the marker Stitch's destination
 # carries so that a crash never adopts a destination made by hand (issue 22, item 4).
 NEW_IN_THIS_RELEASE = {"stitch-heroku:index:Destination", "pulumi-python:dynamic/stitch:DestinationMarker"}
 
 
-class Project:
+class Project(ProgramFolder):
     """A project folder holding the program of one commit, and its one stack on a private file backend."""
 
     def __init__(self, base: Path, stack: str, commit: str = BEFORE_THE_COMPONENT, extra_env: dict[str, str] | None = None):
-        self.dir, self.stack = base / "project", stack
-        self.dir.mkdir(parents=True)
+        project = base / "project"
+        project.mkdir(parents=True)
         archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(self.dir, filter="data")
-        (self.dir / ".venv").symlink_to(Path(sys.prefix))
+            tar.extractall(project, filter="data")
+        (project / ".venv").symlink_to(Path(sys.prefix))
         # The package `stitch_heroku` as the folder's own components/ (pyproject's package-dir): ahead of the venv's
         # editable install of today's code on PYTHONPATH, for the program and the dynamic providers' processes alike.
-        (self.dir / "stitch_heroku").symlink_to("components")
-        (base / "state").mkdir()
-        self.bin = toolchain_bin()
-        self.env = {**os.environ, **engine_env(self.bin, base), "PYTHONPATH": str(self.dir), **(extra_env or {})}
+        (project / "stitch_heroku").symlink_to("components")
+        super().__init__(base, stack, {"PYTHONPATH": str(project), **(extra_env or {})})
         self.run("init")
-
-    def run(self, operation: str) -> dict:
-        command = [sys.executable, str(RUNNER), str(self.dir), self.stack, operation]
-        done = subprocess.run(command, check=False, env=self.env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"{operation} failed:\n{done.stderr[-4000:]}"
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    def configure(self, values: dict[str, str], secrets: dict[str, str]) -> None:
-        configure_by_cli(self.bin / "pulumi", self.stack, self.dir, self.env, values, secrets)
 
     def upgrade(self) -> None:
         """Today's program in the same folder, as a user's `git pull` gives it."""
         copy_project(self.dir)
-
-    def state(self) -> list[dict]:
-        command = [str(self.bin / "pulumi"), "stack", "export", "--stack", self.stack]
-        exported = subprocess.run(command, cwd=self.dir, env=self.env, capture_output=True, check=True)
-        return json.loads(exported.stdout)["deployment"]["resources"]
 
 
 def ids_by_type(resources: list[dict]) -> dict[str, list[str]]:
@@ -101,15 +85,8 @@ def assert_upgrades_in_place(project: Project, stitch: StitchServer, new: set[st
 
 
 def short_names(resources: list[dict]) -> set[str]:
-    """The names of resources below a Destination's children that are not named after their parent (0.2.0's)."""
-    names = {resource["urn"]: resource["urn"].rsplit("::", 1)[1] for resource in resources}
-    return {
-        name
-        for resource in resources
-        if (parent := names.get(resource.get("parent", "")))
-        and "$" in resource.get("parent", "")
-        and not (name := names[resource["urn"]]).startswith(f"{parent}-")
-    }
+    """The names of our components' children not named after their parent (0.1.0's and 0.2.0's)."""
+    return {urn.rsplit("::", 1)[1] for urn in named_as_before(resources)}
 
 
 @pytest.fixture
@@ -124,24 +101,30 @@ UPGRADES = [
 ]
 
 
-@pytest.mark.parametrize(("commit", "new"), UPGRADES)
-def test_a_url_stack_with_stitchs_own_role_and_a_token_upgrades_without_replacing(commit, new, toolchain, tmp_path, ssl_server, stitch):
+def url_project(tmp_path: Path, server, stitch: StitchServer, commit: str, tag: str = "") -> Project:
+    """A `url` stack of the program of `commit` on a database of its own, Stitch's own role, with a token."""
     from devtools.local_postgres import provision_stitch_database
 
-    database, owner = f"upgrade_url_{commit}", f"upgrade_owner_{commit}"
-    db = provision_stitch_database(ssl_server.cluster, database=database, owner=owner, stitch_role=f"upgrade_loader_{commit}")
-    with ssl_server.cluster.superuser(database) as conn:  # the owner makes Stitch's own role (StitchRole, Role, ...)
+    database, owner = f"upgrade_url_{commit}{tag}", f"upgrade_owner_{commit}{tag}"
+    db = provision_stitch_database(server.cluster, database=database, owner=owner, stitch_role=f"upgrade_loader_{commit}{tag}")
+    with server.cluster.superuser(database) as conn:  # the owner makes Stitch's own role (StitchRole, Role, ...)
         conn.execute(f"ALTER ROLE {owner} CREATEROLE")
     project = Project(tmp_path, "dev-upgrade", commit)
     project.configure(
         {
             "stitch-heroku:source": "url",
-            "stitch-heroku:stitch_role_name": f"stitch_{commit}",
+            "stitch-heroku:stitch_role_name": f"stitch_{commit}{tag}",
             "stitch-heroku:verify_timeout": "20",
             "stitch-heroku:stitch_api_url": stitch.url,
         },
         {"stitch-heroku:database_url": db.owner_url, "stitch:accessToken": stitch.token},
     )
+    return project
+
+
+@pytest.mark.parametrize(("commit", "new"), UPGRADES)
+def test_a_url_stack_with_stitchs_own_role_and_a_token_upgrades_without_replacing(commit, new, toolchain, tmp_path, ssl_server, stitch):
+    project = url_project(tmp_path, ssl_server, stitch, commit)
     try:
         assert project.run("up")["result"] == "succeeded"
         (destination_id,) = stitch.destinations
@@ -183,5 +166,23 @@ def test_a_heroku_stack_upgrades_keeping_the_database(commit, new, plan, toolcha
         assert_upgrades_in_place(project, stitch, new)
         assert not short_names(project.state()), "a resource kept its old name"
         assert list(heroku.addons) == [addon] and heroku.calls("DELETE") == [], "the upgrade replaced the database"
+    finally:
+        project.run("destroy")
+
+
+def test_the_first_reconcile_after_the_upgrade_of_a_0_2_stack_moves_it_and_is_in_sync(toolchain, tmp_path, ssl_server, stitch):
+    """The reconcile's refresh runs the program, and the engine's refresh stops on aliases (assertSeen): the
+    reconcile moves the renamed resources with a plain `up` first, as it does for 0.1.0's (components/moved.py)."""
+    project = url_project(tmp_path, ssl_server, stitch, SHORT_CHILD_NAMES, "_reconcile")
+    try:
+        assert project.run("up")["result"] == "succeeded"
+        project.upgrade()
+        posts = len(stitch.calls("POST"))
+        env = {key: value for key, value in project.env.items() if key != "PYTHONPATH"}  # today's package, as installed
+        command = [sys.executable, "-m", "ops.reconcile", "--stack", project.stack, "--json"]
+        done = subprocess.run(command, cwd=project.dir, env=env, capture_output=True, text=True, timeout=600, check=False)
+        report = json.loads(done.stdout)
+        assert done.returncode == 0 and report["status"] in ("in-sync", "healed"), report.get("problems") or done.stderr[-3000:]
+        assert not short_names(project.state()) and len(stitch.calls("POST")) == posts
     finally:
         project.run("destroy")
