@@ -259,7 +259,8 @@ def test_our_own_local_stack_passes_the_pack(toolchain, policy_pack, database, t
         # Without our config the pack runs and finds only what policies cannot see: our Grant's retain_on_delete.
         reminded, failed = preview_with_pack(stack, policy_pack)
         assert failed is None, str(failed)[-3000:]
-        assert reminded.found() == [(RETAIN_ON_DELETE, "advisory", GRANT_NAME)]
+        # Our Grant is named after its parents: the Destination "stitch-heroku", its "stitch" component.
+        assert reminded.found() == [(RETAIN_ON_DELETE, "advisory", f"stitch-heroku-stitch-{GRANT_NAME}")]
 
         clean, failed = preview_with_pack(stack, policy_pack, OUR_POLICY_CONFIG)
         assert failed is None, str(failed)[-3000:]
