@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -37,12 +39,18 @@ NEW_IN_THIS_RELEASE = {"stitch-heroku:index:Destination", "pulumi-python:dynamic
 class Project(ProgramFolder):
     """A project folder holding the program of one commit, and its one stack on a private file backend."""
 
-    def __init__(self, base: Path, stack: str, commit: str = BEFORE_THE_COMPONENT, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self, base: Path, stack: str, commit: str = BEFORE_THE_COMPONENT, extra_env: dict[str, str] | None = None, program: str = ""
+    ):
         project = base / "project"
         project.mkdir(parents=True)
         archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(project, filter="data")
+        self.program = program
+        if program:  # a program of another project, which uses the package of that commit
+            (project / "Pulumi.yaml").write_text("name: acme-warehouse\nruntime: python\n")
+            (project / "__main__.py").write_text(textwrap.dedent(program))
         (project / ".venv").symlink_to(Path(sys.prefix))
         # The package `stitch_heroku` as the folder's own components/ (pyproject's package-dir): ahead of the venv's
         # editable install of today's code on PYTHONPATH, for the program and the dynamic providers' processes alike.
@@ -51,8 +59,13 @@ class Project(ProgramFolder):
         self.run("init")
 
     def upgrade(self) -> None:
-        """Today's program in the same folder, as a user's `git pull` gives it."""
-        copy_project(self.dir)
+        """Today's program in the same folder, as a user's `git pull` gives it; another program keeps its own and
+        gets today's package, as `pip install -U` gives it."""
+        if self.program:
+            shutil.rmtree(self.dir / "components")
+            shutil.copytree(ROOT / "components", self.dir / "components", ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            copy_project(self.dir)
 
 
 def ids_by_type(resources: list[dict]) -> dict[str, list[str]]:
@@ -184,5 +197,40 @@ def test_the_first_reconcile_after_the_upgrade_of_a_0_2_stack_moves_it_and_is_in
         report = json.loads(done.stdout)
         assert done.returncode == 0 and report["status"] in ("in-sync", "healed"), report.get("problems") or done.stderr[-3000:]
         assert not short_names(project.state()) and len(stitch.calls("POST")) == posts
+    finally:
+        project.run("destroy")
+
+
+WAREHOUSE = """\
+    import pulumi
+    from stitch_heroku import Destination, DestinationArgs
+
+    config = pulumi.Config()
+    Destination("warehouse", DestinationArgs(
+        source="url", database_url=config.require_secret("databaseUrl"), stitch_role_name=config.require("roleName"),
+        verify_timeout=20, stitch_api_url=config.require("stitchApiUrl"), stitch_access_token=config.require_secret("stitchToken"),
+    ))
+"""
+
+
+def test_a_destination_of_another_program_keeps_its_name_in_stitch_after_the_default_changed(toolchain, tmp_path, ssl_server, stitch):
+    """0.2.0 named a Destination's destination `<project>-<stack>`; the default now adds the Destination's name, and a
+    destination made before keeps the name it has: no rename is asked, nothing is created in Stitch."""
+    from devtools.local_postgres import provision_stitch_database
+
+    db = provision_stitch_database(ssl_server.cluster, database="upgrade_other", owner="upgrade_other_owner", stitch_role="upgrade_other_x")
+    with ssl_server.cluster.superuser("upgrade_other") as conn:
+        conn.execute("ALTER ROLE upgrade_other_owner CREATEROLE")
+    project = Project(tmp_path, "dev", SHORT_CHILD_NAMES, program=WAREHOUSE)
+    project.configure(
+        {"acme-warehouse:roleName": "upgrade_other_loader", "acme-warehouse:stitchApiUrl": stitch.url},
+        {"acme-warehouse:databaseUrl": db.owner_url, "acme-warehouse:stitchToken": stitch.token},
+    )
+    try:
+        assert project.run("up")["result"] == "succeeded"
+        (destination,) = stitch.destinations.values()
+        assert destination["name"] == "acme-warehouse-dev", "0.2.0's default"
+        assert_upgrades_in_place(project, stitch, new=set())
+        assert [d["name"] for d in stitch.destinations.values()] == ["acme-warehouse-dev"]
     finally:
         project.run("destroy")
