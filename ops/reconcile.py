@@ -534,12 +534,12 @@ def reconcile_stack(
             # been marked as seen"), so they are moved first, by the plain up (or preview) any upgrade takes (CHANGELOG.md).
             engine["refresh"] = False
             if not dry_run:
-                stack.up(suppress_progress=True, **engine)
+                workspace.up_without_readback(stack, suppress_progress=True, **engine)
                 engine["refresh"] = True
         if dry_run:
             stack.preview(**engine)
         else:
-            stack.up(suppress_progress=True, **engine)
+            workspace.up_without_readback(stack, suppress_progress=True, **engine)
     except auto.CommandError as error:
         failed = "\n".join(events.errors) or _last_line(error)
 

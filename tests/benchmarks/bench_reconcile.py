@@ -29,9 +29,22 @@ from psycopg import sql
 from devtools.local_postgres import Cluster, free_port
 from tests.doubles.fake_heroku import FakeHeroku, HerokuApiServer, PostgresTarget
 from tests.doubles.fake_stitch import FakeStitch, StitchServer, connects_for_real
-from tests.support.real_engine import real_stack
+from tests.support.real_engine import RealStack, real_stack
 
 GOAL = 2.0
+
+
+def configure_bench_stack(stack: RealStack, heroku: FakeHeroku, stitch: FakeStitch, app_name: str) -> None:
+    """A `source: heroku` stack on the Heroku double with a Stitch destination on the Stitch double."""
+    stack.set_config(
+        {
+            "stitch-heroku:app_name": app_name,
+            "stitch-heroku:stitch_api_url": stitch.url,
+            "heroku:url": heroku.url,
+            "heroku:delays": '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}',
+        },
+        secrets={"heroku:apiKey": heroku.api_key, "stitch:accessToken": stitch.token},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,15 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp,
             real_stack(Path(tmp), "dev-bench") as stack,
         ):
-            stack.set_config(
-                {
-                    "stitch-heroku:app_name": "acme-bench-reconcile",
-                    "stitch-heroku:stitch_api_url": stitch.url,
-                    "heroku:url": heroku.url,
-                    "heroku:delays": '{"postAppCreateDelay":0,"postSpaceCreateDelay":0,"postDomainCreateDelay":0}',
-                },
-                secrets={"heroku:apiKey": heroku.api_key, "stitch:accessToken": stitch.token},
-            )
+            configure_bench_stack(stack, heroku, stitch, "acme-bench-reconcile")
             stack.up()
             (addon,) = heroku.addons
             with cluster.superuser(heroku.database_name(addon)) as conn:

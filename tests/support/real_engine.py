@@ -93,6 +93,10 @@ class RealStack:
     def refresh(self, **kwargs: Any) -> auto.RefreshResult:
         return self.stack.refresh(on_output=self._capture(), color="never", **kwargs)
 
+    def preview_refresh(self, **kwargs: Any) -> auto.PreviewResult:
+        """`pulumi refresh --preview-only`: what Pulumi Deployments' drift detection runs."""
+        return self.stack.preview_refresh(on_output=self._capture(), color="never", **kwargs)
+
     def destroy(self, **kwargs: Any) -> auto.DestroyResult:
         return self.stack.destroy(on_output=self._capture(), color="never", **kwargs)
 
