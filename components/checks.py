@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 
 from . import capacity as cap
 from . import postgres_sql as pg
+from .config import PROGRAM_TERMS, Terms
 from .connection import ConnectionSettings, redact
 from .up_command import pulumi_up
 
@@ -108,6 +109,7 @@ def verify(
     owner_reason: str | None = None,
     limits: cap.CapacityLimits | None = None,
     samples: Sequence[Mapping[str, object]] = (),
+    terms: Terms = PROGRAM_TERMS,
 ) -> Report:
     """Run every check; while the server does not answer, look again every POLL_SECONDS for wait_seconds.
 
@@ -118,18 +120,19 @@ def verify(
     the stack's `source`, so that fix texts name the command for it (None from the CLI). credential is the
     stack's `stitch_credential` (None: the user's own, or the CLI) and owner_reason why the owner's
     credential is used, for the least-privilege check. limits are the database's storage and table limits and
-    samples the measurements an earlier run kept, for the capacity check (components/capacity.py).
+    samples the measurements an earlier run kept, for the capacity check (components/capacity.py). terms: how the
+    fixes name a setting, this program's config key or a Destination's input (config.terms_of).
     """
     privilege = Expectation(credential, owner_reason)
     measure = Capacity(limits, tuple(samples))
     deadline = clock() + max(wait_seconds, 0)
-    report = verify_once(settings, connect_timeout, source, privilege, measure)
+    report = verify_once(settings, connect_timeout, source, privilege, measure, terms)
     attempts = 1
     while _not_answering(report) and (now := clock()) < deadline:
         sleep(min(POLL_SECONDS, deadline - now))
         attempts += 1
         if _listening(settings.host, settings.port, timeout=POLL_SECONDS):
-            report = verify_once(settings, connect_timeout, source, privilege, measure)
+            report = verify_once(settings, connect_timeout, source, privilege, measure, terms)
     report.attempts = attempts
     report.checked_at = utc_now()
     return report
@@ -201,6 +204,7 @@ def verify_once(
     source: str | None = None,
     privilege: Expectation | None = None,
     capacity: Capacity | None = None,
+    terms: Terms = PROGRAM_TERMS,
 ) -> Report:
     """One attempt: connect, then run every check over that one connection."""
     report = Report(target=settings.describe())
@@ -225,6 +229,7 @@ def verify_once(
                     database=settings.database,
                     source=source,
                     credential=privilege.credential if privilege else None,
+                    terms=terms,
                 ),
             )
         )

@@ -40,6 +40,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from . import postgres_sql as pg
+from .config import CALLER_PROJECT, caller_project, terms_of
 from .connection import InvalidDatabaseUrl, connect_as, parse_database_url
 from .provider_failure import fail_with
 from .stitch_role import stitch_schemas, this_stacks_marker
@@ -102,7 +103,15 @@ def connection_refusal(news: dict[str, Any], connect: Connect = connect_problem)
         if problem and part and (typed or not pg.is_not_resolved(problem)):
             target = f"{where.host}:{where.port}"
             source = news.get("source") or ("url" if typed else None)
-            fix = pg.connect_error_fix(problem, target, host=where.host, role=where.username, database=where.database, source=source)
+            fix = pg.connect_error_fix(
+                problem,
+                target,
+                host=where.host,
+                role=where.username,
+                database=where.database,
+                source=source,
+                terms=terms_of(news),
+            )
             return f"{key}: {part} ({where.username}@{target}/{where.database}). Nothing was changed. {fix}"
     return None
 
@@ -332,7 +341,7 @@ REFUSALS = (("source", switch_refusal), ("stitch_destination", token_refusal))
 """Each guard's props hold only its own keys, so each refusal answers None for the other guard."""
 
 
-QUESTIONS = {"__provider", "connect_timeout", "kept_role_marker", *(key for pair in CONNECTIONS for key in pair)}
+QUESTIONS = {"__provider", "connect_timeout", "kept_role_marker", CALLER_PROJECT, *(key for pair in CONNECTIONS for key in pair)}
 """What a guard is given only to ask the server, never to remember: no change of it is a change of the guard."""
 
 
@@ -400,6 +409,7 @@ class SourceGuard(pulumi.dynamic.Resource, module="stitch", name="SourceGuard"):
             "stitch_role": args.stitch_role,
             **replace(args.probe, owner_url=args.owner_url, connect_timeout=args.connect_timeout).props(),
             "kept_role_marker": this_stacks_marker(kept=True),
+            **caller_project(),
         }
         owned = pulumi.ResourceOptions(depends_on=list(args.owned), additional_secret_outputs=["owner_url", "stitch_url"])
         super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, owned))
@@ -422,7 +432,7 @@ class DestinationGuard(pulumi.dynamic.Resource, module="stitch", name="Destinati
     Declare it before anything else, with nothing but config in its inputs: its check then runs before any step."""
 
     def __init__(self, name: str, args: DestinationGuardArgs, opts: pulumi.ResourceOptions | None = None):
-        props = {"stitch_destination": args.stitch_destination, "destination_name": args.destination_name}
+        props = {"stitch_destination": args.stitch_destination, "destination_name": args.destination_name, **caller_project()}
         if args.probe is not None:
             props |= args.probe.props()
         secret = pulumi.ResourceOptions(additional_secret_outputs=["owner_url", "stitch_url"])

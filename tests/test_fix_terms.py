@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import psycopg
+import pytest
 from stitch_heroku.checks import verify
+from stitch_heroku.config import CALLER_PROJECT, PROGRAM_PROJECT
 from stitch_heroku.connection import parse_database_url
+from stitch_heroku.source_guard import QUESTIONS, SourceGuardProvider
+from stitch_heroku.verification import WATCHED_INPUTS, VerificationFailed, VerificationProvider
+
+ANOTHER_PROJECT = "acme-warehouse"
+"""A program of one's own that declares a Destination: its settings are the Destination's inputs."""
 
 
 def test_a_dedicated_roles_refused_password_is_fixed_by_raising_its_version(ssl_server):
@@ -15,7 +23,7 @@ def test_a_dedicated_roles_refused_password_is_fixed_by_raising_its_version(ssl_
     report = verify(wrong, source="url", credential="dedicated")
     (connect,) = [check for check in report.checks if check.name == "connect"]
     assert connect.status == "fail"
-    assert "raise stitch_password_version by one" in connect.fix and "stitchPasswordVersion" in connect.fix, connect.fix
+    assert "raise stitch_password_version by one (pulumi config set stitch_password_version <n+1>)" in connect.fix, connect.fix
     assert "config set --secret database_url" not in connect.fix
     assert "stitch-heroku reconcile --stack <stack>" in connect.fix, "pulumi up with its equivalent without the language host"
 
@@ -25,3 +33,54 @@ def test_a_url_of_the_users_own_refused_is_still_set_again(ssl_server):
     wrong = replace(settings, password="not-the-password")
     (connect,) = [check for check in verify(wrong, source="url").checks if check.name == "connect"]
     assert "pulumi config set --secret database_url" in connect.fix and "stitch_password_version" not in connect.fix
+
+
+def wrong_password(url: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    return f"postgres://{info['user']}:not-the-password@{info['host']}:{info['port']}/{info['dbname']}"
+
+
+def refused_in_the_verification(url: str, project: str) -> str:
+    """The message of a Verification whose credential's password is refused, declared in `project`."""
+    props = {"database_url": wrong_password(url), "connect_timeout": 5, "wait_seconds": 0, "run_token": "", "report": None,
+             "source": "url", CALLER_PROJECT: project}  # fmt: skip
+    with pytest.raises(VerificationFailed) as raised:
+        VerificationProvider().create(props)
+    return str(raised.value)
+
+
+def test_a_destination_in_another_project_is_told_its_input_when_its_password_is_refused(ssl_server):
+    message = refused_in_the_verification(ssl_server.granted_url, ANOTHER_PROJECT)
+    assert "set the Destination's input `database_url` (`databaseUrl` in TypeScript and YAML)" in message, message
+    assert "pulumi config set" not in message and "not-the-password" not in message
+
+
+def test_our_program_is_told_its_config_key_when_its_password_is_refused(ssl_server):
+    message = refused_in_the_verification(ssl_server.granted_url, PROGRAM_PROJECT)
+    assert "pulumi config set --secret database_url" in message and "Destination's input" not in message, message
+
+
+def test_a_dedicated_role_of_another_project_raises_its_input(ssl_server):
+    props = {"database_url": wrong_password(ssl_server.granted_url), "connect_timeout": 5, "wait_seconds": 0, "run_token": "",
+             "report": None, "source": "url", "stitch_credential": "dedicated", CALLER_PROJECT: ANOTHER_PROJECT}  # fmt: skip
+    with pytest.raises(VerificationFailed) as raised:
+        VerificationProvider().create(props)
+    assert "set the Destination's input `stitch_password_version` (`stitchPasswordVersion` in TypeScript and YAML) to <n+1>" in str(
+        raised.value
+    ), raised.value
+
+
+def test_the_guard_names_the_input_of_another_projects_destination(ssl_server):
+    wrong = wrong_password(ssl_server.owner_url)
+    news = {"source": "url", "owner_url": wrong, "owner_key": "database_url", CALLER_PROJECT: ANOTHER_PROJECT}
+    failures = SourceGuardProvider().check({}, news).failures
+    assert any("`databaseUrl` in TypeScript and YAML" in f.reason for f in failures), [f.reason for f in failures]
+    ours = SourceGuardProvider().check({}, {**news, CALLER_PROJECT: PROGRAM_PROJECT}).failures
+    assert any("pulumi config set --secret database_url" in f.reason for f in ours), [f.reason for f in ours]
+
+
+def test_the_callers_project_changes_no_existing_stacks_diff():
+    """A state written before the prop existed has none: the next up sees no change of the guard or the verification."""
+    assert CALLER_PROJECT in QUESTIONS and CALLER_PROJECT not in WATCHED_INPUTS
+    olds = {"source": "url", "stitch_credential": "dedicated"}
+    assert SourceGuardProvider().diff("id", olds, {**olds, CALLER_PROJECT: ANOTHER_PROJECT}).changes is False
