@@ -239,7 +239,7 @@ def verify_once(
         report.checks.append(CheckResult("connect", "pass", f"authenticated as {settings.username} in {elapsed:.0f} ms"))
         try:
             report.checks += _run_checks(conn, privilege or Expectation())
-            report.checks, report.capacity = _capacity(conn, report.checks, capacity or Capacity())
+            report.checks, report.capacity = _capacity(conn, report.checks, capacity or Capacity(), terms)
         except psycopg.OperationalError as error:  # the server went away mid-check (restart, failover)
             report.checks.append(
                 CheckResult(
@@ -555,7 +555,7 @@ def write_access_check(conn: psycopg.Connection) -> CheckResult:
 
 
 def _capacity(
-    conn: psycopg.Connection, checks: list[CheckResult], capacity: Capacity
+    conn: psycopg.Connection, checks: list[CheckResult], capacity: Capacity, terms: Terms = PROGRAM_TERMS
 ) -> tuple[list[CheckResult], dict[str, object] | None]:
     """The capacity check, last; and, on a Heroku plan over its limit, the privilege checks named as Heroku's
     enforcement, with the ways out instead of a GRANT (components/capacity.py)."""
@@ -565,8 +565,8 @@ def _capacity(
         raise
     except psycopg.Error as error:
         return [*checks, CheckResult("capacity", "warn", f"could not measure the database's size: {_server_words(error)}")], None
-    found = cap.assess(usage, capacity.limits, capacity.samples)
-    checked = cap.recognise_enforcement(checks, found, capacity.limits)
+    found = cap.assess(usage, capacity.limits, capacity.samples, terms=terms)
+    checked = cap.recognise_enforcement(checks, found, capacity.limits, terms)
     return [*checked, CheckResult("capacity", found.status, found.detail, found.fix)], found.data
 
 

@@ -84,3 +84,16 @@ def test_the_callers_project_changes_no_existing_stacks_diff():
     assert CALLER_PROJECT in QUESTIONS and CALLER_PROJECT not in WATCHED_INPUTS
     olds = {"source": "url", "stitch_credential": "dedicated"}
     assert SourceGuardProvider().diff("id", olds, {**olds, CALLER_PROJECT: ANOTHER_PROJECT}).changes is False
+
+
+def test_a_full_plan_and_the_users_own_limit_name_the_destinations_inputs_in_another_project():
+    from stitch_heroku import capacity as cap
+    from stitch_heroku.config import COMPONENT_TERMS
+
+    limits = cap.with_storage_limit(cap.limits_for("heroku", "essential-0", None), 0.5)
+    bigger = cap.ways_out(limits, taken=None, terms=COMPONENT_TERMS)
+    assert "set the Destination's input `plan` (`plan` in TypeScript and YAML) to essential-1" in bigger, bigger
+    assert "pulumi config set" not in bigger and "stitch-heroku reconcile --stack <stack>" in bigger
+    own = cap.own_limit_fix(limits, terms=COMPONENT_TERMS)
+    assert "raise the Destination's input `storage_limit_gb` (`storageLimitGb` in TypeScript and YAML)" in own, own
+    assert "pulumi config set plan essential-1, then `pulumi up`" in cap.ways_out(limits, taken=None)
