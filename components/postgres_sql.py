@@ -577,12 +577,11 @@ def handover_statements(role: str, schemas: list[tuple[str, list[str]]]) -> list
     return statements
 
 
-def role_exists_fix(role: str) -> str:
+def role_exists_fix(role: str, terms: Terms = PROGRAM_TERMS) -> str:
     return (
         f'A role "{role}" already exists on the server and this stack did not make it (its comment does not say so). '
-        f"Pick another name: pulumi config set stitch_role_name {role}_2 (a Destination's input stitch_role_name; "
-        "stitchRoleName in TypeScript, Go or YAML); or, if it is a role made for Stitch by hand, "
-        "give its URL instead: pulumi config set --secret stitch_url (it asks for the URL)"
+        f"Pick another name: {terms.set('stitch_role_name', f'{role}_2')}; or, if it is a role made for Stitch by hand, "
+        f"give its URL instead: {terms.set('stitch_url', secret=True)}"
     )
 
 

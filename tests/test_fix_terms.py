@@ -97,3 +97,16 @@ def test_a_full_plan_and_the_users_own_limit_name_the_destinations_inputs_in_ano
     own = cap.own_limit_fix(limits, terms=COMPONENT_TERMS)
     assert "raise the Destination's input `storage_limit_gb` (`storageLimitGb` in TypeScript and YAML)" in own, own
     assert "pulumi config set plan essential-1, then `pulumi up`" in cap.ways_out(limits, taken=None)
+
+
+def test_the_guards_refusals_name_the_destinations_inputs_in_another_project():
+    from stitch_heroku.source_guard import destroy_refusal, token_refusal
+
+    olds, news = {"stitch_destination": "managed", "destination_name": "wh"}, {"stitch_destination": "none"}
+    theirs = token_refusal(olds, {**news, CALLER_PROJECT: ANOTHER_PROJECT}) or ""
+    assert "the Destination's input `stitch_access_token` (`stitchAccessToken` in TypeScript and YAML)" in theirs, theirs
+    assert "`stitch_destination` (`stitchDestination` in TypeScript and YAML) to released" in theirs and "pulumi config" not in theirs
+    ours = token_refusal(olds, news) or ""
+    assert "pulumi config set --secret stitch:accessToken" in ours and "pulumi config set stitch_destination released" in ours
+    protected = destroy_refusal({"protect": True, CALLER_PROJECT: ANOTHER_PROJECT}) or ""
+    assert "`protect` (`protect` in TypeScript and YAML) to false" in protected, protected
