@@ -110,3 +110,18 @@ def test_the_guards_refusals_name_the_destinations_inputs_in_another_project():
     assert "pulumi config set --secret stitch:accessToken" in ours and "pulumi config set stitch_destination released" in ours
     protected = destroy_refusal({"protect": True, CALLER_PROJECT: ANOTHER_PROJECT}) or ""
     assert "`protect` (`protect` in TypeScript and YAML) to false" in protected, protected
+
+
+def test_the_stitch_destinations_refusals_name_the_destinations_inputs_in_another_project():
+    from stitch_heroku.stitch_destination import StitchDestinationError, StitchDestinationProvider
+
+    olds = {"name": "wh", "adopt_id": "", "stitch_status": "deleted"}
+    with pytest.raises(StitchDestinationError) as deleted:
+        StitchDestinationProvider().diff("7", olds, {**olds, CALLER_PROJECT: ANOTHER_PROJECT})
+    assert "the Destination's input `stitch_destination` (`stitchDestination` in TypeScript and YAML) to released" in str(deleted.value)
+    with pytest.raises(StitchDestinationError) as renamed:
+        StitchDestinationProvider().diff("7", {**olds, "stitch_status": "active"}, {**olds, "name": "wh2", CALLER_PROJECT: ANOTHER_PROJECT})
+    assert "set the Destination's input `stitch_destination_name` (`stitchDestinationName`" in str(renamed.value), renamed.value
+    with pytest.raises(StitchDestinationError) as ours:
+        StitchDestinationProvider().diff("7", olds, olds)
+    assert "pulumi config set stitch_destination released, then `pulumi up`" in str(ours.value), ours.value
