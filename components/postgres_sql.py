@@ -414,7 +414,7 @@ SELECT current_user AS login,
 """)
 
 
-def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
+def not_owner_fix(key: str, login: str, owner: str, database: str, terms: Terms = PROGRAM_TERMS) -> str:
     """Why a stack whose login neither owns its database nor acts for the owner is stopped, and the ways out."""
     who, db = quote_identifier(login), quote_identifier(database)
     head = (
@@ -426,11 +426,12 @@ def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
     if key == "database_config_var":
         return head + (
             "Point database_config_var at the config var of the database's default (owner) credential, usually "
-            "DATABASE_URL (`heroku pg:credentials:url <database> --name default` shows it): pulumi config set "
-            "database_config_var DATABASE_URL. Give Stitch another credential with stitch_config_var instead."
+            "DATABASE_URL (`heroku pg:credentials:url <database> --name default` shows it): "
+            f"{terms.set('database_config_var', 'DATABASE_URL')}. "
+            f"Give Stitch another credential with {terms.called('stitch_config_var')} instead."
         )
     return head + (
-        f"Either give the stack the owner's URL: pulumi config set --secret database_url (it asks for it); or, as a "
+        f"Either give the stack the owner's URL: {terms.set('database_url', secret=True)}; or, as a "
         f"superuser or the owner, let {who} act for the owner: GRANT {quote_identifier(owner)} TO {who}; or, as a "
         f"superuser, make it the owner: ALTER DATABASE {db} OWNER TO {who}; then {pulumi_up()}."
     )

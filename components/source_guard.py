@@ -201,7 +201,7 @@ def ownership_refusal(news: dict[str, Any], facts: LoginFacts = login_facts) -> 
     if found is None or found["acts_as_owner"]:
         return None
     key = "database_config_var" if news.get("source") == "heroku-existing" else "database_url"
-    return pg.not_owner_fix(key, str(found["login"]), str(found["database_owner"]), str(found["database"]))
+    return pg.not_owner_fix(key, str(found["login"]), str(found["database_owner"]), str(found["database"]), terms_of(news))
 
 
 def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerFacts = owner_facts) -> str | None:
