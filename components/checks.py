@@ -238,7 +238,7 @@ def verify_once(
         elapsed = (time.perf_counter() - started) * 1000
         report.checks.append(CheckResult("connect", "pass", f"authenticated as {settings.username} in {elapsed:.0f} ms"))
         try:
-            report.checks += _run_checks(conn, privilege or Expectation())
+            report.checks += _run_checks(conn, privilege or Expectation(), terms)
             report.checks, report.capacity = _capacity(conn, report.checks, capacity or Capacity(), terms)
         except psycopg.OperationalError as error:  # the server went away mid-check (restart, failover)
             report.checks.append(
@@ -268,7 +268,7 @@ class ConnectionLimits:
     database_in_use: int
 
 
-def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckResult]:
+def _run_checks(conn: psycopg.Connection, privilege: Expectation, terms: Terms = PROGRAM_TERMS) -> list[CheckResult]:
     try:
         facts = conn.cursor(row_factory=dict_row).execute(pg.facts_query(conn.info.server_version)).fetchone()
     except psycopg.OperationalError:
@@ -302,7 +302,7 @@ def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckR
         _create_check(facts["can_create"], facts["database"], facts["username"]),
         _load_check(conn, facts["can_create"], facts["can_temp"]),
         _catalog_check(conn),
-        least_privilege_check(conn, privilege, facts),
+        least_privilege_check(conn, privilege, facts, terms),
         headroom_check(limits),
         write_access_check(conn),
     ]
@@ -395,7 +395,9 @@ def _catalog_check(conn: psycopg.Connection) -> CheckResult:
     )
 
 
-def least_privilege_check(conn: psycopg.Connection, privilege: Expectation, facts: Mapping[str, Any]) -> CheckResult:
+def least_privilege_check(
+    conn: psycopg.Connection, privilege: Expectation, facts: Mapping[str, Any], terms: Terms = PROGRAM_TERMS
+) -> CheckResult:
     """Stitch, a third party, should hold no more than loading needs, judged by what the server allows: not the
     owner, no role it may use (inherited, or through SET ROLE) that is the owner, a built-in role with a power, a
     role with an attribute or one that owns objects; no role attribute that reaches beyond the database; no
@@ -456,8 +458,8 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation, fact
             "least privilege",
             "warn",
             f"{detail}: Stitch uses the owner's credential because {reason}",
-            "Give Stitch a credential of its own where the source allows it: pulumi config rm stitch_credential "
-            "(source url: a role this stack makes), or a role made by hand: pulumi config set --secret stitch_url.",
+            f"Give Stitch a credential of its own where the source allows it: {terms.remove('stitch_credential')} "
+            f"(source url: a role this stack makes), or a role made by hand: {terms.set('stitch_url', secret=True)}.",
         )
     if privilege.credential == "dedicated":
         alter = (

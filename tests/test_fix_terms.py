@@ -125,3 +125,13 @@ def test_the_stitch_destinations_refusals_name_the_destinations_inputs_in_anothe
     with pytest.raises(StitchDestinationError) as ours:
         StitchDestinationProvider().diff("7", olds, olds)
     assert "pulumi config set stitch_destination released, then `pulumi up`" in str(ours.value), ours.value
+
+
+def test_the_owners_credential_warning_names_the_destinations_inputs_in_another_project(ssl_server):
+    from stitch_heroku.config import COMPONENT_TERMS
+
+    owner = parse_database_url(ssl_server.owner_url)
+    (theirs,) = [c for c in verify(owner, credential="owner", terms=COMPONENT_TERMS).checks if c.name == "least privilege"]
+    assert theirs.status == "warn" and "leave out the Destination's input `stitch_credential` (`stitchCredential`" in theirs.fix, theirs
+    (ours,) = [c for c in verify(owner, credential="owner").checks if c.name == "least privilege"]
+    assert "pulumi config rm stitch_credential" in ours.fix and "pulumi config set --secret stitch_url" in ours.fix, ours
