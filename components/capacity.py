@@ -22,7 +22,9 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import postgres_sql as pg
+from .config import PROGRAM_TERMS, Terms
 from .heroku_plans import DEV_CENTER, GB, larger_plan, plan_limits
+from .up_command import pulumi_up
 
 WARN_PERCENT = 80.0
 FAIL_PERCENT = 100.0
@@ -267,10 +269,11 @@ class Assessment:
 
 
 def assess(
-    usage: Usage, limits: CapacityLimits | None, samples: Sequence[Mapping[str, Any]] = (), now: datetime | None = None
-) -> Assessment:
+    usage: Usage, limits: CapacityLimits | None, samples: Sequence[Mapping[str, Any]] = (), now: datetime | None = None,
+    terms: Terms = PROGRAM_TERMS,
+) -> Assessment:  # fmt: skip
     """Compare usage with the limits: pass below 80%, warn from 80%, fail from 100% of any of them; `over plan
-    capacity` only from the plan's own."""
+    capacity` only from the plan's own. terms: how the fixes name plan and storage_limit_gb (config.Terms)."""
     limits = limits or NO_LIMIT
     now = now or datetime.now(UTC)
 
@@ -309,15 +312,15 @@ def assess(
         detail = f"{line}: at or over the {plan_words}{what} limit ({limits.origin})"
         if over_plan:
             detail = f"{OVER_PLAN}: {detail}; Heroku restricts the database ({OVER_CAPACITY_DOC})"
-        return Assessment("fail", detail, ways_out(limits, taken=None), data, over_plan)
+        return Assessment("fail", detail, ways_out(limits, taken=None, terms=terms), data, over_plan)
     if (user_percent or 0) >= FAIL_PERCENT:
-        return Assessment("fail", f"{line}: over your {_user_limit_words(limits)}", own_limit_fix(limits), data, False)
+        return Assessment("fail", f"{line}: over your {_user_limit_words(limits)}", own_limit_fix(limits, terms=terms), data, False)
     if max(p or 0 for p in (plan_percent, table_percent)) >= WARN_PERCENT:
         detail = f"{line}: near the {plan_words}limit ({limits.origin})"
-        return Assessment("warn", detail, ways_out(limits, taken=None, ahead=True), data, False)
+        return Assessment("warn", detail, ways_out(limits, taken=None, ahead=True, terms=terms), data, False)
     if (user_percent or 0) >= WARN_PERCENT:
         detail = f"{line}: near your {_user_limit_words(limits)}"
-        return Assessment("warn", detail, own_limit_fix(limits, ahead=True), data, False)
+        return Assessment("warn", detail, own_limit_fix(limits, ahead=True, terms=terms), data, False)
     return Assessment("pass", f"{line} ({limits.storage_from()})", None, data, False)
 
 
@@ -332,21 +335,21 @@ def _user_limit_words(limits: CapacityLimits) -> str:
     return f"{USER_LIMIT} {limits.user_bytes / GB:g} GB (your own limit{plan})"
 
 
-def own_limit_fix(limits: CapacityLimits, *, ahead: bool = False) -> str:
+def own_limit_fix(limits: CapacityLimits, *, ahead: bool = False, terms: Terms = PROGRAM_TERMS) -> str:
     """The way out of the user's own limit: less data, or a higher limit. No plan to buy: it is not Heroku's."""
     when = "Before it fills: free" if ahead else "Free"
     room = f" up to the plan's {size_text(limits.plan_bytes)}" if limits.plan and limits.plan_bytes else ""
-    return f"{when} space ({FREE_SPACE}), or raise {USER_LIMIT}{room}."
+    return f"{when} space ({FREE_SPACE}), or raise {terms.called(USER_LIMIT)}{room}."
 
 
-def ways_out(limits: CapacityLimits, *, taken: str | None, ahead: bool = False) -> str:
+def ways_out(limits: CapacityLimits, *, taken: str | None, ahead: bool = False, terms: Terms = PROGRAM_TERMS) -> str:
     """The two ways out of a full plan: a larger plan, or less data. Never a GRANT: on Heroku, what Heroku took over
     capacity comes back once usage is under the limit (Dev Center, "Heroku Postgres Over Plan Capacity")."""
     head = f"Heroku took {taken} because the database is {OVER_PLAN}; this stack does not grant it back. " if taken else ""
     bigger = larger_plan(limits.plan) or "a plan with more storage"
     if limits.source == "heroku":
         plan = (
-            f"a larger plan: pulumi config set plan {bigger}, then pulumi up (the heroku provider changes the plan of the same "
+            f"a larger plan: {terms.set('plan', bigger)}, then {pulumi_up()} (the heroku provider changes the plan of the same "
             "add-on in place: resource_heroku_addon.go sends the new plan with AddOnUpdate, so the database, its data and its "
             "config var stay)"
         )
@@ -361,7 +364,9 @@ def ways_out(limits: CapacityLimits, *, taken: str | None, ahead: bool = False) 
     return f"{head}{when}{plan}; or delete data: {FREE_SPACE}{watch}.{back}"
 
 
-def recognise_enforcement(checks: Sequence[Any], found: Assessment, limits: CapacityLimits | None) -> list[Any]:
+def recognise_enforcement(
+    checks: Sequence[Any], found: Assessment, limits: CapacityLimits | None, terms: Terms = PROGRAM_TERMS
+) -> list[Any]:
     """The checks with each failed privilege check named as Heroku's enforcement when the database is over its
     Heroku plan: its fix gives the ways out instead of a GRANT or `pulumi up`, which would fight Heroku."""
     if not found.over_plan or limits is None:
@@ -370,7 +375,7 @@ def recognise_enforcement(checks: Sequence[Any], found: Assessment, limits: Capa
     for check in checks:
         if check.status == "fail" and (check.name in PRIVILEGE_CHECKS or "permission denied" in check.detail.lower()):
             taken = TAKEN.get(check.name, "a privilege Stitch's role needs")
-            out.append(dataclasses.replace(check, detail=f"{OVER_PLAN}: {check.detail}", fix=ways_out(limits, taken=taken)))
+            out.append(dataclasses.replace(check, detail=f"{OVER_PLAN}: {check.detail}", fix=ways_out(limits, taken=taken, terms=terms)))
         else:
             out.append(check)
     return out

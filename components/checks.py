@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 
 from . import capacity as cap
 from . import postgres_sql as pg
+from .config import PROGRAM_TERMS, Terms
 from .connection import ConnectionSettings, redact
 from .up_command import pulumi_up
 
@@ -108,6 +109,7 @@ def verify(
     owner_reason: str | None = None,
     limits: cap.CapacityLimits | None = None,
     samples: Sequence[Mapping[str, object]] = (),
+    terms: Terms = PROGRAM_TERMS,
 ) -> Report:
     """Run every check; while the server does not answer, look again every POLL_SECONDS for wait_seconds.
 
@@ -118,18 +120,19 @@ def verify(
     the stack's `source`, so that fix texts name the command for it (None from the CLI). credential is the
     stack's `stitch_credential` (None: the user's own, or the CLI) and owner_reason why the owner's
     credential is used, for the least-privilege check. limits are the database's storage and table limits and
-    samples the measurements an earlier run kept, for the capacity check (components/capacity.py).
+    samples the measurements an earlier run kept, for the capacity check (components/capacity.py). terms: how the
+    fixes name a setting, this program's config key or a Destination's input (config.terms_of).
     """
     privilege = Expectation(credential, owner_reason)
     measure = Capacity(limits, tuple(samples))
     deadline = clock() + max(wait_seconds, 0)
-    report = verify_once(settings, connect_timeout, source, privilege, measure)
+    report = verify_once(settings, connect_timeout, source, privilege, measure, terms)
     attempts = 1
     while _not_answering(report) and (now := clock()) < deadline:
         sleep(min(POLL_SECONDS, deadline - now))
         attempts += 1
         if _listening(settings.host, settings.port, timeout=POLL_SECONDS):
-            report = verify_once(settings, connect_timeout, source, privilege, measure)
+            report = verify_once(settings, connect_timeout, source, privilege, measure, terms)
     report.attempts = attempts
     report.checked_at = utc_now()
     return report
@@ -201,6 +204,7 @@ def verify_once(
     source: str | None = None,
     privilege: Expectation | None = None,
     capacity: Capacity | None = None,
+    terms: Terms = PROGRAM_TERMS,
 ) -> Report:
     """One attempt: connect, then run every check over that one connection."""
     report = Report(target=settings.describe())
@@ -225,6 +229,7 @@ def verify_once(
                     database=settings.database,
                     source=source,
                     credential=privilege.credential if privilege else None,
+                    terms=terms,
                 ),
             )
         )
@@ -233,8 +238,8 @@ def verify_once(
         elapsed = (time.perf_counter() - started) * 1000
         report.checks.append(CheckResult("connect", "pass", f"authenticated as {settings.username} in {elapsed:.0f} ms"))
         try:
-            report.checks += _run_checks(conn, privilege or Expectation())
-            report.checks, report.capacity = _capacity(conn, report.checks, capacity or Capacity())
+            report.checks += _run_checks(conn, privilege or Expectation(), terms)
+            report.checks, report.capacity = _capacity(conn, report.checks, capacity or Capacity(), terms)
         except psycopg.OperationalError as error:  # the server went away mid-check (restart, failover)
             report.checks.append(
                 CheckResult(
@@ -263,7 +268,7 @@ class ConnectionLimits:
     database_in_use: int
 
 
-def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckResult]:
+def _run_checks(conn: psycopg.Connection, privilege: Expectation, terms: Terms = PROGRAM_TERMS) -> list[CheckResult]:
     try:
         facts = conn.cursor(row_factory=dict_row).execute(pg.facts_query(conn.info.server_version)).fetchone()
     except psycopg.OperationalError:
@@ -297,7 +302,7 @@ def _run_checks(conn: psycopg.Connection, privilege: Expectation) -> list[CheckR
         _create_check(facts["can_create"], facts["database"], facts["username"]),
         _load_check(conn, facts["can_create"], facts["can_temp"]),
         _catalog_check(conn),
-        least_privilege_check(conn, privilege, facts),
+        least_privilege_check(conn, privilege, facts, terms),
         headroom_check(limits),
         write_access_check(conn),
     ]
@@ -390,7 +395,9 @@ def _catalog_check(conn: psycopg.Connection) -> CheckResult:
     )
 
 
-def least_privilege_check(conn: psycopg.Connection, privilege: Expectation, facts: Mapping[str, Any]) -> CheckResult:
+def least_privilege_check(
+    conn: psycopg.Connection, privilege: Expectation, facts: Mapping[str, Any], terms: Terms = PROGRAM_TERMS
+) -> CheckResult:
     """Stitch, a third party, should hold no more than loading needs, judged by what the server allows: not the
     owner, no role it may use (inherited, or through SET ROLE) that is the owner, a built-in role with a power, a
     role with an attribute or one that owns objects; no role attribute that reaches beyond the database; no
@@ -451,8 +458,8 @@ def least_privilege_check(conn: psycopg.Connection, privilege: Expectation, fact
             "least privilege",
             "warn",
             f"{detail}: Stitch uses the owner's credential because {reason}",
-            "Give Stitch a credential of its own where the source allows it: pulumi config rm stitch_credential "
-            "(source url: a role this stack makes), or a role made by hand: pulumi config set --secret stitch_url.",
+            f"Give Stitch a credential of its own where the source allows it: {terms.remove('stitch_credential')} "
+            f"(source url: a role this stack makes), or a role made by hand: {terms.set('stitch_url', secret=True)}.",
         )
     if privilege.credential == "dedicated":
         alter = (
@@ -550,7 +557,7 @@ def write_access_check(conn: psycopg.Connection) -> CheckResult:
 
 
 def _capacity(
-    conn: psycopg.Connection, checks: list[CheckResult], capacity: Capacity
+    conn: psycopg.Connection, checks: list[CheckResult], capacity: Capacity, terms: Terms = PROGRAM_TERMS
 ) -> tuple[list[CheckResult], dict[str, object] | None]:
     """The capacity check, last; and, on a Heroku plan over its limit, the privilege checks named as Heroku's
     enforcement, with the ways out instead of a GRANT (components/capacity.py)."""
@@ -560,8 +567,8 @@ def _capacity(
         raise
     except psycopg.Error as error:
         return [*checks, CheckResult("capacity", "warn", f"could not measure the database's size: {_server_words(error)}")], None
-    found = cap.assess(usage, capacity.limits, capacity.samples)
-    checked = cap.recognise_enforcement(checks, found, capacity.limits)
+    found = cap.assess(usage, capacity.limits, capacity.samples, terms=terms)
+    checked = cap.recognise_enforcement(checks, found, capacity.limits, terms)
     return [*checked, CheckResult("capacity", found.status, found.detail, found.fix)], found.data
 
 

@@ -18,6 +18,10 @@ from .config import HEROKU_KEY, SETTINGS, STITCH_TOKEN_KEY, Setting
 INPUT_NAMES = {HEROKU_KEY: "heroku_api_key", STITCH_TOKEN_KEY: "stitch_access_token"}
 
 
+# Where a Destination's default differs from this program's config key's (destination.default_destination_name).
+INPUT_DEFAULT_DOCS = {"stitch_destination_name": "`<project>-<stack>-<name>` (this repository's program: `<project>-<stack>`)"}
+
+
 def input_name(setting: Setting) -> str:
     return INPUT_NAMES.get(setting.key, setting.key)
 
@@ -49,7 +53,8 @@ def markdown_inputs() -> str:
         name = input_name(setting)
         sources = "with a Stitch token" if setting.needs_token else ("all" if len(setting.sources) == 3 else ", ".join(setting.sources))
         kind, note = notes[name]
-        rows.append(f"| `{name}` | `{camel(name)}` | `{kind}` | {sources} | {setting.default_doc} | {note} |")
+        default = INPUT_DEFAULT_DOCS.get(setting.key, setting.default_doc)
+        rows.append(f"| `{name}` | `{camel(name)}` | `{kind}` | {sources} | {default} | {note} |")
     return "\n".join(rows)
 
 

@@ -471,6 +471,10 @@ class Terms:
         name = self.name(key)
         return f"the Destination's input `{name}` (`{camel(name)}` in TypeScript and YAML)"
 
+    def called(self, key: str) -> str:
+        """The key in a sentence: `key` for this program's config, the Destination's input with its camelCase."""
+        return self._input(key) if self.component else key
+
     def set(self, key: str, value: str = "", *, secret: bool = False) -> str:
         """The fix that gives `key` a value (`value` an example, or '' when the user picks it)."""
         if self.component:
@@ -493,6 +497,26 @@ COMPONENT_TERMS = Terms(component=True)
 def terms_for(project: str) -> Terms:
     """Config keys for this repository's program, a Destination's inputs for any other."""
     return PROGRAM_TERMS if project == PROGRAM_PROJECT else COMPONENT_TERMS
+
+
+CALLER_PROJECT = "caller_project"
+"""The prop that carries the program's project into a dynamic provider, for its fix texts: the provider's process
+does not know it (pulumi/dynamic/__main__.py configures its Settings with PULUMI_PROJECT, which the engine does not
+set for a plugin, else "project"). A question for the texts only: no provider's diff counts it, so an existing
+stack's next `up` changes nothing for it."""
+
+
+def caller_project() -> dict[str, str]:
+    """The CALLER_PROJECT prop of a dynamic resource declared in this program run."""
+    import pulumi
+
+    return {CALLER_PROJECT: pulumi.get_project()}
+
+
+def terms_of(props: Mapping[str, Any]) -> Terms:
+    """The terms of a fix raised in a dynamic provider, from the CALLER_PROJECT its props carry; a state written
+    before it (which a delete reads) gets this program's, as every fix said until then."""
+    return terms_for(str(props.get(CALLER_PROJECT) or PROGRAM_PROJECT))
 
 
 def key_suggestion(key: str, keys: tuple[str, ...]) -> str:

@@ -51,9 +51,13 @@ from .config import (
     LOOPBACK_HOSTS,
     ONE_CREDENTIAL_REASON,
     PLAN_PREFIX,
+    PROGRAM_TERMS,
     StackConfig,
+    Terms,
+    caller_project,
     heroku_api_host,
     netrc_path,
+    terms_of,
 )
 from .moved import part_of, with_args
 from .provider_credentials import (
@@ -64,6 +68,7 @@ from .provider_credentials import (
     heroku_config,
     without_credentials,
 )
+from .up_command import pulumi_up
 
 CREDENTIAL = "stitch"
 ATTACHMENT = "STITCH_DATABASE"
@@ -135,9 +140,10 @@ class HerokuHttp:
     rotate.ts send exactly that to the Data API; the Platform API takes it too). Reads are retried on 429
     and 5xx; a POST is never repeated blindly. The key never appears in a message."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0, retries: int = 3):
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0, retries: int = 3, terms: Terms = PROGRAM_TERMS):
+        self._give_key = f"run `heroku login`, or {terms.set(HEROKU_KEY, secret=True)}"  # terms: config.Terms of the caller
         if not api_key:
-            raise HerokuCredentialError(f"no Heroku API key: run `heroku login`, or pulumi config set --secret {HEROKU_KEY}")
+            raise HerokuCredentialError(f"no Heroku API key: {self._give_key}")
         self.base_url, self._key, self._retries = base_url.rstrip("/"), api_key, retries
         token = base64.b64encode(f":{api_key}".encode()).decode()
         headers = {"Authorization": f"Basic {token}", "Accept": ACCEPT, "User-Agent": "stitch-heroku"}
@@ -168,9 +174,9 @@ class HerokuHttp:
             return response.status, answer
         message = answer.get("message") if isinstance(answer, dict) else None
         message = str(message or response.data[:200].decode("utf-8", "replace") or "(no message)").replace(self._key, "***")
-        fix = {401: f"the Heroku API key is not valid: run `heroku login`, or pulumi config set --secret {HEROKU_KEY}",
+        fix = {401: f"the Heroku API key is not valid: {self._give_key}",
                403: "the Heroku account behind the API key may not manage this database: use a key of the app's owner or team"
-               }.get(response.status, "retry `pulumi up`; if it keeps failing, see https://status.heroku.com")  # fmt: skip
+               }.get(response.status, f"retry {pulumi_up()}; if it keeps failing, see https://status.heroku.com")  # fmt: skip
         said = message.rstrip(".")
         raise HerokuCredentialError(f"Heroku answered {method} {self.base_url}{path} with {response.status}: {said}. Fix: {fix}")
 
@@ -209,7 +215,7 @@ def find_database_addon(http: HerokuHttp, app_name: str, config_var: str) -> Dat
     addon_id = attachment["addon"]["id"]
     status, addon = http.call("GET", f"/addons/{quote(addon_id, safe='')}")
     if status == 404:
-        raise HerokuCredentialError(f"the add-on {addon_id} behind {config_var} of {app_name!r} is gone: run `pulumi up` again")
+        raise HerokuCredentialError(f"the add-on {addon_id} behind {config_var} of {app_name!r} is gone: run {pulumi_up()} again")
     # api-ref "Add-on Attachment": `app` is the app the add-on is attached to, `addon.app` the one that owns it.
     return DatabaseAddon(addon["id"], addon["name"], attachment["app"]["id"], str(addon["plan"]["name"]).removeprefix(PLAN_PREFIX))
 
@@ -336,8 +342,8 @@ _FACTS = ("user", "database", "host", "port", "state", "uuid")
 
 
 def _data_api(props: Mapping[str, Any], api_key: str | None) -> HerokuHttp:
-    """HerokuHttp says what to do when the run has no key."""
-    return HerokuHttp(str(props["data_url"]), api_key or "")
+    """HerokuHttp says what to do when the run has no key, in the caller's terms."""
+    return HerokuHttp(str(props["data_url"]), api_key or "", terms=terms_of(props))
 
 
 def _credentials_path(props: Mapping[str, Any]) -> str:
@@ -392,12 +398,12 @@ def _wait_until_active(
         if state not in PROVISIONING and state != "missing":
             raise HerokuCredentialError(
                 f"the Heroku credential {props['name']} on {props['addon_name']} is {state!r}, not active: "
-                f"look at `heroku pg:credentials {props['addon_name']}`, then run `pulumi up` again"
+                f"look at `heroku pg:credentials {props['addon_name']}`, then run {pulumi_up()} again"
             )
         if clock() >= deadline:
             raise HerokuCredentialError(
                 f"the Heroku credential {props['name']} on {props['addon_name']} was still {state!r} after "
-                f"{float(props.get('activate_timeout') or ACTIVATE_TIMEOUT):g} s: run `pulumi up` again later (it adopts the credential)"
+                f"{float(props.get('activate_timeout') or ACTIVATE_TIMEOUT):g} s: run {pulumi_up()} again later (it adopts the credential)"
             )
         sleep(poll)
 
@@ -436,6 +442,7 @@ class StitchCredential(pulumi.dynamic.Resource, module="stitch", name="HerokuCre
             "poll_seconds": args.poll_seconds,
             **{key: None for key in (*_FACTS, "adopted")},
             **given_credential(GIVEN_HEROKU_KEY, args.given_api_key),
+            **caller_project(),  # for the fixes' words only: its diff does not count it
         }
         secret = pulumi.ResourceOptions(additional_secret_outputs=[GIVEN_HEROKU_KEY] if args.given_api_key is not None else [])
         super().__init__(StitchCredentialProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))

@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg import sql
 
+from .config import PROGRAM_TERMS, Terms
 from .up_command import pulumi_up, without_language_host
 
 # Stitch runs `CREATE SCHEMA IF NOT EXISTS`, which needs CREATE on the database (the guide's
@@ -194,19 +195,16 @@ REFRESH_AFTER_ROTATION = (
 """Both proven with the real engine (tests/test_real_engine.py, test_refresh_after_a_rotation_needs_the_program)."""
 
 
-DEDICATED_ROLE_FIX = (
-    "The password of Stitch's dedicated role was refused; this stack makes that password, so no URL of yours is "
-    "wrong: raise stitch_password_version by one (in this repository's program `pulumi config set "
-    "stitch_password_version <n+1>`; in a program of your own the Destination's input `stitch_password_version`, "
-    "`stitchPasswordVersion` in TypeScript and YAML), then {up}: the role, the verification and Stitch get a new one."
-)
-
-
-def credentials_fix(source: str | None, credential: str | None = None) -> str:
+def credentials_fix(source: str | None, credential: str | None = None, terms: Terms = PROGRAM_TERMS) -> str:
     """What to run when the password was refused: it depends on where the stack's URL comes from, and, for a
-    dedicated role (credential "dedicated" on source url), on the fact that the stack itself sets its password."""
+    dedicated role (credential "dedicated" on source url), on the fact that the stack itself sets its password.
+    terms: this program's config keys, or a Destination's inputs in a program of one's own (config.terms_of)."""
     if source == "url" and credential == "dedicated":
-        return DEDICATED_ROLE_FIX.format(up=pulumi_up())
+        return (
+            "The password of Stitch's dedicated role was refused; this stack makes that password, so no URL of yours is "
+            f"wrong: raise {terms.called('stitch_password_version')} by one ({terms.set('stitch_password_version', '<n+1>')}), "
+            f"then {pulumi_up()}: the role, the verification and Stitch get a new one."
+        )
     if source in ("heroku", "heroku-existing"):
         return (
             "The username or password was refused. Heroku rotates credentials (maintenance, "
@@ -215,22 +213,21 @@ def credentials_fix(source: str | None, credential: str | None = None) -> str:
         )
     if source == "url":
         return (
-            "The username or password was refused. If the password changed, set the new URL, read from stdin: "
-            f"`pulumi config set --secret database_url` (or `stitch_url` for Stitch's own credential), then {pulumi_up()}. "
-            f"{REFRESH_AFTER_ROTATION}"
+            f"The username or password was refused. If the password changed, set the new URL: {terms.set('database_url', secret=True)}; "
+            f"for Stitch's own credential, {terms.called('stitch_url')} instead. Then {pulumi_up()}. {REFRESH_AFTER_ROTATION}"
         )
     return (
         "The username or password was refused. If Heroku rotated the credentials, take the current URL "
         "(`heroku config:get DATABASE_URL -a <app>`); a stack with a Heroku source picks it up on `pulumi up`, "
-        "a stack with source url needs `pulumi config set --secret database_url` first."
+        f"a stack with source url needs {terms.set('database_url', secret=True)} first."
     )
 
 
 def connect_error_fix(
     message: str, target: str, *, host: str = "", role: str = "", database: str = "", source: str | None = None,
-    credential: str | None = None,
+    credential: str | None = None, terms: Terms = PROGRAM_TERMS,
 ) -> str:  # fmt: skip
-    """Map libpq's connection error to what the user should do about it.
+    """Map libpq's connection error to what the user should do about it, in the caller's terms (credentials_fix).
 
     source: the stack's `source` when a stack runs the check, for the credentials' fix; None from the CLI.
     credential: the stack's `stitch_credential` (Expectation.credential), None when unknown.
@@ -242,7 +239,7 @@ def connect_error_fix(
             'check the host, or turn on SSL on the server. In Stitch, keep "Connect using SSL" checked.'
         )
     if "password authentication failed" in text or "authentication failed" in text:
-        return credentials_fix(source, credential)
+        return credentials_fix(source, credential, terms)
     if "no pg_hba.conf entry" in text and "no encryption" in text:
         return 'The server only accepts SSL connections: keep "Connect using SSL" checked in Stitch.'
     if TOO_MANY_FOR_ROLE in text:
@@ -417,7 +414,7 @@ SELECT current_user AS login,
 """)
 
 
-def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
+def not_owner_fix(key: str, login: str, owner: str, database: str, terms: Terms = PROGRAM_TERMS) -> str:
     """Why a stack whose login neither owns its database nor acts for the owner is stopped, and the ways out."""
     who, db = quote_identifier(login), quote_identifier(database)
     head = (
@@ -429,11 +426,12 @@ def not_owner_fix(key: str, login: str, owner: str, database: str) -> str:
     if key == "database_config_var":
         return head + (
             "Point database_config_var at the config var of the database's default (owner) credential, usually "
-            "DATABASE_URL (`heroku pg:credentials:url <database> --name default` shows it): pulumi config set "
-            "database_config_var DATABASE_URL. Give Stitch another credential with stitch_config_var instead."
+            "DATABASE_URL (`heroku pg:credentials:url <database> --name default` shows it): "
+            f"{terms.set('database_config_var', 'DATABASE_URL')}. "
+            f"Give Stitch another credential with {terms.called('stitch_config_var')} instead."
         )
     return head + (
-        f"Either give the stack the owner's URL: pulumi config set --secret database_url (it asks for it); or, as a "
+        f"Either give the stack the owner's URL: {terms.set('database_url', secret=True)}; or, as a "
         f"superuser or the owner, let {who} act for the owner: GRANT {quote_identifier(owner)} TO {who}; or, as a "
         f"superuser, make it the owner: ALTER DATABASE {db} OWNER TO {who}; then {pulumi_up()}."
     )
@@ -580,12 +578,11 @@ def handover_statements(role: str, schemas: list[tuple[str, list[str]]]) -> list
     return statements
 
 
-def role_exists_fix(role: str) -> str:
+def role_exists_fix(role: str, terms: Terms = PROGRAM_TERMS) -> str:
     return (
         f'A role "{role}" already exists on the server and this stack did not make it (its comment does not say so). '
-        f"Pick another name: pulumi config set stitch_role_name {role}_2 (a Destination's input stitch_role_name; "
-        "stitchRoleName in TypeScript, Go or YAML); or, if it is a role made for Stitch by hand, "
-        "give its URL instead: pulumi config set --secret stitch_url (it asks for the URL)"
+        f"Pick another name: {terms.set('stitch_role_name', f'{role}_2')}; or, if it is a role made for Stitch by hand, "
+        f"give its URL instead: {terms.set('stitch_url', secret=True)}"
     )
 
 

@@ -40,9 +40,11 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from . import postgres_sql as pg
+from .config import CALLER_PROJECT, STITCH_TOKEN_KEY, caller_project, terms_of
 from .connection import InvalidDatabaseUrl, connect_as, parse_database_url
 from .provider_failure import fail_with
 from .stitch_role import stitch_schemas, this_stacks_marker
+from .up_command import pulumi_up
 
 if TYPE_CHECKING:
     from .config import StackConfig
@@ -53,14 +55,15 @@ def switch_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
     if olds.get("source") != "heroku" or news.get("source") == "heroku":
         return None
     app, app_urn = olds.get("app_name") or "the app", olds.get("app_urn") or "<the app's URN: pulumi stack --show-urns>"
+    terms = terms_of(news)
     return (
         f'source: this stack created the Heroku app "{app}" and its Postgres database (source heroku). With source '
         f'"{news.get("source")}" the next `pulumi up` would delete them, database included (a protected stack would fail '
         "on protect instead). Nothing was changed. To keep the app and the database and let this stack forget them, run\n"
         f"    pulumi state delete --force --target-dependents '{app_urn}'\n"
-        "then `pulumi up` again: the grant and the verification are made again from the new source, and a Stitch destination "
-        "is found by its name and the adopt command printed. To delete the app and the database on purpose instead: "
-        "pulumi config set source heroku, then pulumi destroy, then switch."
+        f"then {pulumi_up()} again: the grant and the verification are made again from the new source, and a Stitch "
+        "destination is found by its name and the adopt command printed. To delete the app and the database on purpose "
+        f"instead: {terms.set('source', 'heroku')}, then pulumi destroy, then switch."
     )
 
 
@@ -102,7 +105,15 @@ def connection_refusal(news: dict[str, Any], connect: Connect = connect_problem)
         if problem and part and (typed or not pg.is_not_resolved(problem)):
             target = f"{where.host}:{where.port}"
             source = news.get("source") or ("url" if typed else None)
-            fix = pg.connect_error_fix(problem, target, host=where.host, role=where.username, database=where.database, source=source)
+            fix = pg.connect_error_fix(
+                problem,
+                target,
+                host=where.host,
+                role=where.username,
+                database=where.database,
+                source=source,
+                terms=terms_of(news),
+            )
             return f"{key}: {part} ({where.username}@{target}/{where.database}). Nothing was changed. {fix}"
     return None
 
@@ -190,7 +201,7 @@ def ownership_refusal(news: dict[str, Any], facts: LoginFacts = login_facts) -> 
     if found is None or found["acts_as_owner"]:
         return None
     key = "database_config_var" if news.get("source") == "heroku-existing" else "database_url"
-    return pg.not_owner_fix(key, str(found["login"]), str(found["database_owner"]), str(found["database"]))
+    return pg.not_owner_fix(key, str(found["login"]), str(found["database_owner"]), str(found["database"]), terms_of(news))
 
 
 def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerFacts = owner_facts) -> str | None:
@@ -208,7 +219,7 @@ def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerF
     found = facts(owner_url, role, previous, int(news.get("connect_timeout") or 10))
     if found is None:
         return None
-    owner = pg.quote_identifier(str(found["owner"]))
+    owner, terms = pg.quote_identifier(str(found["owner"])), terms_of(news)
     # current_user is the owner only when it says so (ownership_refusal has stopped a login that cannot act for it).
     owner_words = (
         f"the database owner {owner}"
@@ -220,20 +231,20 @@ def credential_refusal(olds: dict[str, Any], news: dict[str, Any], facts: OwnerF
             f"stitch_credential: Stitch is to get a role of its own ({role}), but {owner_words} may not "
             "create roles (it has neither CREATEROLE nor SUPERUSER). Nothing was changed. Either let the owner create "
             f"roles (as a superuser: ALTER ROLE {owner} CREATEROLE;), or keep Stitch on the owner's credential "
-            "(pulumi config set stitch_credential owner), or give Stitch a role made by hand with CONNECT, CREATE and "
-            "TEMPORARY on the database (pulumi config set --secret stitch_url)."
+            f"({terms.set('stitch_credential', 'owner')}), or give Stitch a role made by hand with CONNECT, CREATE and "
+            f"TEMPORARY on the database ({terms.set('stitch_url', secret=True)})."
         )
     # A role this stack made and its destroy kept says so in its comment (components/stitch_role.py): taken back.
     kept_here = bool(news.get("kept_role_marker")) and found.get("role_comment") == news.get("kept_role_marker")
     if found["role_exists"] and not made_here and not kept_here:
-        return f"stitch_role_name: {pg.role_exists_fix(role)}. Nothing was changed."
+        return f"stitch_role_name: {pg.role_exists_fix(role, terms)}. Nothing was changed."
     if found["previous_out_of_reach"]:
         old = pg.quote_identifier(str(previous))
         return (
             f"stitch_credential: Stitch loaded as {old} (stitch_url) and its schemas belong to that role; "
             f"{owner_words} cannot act for it, so it cannot give them to the new role {role} and Stitch would be locked out "
-            f"of its own tables. Nothing was changed. Either keep {old} (pulumi config set --secret stitch_url), or "
-            f"as a superuser run GRANT {old} TO {owner}; and `pulumi up` again: Stitch's schemas (those whose tables "
+            f"of its own tables. Nothing was changed. Either keep {old} ({terms.set('stitch_url', secret=True)}), or "
+            f"as a superuser run GRANT {old} TO {owner}; and {pulumi_up()} again: Stitch's schemas (those whose tables "
             f"have _sdc_ columns) are then given to {role}."
         )
     return None
@@ -276,9 +287,9 @@ def heroku_credential_refusal(olds: dict[str, Any], news: dict[str, Any], schema
         f"standard-0 and up), but Stitch has been loading as the database owner, whose role owns Stitch's schemas "
         f"({', '.join(found)}). On Heroku the owner cannot hand them to another credential's role, so Stitch would "
         "be locked out of its own tables. Nothing was changed. Keep Stitch on the owner's credential: "
-        "pulumi config set stitch_credential owner (the verification warns). Or start Stitch afresh on its own "
+        f"{terms_of(news).set('stitch_credential', 'owner')} (the verification warns). Or start Stitch afresh on its own "
         "credential on purpose: drop or rename those schemas as the owner, reset the integrations in Stitch so they "
-        "load their history again, then pulumi up."
+        f"load their history again, then {pulumi_up()}."
     )
 
 
@@ -291,13 +302,13 @@ def token_refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
     """Why a run without the Stitch token is refused, with both ways out; None when nothing would be lost."""
     if olds.get("stitch_destination") != MANAGED or news.get("stitch_destination") != NONE:
         return None
-    name = olds.get("destination_name") or "its destination"
+    name, terms = olds.get("destination_name") or "its destination", terms_of(news)
     return (
         f'stitch:accessToken: this stack manages the Stitch destination "{name}", and this run has no Stitch token. '
         "Without it `pulumi up` would drop the destination from the stack (a dev stack would delete it in Stitch). "
-        "Nothing was changed. Either provide the token: pulumi config set --secret stitch:accessToken (it asks for it), "
+        f"Nothing was changed. Either provide the token: {terms.set(STITCH_TOKEN_KEY, secret=True)}, "
         "or export STITCH_ACCESS_TOKEN=<token>; or let go of the destination on purpose, leaving it in Stitch as it is: "
-        "pulumi config set stitch_destination released, then pulumi up (no token needed)."
+        f"{terms.set('stitch_destination', 'released')}, then {pulumi_up()} (no token needed)."
     )
 
 
@@ -309,7 +320,7 @@ def destroy_refusal(props: dict[str, Any]) -> str | None:
     return (
         f'this stack is protected (protect: true): pulumi destroy deleted nothing, neither the Heroku app "{app}" and its '
         "database nor the Stitch destination, and the state is unchanged. To delete them all on purpose: "
-        "pulumi config set protect false, then pulumi up (it only lifts the protection), then pulumi destroy."
+        f"{terms_of(props).set('protect', 'false')}, then {pulumi_up()} (it only lifts the protection), then pulumi destroy."
     )
 
 
@@ -332,7 +343,7 @@ REFUSALS = (("source", switch_refusal), ("stitch_destination", token_refusal))
 """Each guard's props hold only its own keys, so each refusal answers None for the other guard."""
 
 
-QUESTIONS = {"__provider", "connect_timeout", "kept_role_marker", *(key for pair in CONNECTIONS for key in pair)}
+QUESTIONS = {"__provider", "connect_timeout", "kept_role_marker", CALLER_PROJECT, *(key for pair in CONNECTIONS for key in pair)}
 """What a guard is given only to ask the server, never to remember: no change of it is a change of the guard."""
 
 
@@ -400,6 +411,7 @@ class SourceGuard(pulumi.dynamic.Resource, module="stitch", name="SourceGuard"):
             "stitch_role": args.stitch_role,
             **replace(args.probe, owner_url=args.owner_url, connect_timeout=args.connect_timeout).props(),
             "kept_role_marker": this_stacks_marker(kept=True),
+            **caller_project(),
         }
         owned = pulumi.ResourceOptions(depends_on=list(args.owned), additional_secret_outputs=["owner_url", "stitch_url"])
         super().__init__(SourceGuardProvider(), name, props, pulumi.ResourceOptions.merge(opts, owned))
@@ -422,7 +434,7 @@ class DestinationGuard(pulumi.dynamic.Resource, module="stitch", name="Destinati
     Declare it before anything else, with nothing but config in its inputs: its check then runs before any step."""
 
     def __init__(self, name: str, args: DestinationGuardArgs, opts: pulumi.ResourceOptions | None = None):
-        props = {"stitch_destination": args.stitch_destination, "destination_name": args.destination_name}
+        props = {"stitch_destination": args.stitch_destination, "destination_name": args.destination_name, **caller_project()}
         if args.probe is not None:
             props |= args.probe.props()
         secret = pulumi.ResourceOptions(additional_secret_outputs=["owner_url", "stitch_url"])

@@ -42,7 +42,8 @@ class DestinationRecord:
 
 
 def destinations(deployment: Mapping[str, Any]) -> list[DestinationRecord]:
-    """Every Destination of the state, in the state's order (the order of their creation)."""
+    """Every Destination of the state, by name: the state holds them as their steps finished, which differs from one
+    `up` to the next for Destinations made together, and day two names the first that fails."""
     resources = [r for r in deployment.get("resources") or [] if isinstance(r, dict)]
     found = []
     for resource in resources:
@@ -55,7 +56,7 @@ def destinations(deployment: Mapping[str, Any]) -> list[DestinationRecord]:
         )
         outputs = {snake(key): _value(value) for key, value in (resource.get("outputs") or {}).items()}
         found.append(DestinationRecord(urn, urn.rsplit("::", 1)[-1], outputs, token if isinstance(token, str) and token else None, below))
-    return found
+    return sorted(found, key=lambda record: record.name)
 
 
 def descendants(resources: list[dict[str, Any]], urn: str) -> list[dict[str, Any]]:

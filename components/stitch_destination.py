@@ -16,6 +16,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, ConfigureRequest, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from .checks import verify
+from .config import PROGRAM_TERMS, Terms, caller_project, terms_of
 from .connection import ConnectionSettings
 from .provider_credentials import (
     GIVEN_STITCH_TOKEN,
@@ -37,6 +38,7 @@ from .stitch_api import (
     destination_status,
     report_card_step,
 )
+from .up_command import pulumi_up
 
 # Inputs that Stitch holds: a change means a PUT and a new wait for the report card.
 STITCH_SIDE = ("properties",)
@@ -77,6 +79,7 @@ class StitchDestinationProvider(ResourceProvider):
         return CheckResult(news, [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        terms = terms_of(props)
         if props.get("released"):
             # Released before it was ever managed here: a record only, nothing is sent to Stitch.
             return CreateResult(id_=RELEASED_ID, outs={**props, "connection_check": None, "stitch_status": "released"})
@@ -84,14 +87,14 @@ class StitchDestinationProvider(ResourceProvider):
             # A username that goes away when Heroku's rotation ends must never be registered.
             raise StitchDestinationError(
                 f"Heroku is rotating Stitch's credential (its URL holds a temporary username): destination {props['name']!r} "
-                "was not registered; run pulumi up again once `heroku pg:credentials` shows the credential active"
+                f"was not registered; run {pulumi_up()} again once `heroku pg:credentials` shows the credential active"
             )
         client = client_for(props, given_first(props, GIVEN_STITCH_TOKEN, self.access_token))
         properties = _for_the_form(_destination_type(client, props["properties"]), props["properties"])
         adopt_id = props.get("adopt_id") or ""
         before: Snapshot | None = None
         if adopt_id:
-            existing = _adoptable(client, adopt_id, props["name"])
+            existing = _adoptable(client, adopt_id, props["name"], terms)
             before = client.snapshot(existing)
             answer = client.update_destination(adopt_id, properties)
             destination_id = adopt_id
@@ -102,8 +105,9 @@ class StitchDestinationProvider(ResourceProvider):
             if twin is not None and lost is None:
                 raise StitchDestinationError(
                     f"Stitch already has a destination named {props['name']!r} (id {twin.get('id')}) that this stack did not "
-                    f"make (its description is not this stack's marker): adopt it with pulumi config set stitch_destination_id "
-                    f"{twin.get('id')} (then kept in Stitch on pulumi destroy), or set another stitch_destination_name"
+                    "make (its description is not this stack's marker): adopt it, "
+                    f"{terms.set('stitch_destination_id', str(twin.get('id')))} (then kept in Stitch on pulumi destroy), "
+                    f"or set another {terms.called('stitch_destination_name')}"
                 )
             if lost is not None:
                 log.warning(
@@ -123,7 +127,7 @@ class StitchDestinationProvider(ResourceProvider):
         try:
             outs = _settle(client, destination_id, answer, before, props)
         except (StitchDestinationError, StitchApiError) as error:
-            raise StitchDestinationError(f"{error}\n{_undo_create(client, destination_id, adopted=bool(adopt_id))}") from None
+            raise StitchDestinationError(f"{error}\n{_undo_create(client, destination_id, adopted=bool(adopt_id), terms=terms)}") from None
         return CreateResult(id_=destination_id, outs={**outs, "stitch_status": _surfaced(destination_id, answer)})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -141,10 +145,10 @@ class StitchDestinationProvider(ResourceProvider):
             replaces.append("adopt_id")
         if not replaces and olds.get("stitch_status") == "deleted":
             # Seen by the last refresh. Never re-created behind the user's back: a new one has no sources mapped.
-            raise StitchDestinationError(_deleted_in_stitch(id_, olds.get("name")))
+            raise StitchDestinationError(_deleted_in_stitch(id_, olds.get("name"), terms_of(news)))
         if not replaces and olds.get("name") != news.get("name"):
             # Errors before effects: the preview stops here, before anything is sent.
-            raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
+            raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name"), terms_of(news)))
         # While Heroku rotates Stitch's credential (hold), the settings Stitch has stay: no PUT of a temporary username.
         stitch_side = () if news.get("hold") else STITCH_SIDE
         # A token the caller gave anew (rotated) is recorded by an update that sends Stitch nothing.
@@ -162,7 +166,7 @@ class StitchDestinationProvider(ResourceProvider):
             log.info("destination %s is released: it stays in Stitch as it is, and this stack no longer manages it", id_)
             return UpdateResult(outs={**without_credentials(olds), "released": True, "stitch_status": "released"})
         if olds.get("name") != news.get("name"):
-            raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name")))
+            raise StitchDestinationError(_cannot_rename(id_, olds.get("name"), news.get("name"), terms_of(news)))
         if news.get("hold") and not olds.get("released"):
             # Mid-rotation: the state keeps the settings Stitch has, so the first up after the rotation sends the new ones.
             log.info("destination %s: Heroku is rotating Stitch's credential; nothing is sent to Stitch until it ends", id_)
@@ -174,7 +178,7 @@ class StitchDestinationProvider(ResourceProvider):
         properties = _for_the_form(_destination_type(client, news["properties"]), news["properties"])
         existing = client.find_destination(id_)
         if destination_status(existing) == "deleted":
-            raise StitchDestinationError(_deleted_in_stitch(id_, news.get("name")))
+            raise StitchDestinationError(_deleted_in_stitch(id_, news.get("name"), terms_of(news)))
         assert existing is not None
         before = client.snapshot(existing)
         answer = client.update_destination(id_, properties)
@@ -182,7 +186,7 @@ class StitchDestinationProvider(ResourceProvider):
             outs = _settle(client, id_, answer, before, news)
         except StitchDestinationError as error:
             raise StitchDestinationError(
-                f"{error}\nDestination {id_} has the new settings; the stack keeps the old state, so the next pulumi up tries again."
+                f"{error}\nDestination {id_} has the new settings; the stack keeps the old state, so the next {pulumi_up()} tries again."
             ) from None
         return UpdateResult(outs={**outs, "stitch_status": _surfaced(id_, existing)})
 
@@ -291,7 +295,7 @@ def _for_the_form(card: dict[str, Any], properties: dict[str, str]) -> dict[str,
     return sent
 
 
-def _adoptable(client: StitchClient, adopt_id: str, name: str) -> dict[str, Any]:
+def _adoptable(client: StitchClient, adopt_id: str, name: str, terms: Terms = PROGRAM_TERMS) -> dict[str, Any]:
     """The destination to adopt, once it is clear that taking it over changes nothing but its properties."""
     destinations = client.list_destinations()
     existing = next((d for d in destinations if str(d.get("id")) == adopt_id), None)
@@ -300,7 +304,7 @@ def _adoptable(client: StitchClient, adopt_id: str, name: str) -> dict[str, Any]
         where = f"it has destinations {ids}" if ids else "it has no destinations"
         raise StitchDestinationError(
             f"stitch_destination_id {adopt_id}: this Stitch account has no such destination "
-            f"({where}): set the right id, or pulumi config rm stitch_destination_id to create one"
+            f"({where}): set the right id, or {terms.remove('stitch_destination_id')} to create one"
         )
     if existing.get("type") != DESTINATION_TYPE:
         raise StitchDestinationError(
@@ -310,7 +314,7 @@ def _adoptable(client: StitchClient, adopt_id: str, name: str) -> dict[str, Any]
     if existing.get("name") != name:
         raise StitchDestinationError(
             f"stitch_destination_id {adopt_id}: is named {existing.get('name')!r} in Stitch, and stitch_destination_name is {name!r}; "
-            f"the Connect API cannot rename a destination: pulumi config set stitch_destination_name {existing.get('name')!r}, "
+            f"the Connect API cannot rename a destination: {terms.set('stitch_destination_name', repr(existing.get('name')))}, "
             "or rename it in Stitch first"
         )
     return existing
@@ -335,20 +339,20 @@ def _lost_to_a_crash(client: StitchClient, name: str, marker: str | None) -> dic
     return next((d for d in named if d.get("type") == DESTINATION_TYPE and d.get("description") == marker), None)
 
 
-def _cannot_rename(id_: str, old: Any, new: Any) -> str:
+def _cannot_rename(id_: str, old: Any, new: Any, terms: Terms = PROGRAM_TERMS) -> str:
     return (
         f"stitch_destination_name: destination {id_} is named {old!r} in Stitch (or in the last state), and the stack now says {new!r}; "
         "Stitch's Connect API cannot rename a destination (its PUT takes only properties), and replacing it would unmap its sources: "
-        f"rename it in Stitch's UI to {new!r} and run pulumi refresh, or set stitch_destination_name back to {old!r}"
+        f"rename it in Stitch's UI to {new!r} and run pulumi refresh, or set {terms.called('stitch_destination_name')} back to {old!r}"
     )
 
 
-def _deleted_in_stitch(id_: str, name: Any) -> str:
+def _deleted_in_stitch(id_: str, name: Any, terms: Terms = PROGRAM_TERMS) -> str:
     return (
         f"destination {id_} ({name!r}) was deleted in Stitch. stitch-heroku does not create a new one by itself: a new "
         "destination starts with no sources mapped to it. To create a new one on purpose, let the stack forget the "
-        "deleted one: pulumi state delete '<its URN: pulumi stack --show-urns | grep stitch-destination>', then pulumi up. "
-        "To stop managing a destination from this stack instead: pulumi config set stitch_destination released, then pulumi up."
+        f"deleted one: pulumi state delete '<its URN: pulumi stack --show-urns | grep stitch-destination>', then {pulumi_up()}. "
+        f"To stop managing a destination from this stack instead: {terms.set('stitch_destination', 'released')}, then {pulumi_up()}."
     )
 
 
@@ -361,7 +365,7 @@ def _surfaced(id_: str, destination: dict[str, Any] | None) -> str:
     return status
 
 
-def _undo_create(client: StitchClient, destination_id: str, *, adopted: bool) -> str:
+def _undo_create(client: StitchClient, destination_id: str, *, adopted: bool, terms: Terms = PROGRAM_TERMS) -> str:
     """After a failed create: what became of the destination, in one sentence for the error."""
     if adopted:
         return f"Destination {destination_id} (adopted) keeps the new settings."
@@ -372,9 +376,9 @@ def _undo_create(client: StitchClient, destination_id: str, *, adopted: bool) ->
     except StitchApiError:
         return (
             f"Destination {destination_id} could not be removed again: delete it in Stitch, "
-            f"or adopt it with pulumi config set stitch_destination_id {destination_id}."
+            f"or adopt it: {terms.set('stitch_destination_id', destination_id)}."
         )
-    return f"Destination {destination_id} was removed again; fix the cause and run pulumi up."
+    return f"Destination {destination_id} was removed again; fix the cause and run {pulumi_up()}."
 
 
 def _settle(
@@ -401,12 +405,12 @@ def _check_failed(destination_id: str, verdict: Verdict, props: dict[str, Any]) 
         head = (
             f"Stitch's report card for destination {destination_id} is at step {verdict.step!r}, not {FULLY_CONFIGURED!r}, "
             f"after {float(props['check_timeout']):g} s: its connection check has not passed (failed, or still running); "
-            "raise stitch_check_timeout, or look at the destination in Stitch"
+            f"raise {terms_of(props).called('stitch_check_timeout')}, or look at the destination in Stitch"
         )
     else:
         head = f"Stitch's connection check of destination {destination_id} failed: {verdict.error}"
     settings = ConnectionSettings.from_stitch_properties(props["properties"])
-    report = verify(settings, connect_timeout=int(props["connect_timeout"]))
+    report = verify(settings, connect_timeout=int(props["connect_timeout"]), terms=terms_of(props))
     where = "Our own checks of the same settings, from where pulumi runs"
     hint = ""
     if report.ready:
@@ -518,6 +522,7 @@ class StitchDestination(pulumi.dynamic.Resource, module="stitch", name="Destinat
             "connection_check": None,
             "report_card_step": None,
             **given_credential(GIVEN_STITCH_TOKEN, args.given_token),
+            **caller_project(),  # for the fixes' words only: its diff does not count it
         }
         given = [GIVEN_STITCH_TOKEN] if args.given_token is not None else []
         secret = pulumi.ResourceOptions(additional_secret_outputs=[*SECRET_PROPS, *given], depends_on=[marker])

@@ -18,6 +18,7 @@ from pulumi.runtime import rpc
 
 from . import capacity as cap
 from .checks import Expectation, verify
+from .config import caller_project, terms_of
 from .connection import connect_as, parse_database_url
 from .provider_failure import fail_with
 
@@ -54,6 +55,7 @@ def run_verification(inputs: dict[str, Any], previous: dict[str, Any] | None = N
         owner_reason=expected.owner_reason,
         limits=cap.CapacityLimits.from_props(inputs.get("capacity_limits")),
         samples=kept_samples(previous),
+        terms=terms_of(inputs),
     )
     if not report.ready:
         fail_with(VerificationFailed(report.render()))  # the checklist alone, no traceback (provider_failure)
@@ -147,6 +149,7 @@ class Verification(pulumi.dynamic.Resource, module="stitch", name="Verification"
             "stitch_credential": args.stitch_credential,
             "owner_reason": args.owner_reason,
             "capacity_limits": args.capacity_limits,
+            **caller_project(),  # for the fixes' words only: not a WATCHED_INPUT
             # A new token on every run makes the diff see a change, so the checks run again.
             "run_token": uuid.uuid4().hex if args.every_up else "",
             "report": None,

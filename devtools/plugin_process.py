@@ -18,11 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def install_script(bin_dir: Path, name: str, module: str, python: str = sys.executable) -> Path:
-    """Write bin_dir/name, which runs `python -u -m module` with the project on PYTHONPATH."""
+    """Write bin_dir/name, which runs `python -u -P -m module` with the project on PYTHONPATH.
+
+    -P (Python 3.11): `-m` does not put the working folder first on sys.path. The engine starts a plugin in the
+    program's folder, and a folder holding an older checkout (tests/test_upgrade.py runs the program of an
+    earlier commit) would otherwise serve that commit's stand-in instead of this one."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     target = bin_dir / name
     path = f'PYTHONPATH="{ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"'
-    target.write_text(f'#!/bin/sh\n{path} exec "{python}" -u -m {module} "$@"\n')
+    target.write_text(f'#!/bin/sh\n{path} exec "{python}" -u -P -m {module} "$@"\n')
     target.chmod(0o755)
     return target
 

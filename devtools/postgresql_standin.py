@@ -303,6 +303,33 @@ def delete_role(conn: psycopg.Connection, props: dict[str, Any], current_user: s
             conn.execute(sql.SQL("DROP ROLE {}").format(role))
 
 
+def is_unknown(value: Any) -> bool:
+    """A value a preview does not know yet, or a list holding one."""
+    from pulumi.output import Unknown
+
+    return isinstance(value, Unknown) or (isinstance(value, list) and any(is_unknown(v) for v in value))
+
+
+def role_diff(olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The Role's changed attributes, and none replaced: no attribute forces a replacement (no ForceNew in its
+    schema), a rename is an ALTER. An unknown one is a change, as for the Grant (grant_diff)."""
+    keys = sorted((set(news) | set(olds)) & (set(ROLE_DEFAULTS) | {"name", "password", "roles", "searchPaths"}))
+    return [key for key in keys if is_unknown(news.get(key)) or role_value(olds, key) != role_value(news, key)], []
+
+
+def grant_diff(olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The Grant's changed attributes and those that force its replacement (REPLACE_ON_CHANGE).
+
+    An attribute a preview does not know yet is a change, never compared: the bridge hands Terraform an unknown
+    input as TerraformUnknownVariableValue (pulumi-terraform-bridge pkg/tfbridge/schema.go), and Terraform's plan
+    marks such an attribute NewComputed, a planned update (a replacement where the attribute is ForceNew)."""
+    if not is_unknown(news.get("privileges")) and sorted(olds.get("privileges") or []) == sorted(news.get("privileges") or []):
+        news = {**news, "privileges": olds.get("privileges")}  # a set in the real schema: order is no change
+    keys = ("database", "role", "schema", "objectType", "privileges", "withGrantOption")
+    changed = [key for key in keys if is_unknown(news.get(key)) or grant_value(olds, key) != grant_value(news, key)]
+    return changed, [key for key in changed if key in REPLACE_ON_CHANGE]
+
+
 # -- the provider protocol --------------------------------------------------------------------------------
 
 
@@ -377,17 +404,7 @@ def serve() -> None:  # pragma: no cover - runs as the engine's plugin process, 
 
         def Diff(self, request: Any, context: Any) -> Any:
             olds, news = unwrap(request.olds), unwrap(request.news)
-            if ROLE_TYPE in request.urn:
-                # No attribute of the Role forces a replacement (no ForceNew in its schema): a rename is an ALTER.
-                keys = sorted((set(news) | set(olds)) & (set(ROLE_DEFAULTS) | {"name", "password", "roles", "searchPaths"}))
-                changed = [key for key in keys if role_value(olds, key) != role_value(news, key)]
-                kind = proto.DiffResponse.DIFF_SOME if changed else proto.DiffResponse.DIFF_NONE
-                return proto.DiffResponse(changes=kind, diffs=changed)
-            if sorted(olds.get("privileges") or []) == sorted(news.get("privileges") or []):
-                news["privileges"] = olds.get("privileges")  # a set in the real schema: order is no change
-            keys = ("database", "role", "schema", "objectType", "privileges", "withGrantOption")
-            changed = [key for key in keys if grant_value(olds, key) != grant_value(news, key)]
-            replaces = [key for key in changed if key in REPLACE_ON_CHANGE]
+            changed, replaces = (role_diff if ROLE_TYPE in request.urn else grant_diff)(olds, news)
             kind = proto.DiffResponse.DIFF_SOME if changed else proto.DiffResponse.DIFF_NONE
             return proto.DiffResponse(changes=kind, replaces=replaces, diffs=changed, deleteBeforeReplace=bool(replaces))
 

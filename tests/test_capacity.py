@@ -379,7 +379,7 @@ def test_over_plan_capacity_names_what_heroku_took_and_the_two_ways_out(database
     for name_ in ("create", "write access"):
         fix = checks[name_].fix
         assert "this stack does not grant it back" in fix
-        assert f"pulumi config set plan {bigger}, then pulumi up" in fix and "in place" in fix and "AddOnUpdate" in fix
+        assert f"pulumi config set plan {bigger}, then `pulumi up`" in fix and "in place" in fix and "AddOnUpdate" in fix
         assert "delete data" in fix
         assert "GRANT" not in fix and "which grants it" not in fix, "never fight Heroku"
     assert "Heroku took CREATE on the database" in checks["create"].fix

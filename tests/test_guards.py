@@ -84,11 +84,16 @@ def test_a_role_this_stack_made_and_kept_is_let_through(db):
     [None, role_marker("stitch-heroku", "prod"), role_marker("stitch-heroku", "staging", kept=True)],
     ids=["by-hand", "still-managed-elsewhere", "another-stacks"],
 )
-def test_a_role_not_provably_kept_by_this_stack_stops_naming_both_spellings_of_the_key(db, comment):
-    news = kept(db, "gu_other_" + next_name(), comment)
+def test_a_role_not_provably_kept_by_this_stack_stops_naming_the_key_in_the_callers_terms(db, comment):
+    from stitch_heroku.config import CALLER_PROJECT
+
+    role = "gu_other_" + next_name()
+    news = kept(db, role, comment)
     refusal = credential_refusal({}, news)
     assert refusal and refusal.startswith("stitch_role_name:") and "already exists" in refusal, refusal
-    assert "stitchRoleName" in refusal
+    assert f"pulumi config set stitch_role_name {role}_2" in refusal and "stitchRoleName" not in refusal, refusal
+    theirs = credential_refusal({}, {**news, CALLER_PROJECT: "acme-warehouse"})
+    assert theirs and "the Destination's input `stitch_role_name` (`stitchRoleName` in TypeScript and YAML)" in theirs, theirs
 
 
 def next_name() -> str:

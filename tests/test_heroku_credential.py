@@ -64,7 +64,8 @@ def test_an_existing_credential_is_adopted_without_a_post(heroku: FakeHeroku, ad
 
 def test_a_credential_that_never_becomes_active_is_a_clear_error(heroku: FakeHeroku, addon: dict[str, Any]) -> None:
     heroku.credential_provisioning_reads = 10_000
-    with pytest.raises(HerokuCredentialError, match=r"was still 'provisioning' after 0\.05 s: run `pulumi up` again later \(it adopts"):
+    still = r"was still 'provisioning' after 0\.05 s: run `pulumi up` \(.*\) again later \(it adopts"
+    with pytest.raises(HerokuCredentialError, match=still):
         credentials_provider(heroku.api_key).create(props(heroku, addon, activate_timeout=0.05))
 
 
@@ -181,3 +182,16 @@ def test_the_api_key_comes_from_where_the_heroku_provider_takes_it(tmp_path: Pat
     assert heroku_api_key({}, environ | {"HEROKU_API_KEY": "from-env"}) == "from-env"
     assert heroku_api_key({"heroku:apiKey": "from-config"}, environ | {"HEROKU_API_KEY": "from-env"}) == "from-config"
     assert heroku_api_key({}, {"NETRC_PATH": str(tmp_path / "none")}) is None
+
+
+def test_a_run_of_another_project_without_any_key_is_told_the_destinations_input(
+    heroku: FakeHeroku, addon: dict[str, Any], monkeypatch, tmp_path
+) -> None:
+    from stitch_heroku.config import CALLER_PROJECT
+
+    monkeypatch.delenv("HEROKU_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path))
+    with pytest.raises(HerokuCredentialError) as raised:
+        configured(StitchCredentialProvider(), {}).read("x", props(heroku, addon, **{CALLER_PROJECT: "acme-warehouse"}))
+    assert "the Destination's input `heroku_api_key` (`herokuApiKey` in TypeScript and YAML)" in str(raised.value), raised.value
+    assert "pulumi config set" not in str(raised.value)

@@ -118,7 +118,7 @@ def test_switches_that_delete_nothing_pass(old, new):
     [
         ("heroku", "run `pulumi up`, which reads the current URL from the app's config vars"),
         ("heroku-existing", "run `pulumi up`, which reads the current URL from the app's config vars"),
-        ("url", "`pulumi config set --secret database_url` (or `stitch_url`"),
+        ("url", "pulumi config set --secret database_url (it asks for the value); for Stitch's own credential, stitch_url"),
         (None, "heroku config:get DATABASE_URL -a <app>"),
     ],
 )

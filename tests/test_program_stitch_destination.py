@@ -100,7 +100,10 @@ GUARD = "pulumi-python:dynamic/stitch:DestinationGuard"
 
 
 def guard_inputs(run) -> dict:
-    return {key: value for key, value in run.one(GUARD).inputs.items() if key != "__provider"}
+    """What the guard records: its inputs but the questions it only asks (source_guard.QUESTIONS)."""
+    from stitch_heroku.source_guard import QUESTIONS
+
+    return {key: value for key, value in run.one(GUARD).inputs.items() if key not in QUESTIONS}
 
 
 def test_the_destination_guard_comes_first_and_records_what_the_run_does(monkeypatch):

@@ -121,7 +121,7 @@ def test_prod_stack_destroy_deletes_nothing_the_plan_changes_in_place_and_a_vers
                 with pytest.raises(auto.CommandError) as refused:
                     destroy()
                 assert "this stack is protected (protect: true): pulumi destroy deleted nothing" in str(refused.value)
-                assert "pulumi config set protect false, then pulumi up" in str(refused.value)
+                assert "pulumi config set protect false, then `pulumi up`" in str(refused.value)
                 assert by_urn(resources_of(stack)) == by_urn(before), "a refused destroy changed the state"
                 assert heroku.calls("DELETE") == [] and stitch.calls("DELETE") == [] and stitch.calls("PUT") == []
             assert has_app(heroku, app_name) and addon in heroku.addons and len(stitch.destinations) == 1

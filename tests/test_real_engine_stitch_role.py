@@ -273,5 +273,5 @@ def test_destroy_then_up_takes_the_kept_role_back_and_a_role_not_provably_ours_s
             stack.preview()
         message = str(refused.value)
         assert f'stitch_role_name: A role "{foreign}" already exists' in message, message[-3000:]
-        assert "stitchRoleName" in message
+        assert f"pulumi config set stitch_role_name {foreign}_2" in message, "this program's own config key"
     assert_no_secret_anywhere(stack, old_password, new_password, *passwords_of(scenario.db.owner_url))

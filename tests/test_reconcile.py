@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -83,6 +85,18 @@ def first_up(stack: RealStack, heroku, stitch: FakeStitch) -> tuple[str, int, st
     return addon, destination_id, heroku.database_name(addon), heroku.role_name(addon)
 
 
+@contextmanager
+def stack_after_its_first_up(tmp_path, name: str, heroku, app_name: str) -> Iterator[tuple[RealStack, FakeStitch, str, int, str, str]]:
+    """A stack on the Heroku and Stitch doubles (Stitch's connection check connects for real) after its first up:
+    (stack, stitch, add-on, destination id, database, role); destroyed afterwards, whatever the test found."""
+    with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, name) as stack:
+        configure(stack, heroku, app_name, stitch)
+        try:
+            yield (stack, stitch, *first_up(stack, heroku, stitch))
+        finally:
+            stack.destroy()
+
+
 def writes(stitch: FakeStitch) -> list[str]:
     return [call for call in stitch.calls() if not call.startswith("GET ")]
 
@@ -91,79 +105,74 @@ def test_reconcile_reports_in_sync_previews_then_heals_a_rotation_a_revoked_crea
     toolchain, tmp_path, heroku, app_name, ssl_server
 ):
     cluster = ssl_server.cluster
-    with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile") as stack:
-        configure(stack, heroku, app_name, stitch)
-        try:
-            addon, destination_id, database, role = first_up(stack, heroku, stitch)
+    with stack_after_its_first_up(tmp_path, "dev-reconcile", heroku, app_name) as made:
+        stack, stitch, addon, destination_id, database, role = made
+        # Nothing drifted: in-sync, exit 0, and Stitch's view read from its documented fields.
+        done = run_reconcile(stack, "--json")
+        report = report_of(done)
+        assert done.returncode == 0 and report["status"] == "in-sync", report
+        assert report["changes"] == [] and report["verification"]["ready"] is True
+        assert report["stitch"]["destination_id"] == str(destination_id)
+        assert report["stitch"]["report_card_step"] == "fully_configured"
+        assert report["stitch"]["paused_at"] is None and report["stitch"]["deleted_at"] is None
+        # Inline only where the CLI has no Python language host (ops.workspace): said on stderr then, and only then.
+        inline_said = "running __main__.py in this process" in done.stderr
+        assert inline_said is not has_language_host(stack.pulumi.parent), done.stderr[-2000:]
 
-            # Nothing drifted: in-sync, exit 0, and Stitch's view read from its documented fields.
-            done = run_reconcile(stack, "--json")
-            report = report_of(done)
-            assert done.returncode == 0 and report["status"] == "in-sync", report
-            assert report["changes"] == [] and report["verification"]["ready"] is True
-            assert report["stitch"]["destination_id"] == str(destination_id)
-            assert report["stitch"]["report_card_step"] == "fully_configured"
-            assert report["stitch"]["paused_at"] is None and report["stitch"]["deleted_at"] is None
-            # Inline only where the CLI has no Python language host (ops.workspace): said on stderr then, and only then.
-            inline_said = "running __main__.py in this process" in done.stderr
-            assert inline_said is not has_language_host(stack.pulumi.parent), done.stderr[-2000:]
+        # Heroku maintenance rotates the default credential, and someone revokes CREATE.
+        old_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+        heroku.rotate_credentials(addon)
+        new_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+        with cluster.superuser(database) as conn:
+            conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(sql.Identifier(database), sql.Identifier(role)))
+        writes_before = writes(stitch)
 
-            # Heroku maintenance rotates the default credential, and someone revokes CREATE.
-            old_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
-            heroku.rotate_credentials(addon)
-            new_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
-            with cluster.superuser(database) as conn:
-                conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(sql.Identifier(database), sql.Identifier(role)))
-            writes_before = writes(stitch)
+        # --preview-only: drift, exit 3, and nothing changed anywhere (no refresh written: a plain refresh
+        # would have failed on the rotated owner password).
+        done = run_reconcile(stack, "--json", "--preview-only")
+        report = report_of(done)
+        assert done.returncode == 3 and report["status"] == "drift", report
+        said = summaries(report)
+        assert "Heroku rotated the Stitch credential's password" in said and "up would" in said, said
+        assert f'CREATE on database "{database}" had been revoked from {role}; up would grant it again' in said, said
+        assert writes(stitch) == writes_before, "a preview wrote to Stitch"
+        assert not has_create(cluster, role, database), "a preview granted CREATE"
+        assert stack.outputs()["password"].value == old_password, "a preview wrote the state"
+        assert_no_secret(done, old_password, new_password, stitch.token, heroku.api_key)
 
-            # --preview-only: drift, exit 3, and nothing changed anywhere (no refresh written: a plain refresh
-            # would have failed on the rotated owner password).
-            done = run_reconcile(stack, "--json", "--preview-only")
-            report = report_of(done)
-            assert done.returncode == 3 and report["status"] == "drift", report
-            said = summaries(report)
-            assert "Heroku rotated the Stitch credential's password" in said and "up would" in said, said
-            assert f'CREATE on database "{database}" had been revoked from {role}; up would grant it again' in said, said
-            assert writes(stitch) == writes_before, "a preview wrote to Stitch"
-            assert not has_create(cluster, role, database), "a preview granted CREATE"
-            assert stack.outputs()["password"].value == old_password, "a preview wrote the state"
-            assert_no_secret(done, old_password, new_password, stitch.token, heroku.api_key)
+        # The real run heals both, verifies as the Stitch role and puts the new password into Stitch.
+        done = run_reconcile(stack, "--json")
+        report = report_of(done)
+        assert done.returncode == 0 and report["status"] == "healed", report
+        said = summaries(report)
+        assert "Heroku rotated the Stitch credential's password" in said and "Stitch updated" in said, said
+        assert f'CREATE on database "{database}" had been revoked from {role}; granted again' in said, said
+        assert has_create(cluster, role, database)
+        assert stitch.destinations[destination_id]["properties"]["password"] == new_password
+        assert report["verification"]["ready"] is True
+        assert {c["name"]: c["status"] for c in report["verification"]["checks"]}["create"] == "pass"
+        assert report["stitch"]["report_card_step"] == "fully_configured"
+        assert_no_secret(done, old_password, new_password, stitch.token, heroku.api_key)
 
-            # The real run heals both, verifies as the Stitch role and puts the new password into Stitch.
-            done = run_reconcile(stack, "--json")
-            report = report_of(done)
-            assert done.returncode == 0 and report["status"] == "healed", report
-            said = summaries(report)
-            assert "Heroku rotated the Stitch credential's password" in said and "Stitch updated" in said, said
-            assert f'CREATE on database "{database}" had been revoked from {role}; granted again' in said, said
-            assert has_create(cluster, role, database)
-            assert stitch.destinations[destination_id]["properties"]["password"] == new_password
-            assert report["verification"]["ready"] is True
-            assert {c["name"]: c["status"] for c in report["verification"]["checks"]}["create"] == "pass"
-            assert report["stitch"]["report_card_step"] == "fully_configured"
-            assert_no_secret(done, old_password, new_password, stitch.token, heroku.api_key)
+        # Stitch holds an old password (typed into its UI): its next check fails and the card goes back.
+        stitch.destinations[destination_id]["properties"]["password"] = old_password
+        outcome, message = connects_for_real(stitch.destinations[destination_id]["properties"])
+        assert outcome == "failed", "the old password must really be refused by the server"
+        stitch.fail_check_now(destination_id, message or "password authentication failed")
+        done = run_reconcile(stack)  # for people: one line
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+        line, *warned = done.stdout.strip().splitlines()
+        assert line.startswith("dev-reconcile: healed: Stitch's connection check of destination"), line
+        # Every warning of the run follows its line (26.3), each with its fix; the line names the first.
+        assert all(w.startswith(("  warning: ", "  fix: ")) for w in warned), warned
+        assert ("; warning: " in line) is bool(warned), line
+        assert "sent the current settings again" in line and "verification READY" in line, line
+        assert stitch.destinations[destination_id]["properties"]["password"] == new_password
+        assert_no_secret(done, old_password, new_password, stitch.token)
 
-            # Stitch holds an old password (typed into its UI): its next check fails and the card goes back.
-            stitch.destinations[destination_id]["properties"]["password"] = old_password
-            outcome, message = connects_for_real(stitch.destinations[destination_id]["properties"])
-            assert outcome == "failed", "the old password must really be refused by the server"
-            stitch.fail_check_now(destination_id, message or "password authentication failed")
-            done = run_reconcile(stack)  # for people: one line
-            assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-            line, *warned = done.stdout.strip().splitlines()
-            assert line.startswith("dev-reconcile: healed: Stitch's connection check of destination"), line
-            # Every warning of the run follows its line (26.3), each with its fix; the line names the first.
-            assert all(w.startswith(("  warning: ", "  fix: ")) for w in warned), warned
-            assert ("; warning: " in line) is bool(warned), line
-            assert "sent the current settings again" in line and "verification READY" in line, line
-            assert stitch.destinations[destination_id]["properties"]["password"] == new_password
-            assert_no_secret(done, old_password, new_password, stitch.token)
-
-            # Healed means in sync: the next run changes nothing.
-            again = report_of(run_reconcile(stack, "--json"))
-            assert again["status"] == "in-sync" and again["changes"] == [], again
-        finally:
-            stack.destroy()
+        # Healed means in sync: the next run changes nothing.
+        again = report_of(run_reconcile(stack, "--json"))
+        assert again["status"] == "in-sync" and again["changes"] == [], again
 
 
 def test_reconcile_heals_a_rotated_stitch_config_var_then_reports_a_paused_or_deleted_destination_and_creates_nothing(
@@ -253,93 +262,89 @@ def test_reconcile_reads_stitchs_loads_blames_ours_only_and_names_the_first_fail
     toolchain, tmp_path, heroku, app_name, ssl_server
 ):
     cluster = ssl_server.cluster
-    with StitchServer(FakeStitch(check_outcome=connects_for_real)) as stitch, real_stack(tmp_path, "dev-reconcile-loads") as stack:
-        configure(stack, heroku, app_name, stitch)
-        try:
-            addon, destination_id, database, role = first_up(stack, heroku, stitch)
-            url = heroku.config_vars(app_name)["DATABASE_URL"]
-            # What Stitch made: schema heroku_1 with a table orders, owned by Stitch's login (the owner on Essential).
-            with cluster.superuser(database) as conn:
-                conn.execute(sql.SQL("CREATE SCHEMA heroku_1 AUTHORIZATION {}").format(sql.Identifier(role)))
-                conn.execute("CREATE TABLE heroku_1.orders (id int PRIMARY KEY, _sdc_batched_at timestamptz)")
-                conn.execute(sql.SQL("ALTER TABLE heroku_1.orders OWNER TO {}").format(sql.Identifier(role)))
-            # The account also holds another team's destination, whose source fails.
-            stitch.add_destination("another team", {"host": "elsewhere.example.com"})
-            stitch.add_load("recurly", "accounts", error=load_error("establish a connection to your data warehouse", "Open Session Error."))
-            for n in range(120):  # two pages of loads: heroku_1's and another of our sources' many streams
-                stitch.add_load("heroku_1", f"stream_{n:03d}", loaded_at="2026-11-28T10:00:00Z")
-            stitch.add_load("heroku_1", "orders", loaded_at="2026-11-28T10:05:00Z")
+    with stack_after_its_first_up(tmp_path, "dev-reconcile-loads", heroku, app_name) as made:
+        stack, stitch, addon, destination_id, database, role = made
+        url = heroku.config_vars(app_name)["DATABASE_URL"]
+        # What Stitch made: schema heroku_1 with a table orders, owned by Stitch's login (the owner on Essential).
+        with cluster.superuser(database) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA heroku_1 AUTHORIZATION {}").format(sql.Identifier(role)))
+            conn.execute("CREATE TABLE heroku_1.orders (id int PRIMARY KEY, _sdc_batched_at timestamptz)")
+            conn.execute(sql.SQL("ALTER TABLE heroku_1.orders OWNER TO {}").format(sql.Identifier(role)))
+        # The account also holds another team's destination, whose source fails.
+        stitch.add_destination("another team", {"host": "elsewhere.example.com"})
+        stitch.add_load("recurly", "accounts", error=load_error("establish a connection to your data warehouse", "Open Session Error."))
+        for n in range(120):  # two pages of loads: heroku_1's and another of our sources' many streams
+            stitch.add_load("heroku_1", f"stream_{n:03d}", loaded_at="2026-11-28T10:00:00Z")
+        stitch.add_load("heroku_1", "orders", loaded_at="2026-11-28T10:05:00Z")
 
-            # Healthy: in-sync, with each of our sources' last batch, and the other destination's failure not ours.
-            done = run_reconcile(stack, "--json")
-            report = report_of(done)
-            assert done.returncode == 0 and report["status"] == "in-sync", report
-            assert report["loads"]["sources"] == [
-                {"source": "heroku_1", "streams": 121, "failing": 0, "last_batch_loaded_at": "2026-11-28T10:05:00Z", "attributed": "schema"}
-            ], report["loads"]
-            assert report["loads"]["other_destinations_loads"] == 1 and report["problems"] == []
-            assert [c for c in stitch.calls() if "/loads" in c] == ["GET /v4/116078/loads", "GET /v4/116078/loads?page=2"], "once a run"
+        # Healthy: in-sync, with each of our sources' last batch, and the other destination's failure not ours.
+        done = run_reconcile(stack, "--json")
+        report = report_of(done)
+        assert done.returncode == 0 and report["status"] == "in-sync", report
+        assert report["loads"]["sources"] == [
+            {"source": "heroku_1", "streams": 121, "failing": 0, "last_batch_loaded_at": "2026-11-28T10:05:00Z", "attributed": "schema"}
+        ], report["loads"]
+        assert report["loads"]["other_destinations_loads"] == 1 and report["problems"] == []
+        assert [c for c in stitch.calls() if "/loads" in c] == ["GET /v4/116078/loads", "GET /v4/116078/loads?page=2"], "once a run"
 
-            # Someone revokes INSERT on a table Stitch loads into; Stitch's next load fails with the server's words.
-            with cluster.superuser(database) as conn:
-                conn.execute(sql.SQL("REVOKE INSERT ON heroku_1.orders FROM {}").format(sql.Identifier(role)))
-            words, state = server_words(url, "INSERT INTO heroku_1.orders VALUES (1, now())")
-            stitch.add_load("heroku_1", "orders", error=load_error("Encountered error while loading", words, sql_state=state))
-            writes_before = writes(stitch)
-            for args in (("--preview-only",), ()):
-                done = run_reconcile(stack, "--json", *args)
-                report = report_of(done)
-                assert done.returncode == 1 and report["status"] == "failing", report
-                # Found twice, in the order found: the verification's write-access check, then Stitch's failed load.
-                checked, *_ = report["problems"]
-                assert checked["what"].startswith("the verification as the Stitch role failed (write access"), report["problems"]
-                first = next(problem for problem in report["problems"] if problem.get("cause") == "stitch-load:privilege")
-                assert first["what"].startswith("Stitch's last load of heroku_1.orders failed (privilege): Encountered error while loading")
-                assert "the database said: permission denied for table orders" in first["what"], first
-                assert f'GRANT INSERT, UPDATE, DELETE ON "heroku_1"."orders" TO "{role}";' in first["fix"], first
-                assert "Heroku restricted it" not in first["fix"], "the capacity check measured the database under its plan"
-            assert writes(stitch) == writes_before, "a failing load made the reconcile write to Stitch"
-            done = run_reconcile(stack)
-            assert done.returncode == 1
-            line = done.stdout.splitlines()[0]
-            assert line.startswith("dev-reconcile-loads: failing (the verification as the Stitch role failed (write access"), line
-            assert "Stitch loads, 1 failing: last batch heroku_1 2026-11-28T10:00:00Z" in line, line
-
-            # Heroku rotates the credentials and Stitch's load fails to sign in: the reconcile sends Stitch the new
-            # password and says the error clears at the next load; still failing until Stitch loads again.
-            with cluster.superuser(database) as conn:
-                conn.execute(sql.SQL("GRANT INSERT ON heroku_1.orders TO {}").format(sql.Identifier(role)))
-            heroku.rotate_credentials(addon)
-            words, state = server_words(url, None)
-            assert "password authentication failed" in words
-            stitch.add_load("heroku_1", "orders", error=load_error("establish a connection to your data warehouse", words, sql_state=state))
-            done = run_reconcile(stack, "--json")
+        # Someone revokes INSERT on a table Stitch loads into; Stitch's next load fails with the server's words.
+        with cluster.superuser(database) as conn:
+            conn.execute(sql.SQL("REVOKE INSERT ON heroku_1.orders FROM {}").format(sql.Identifier(role)))
+        words, state = server_words(url, "INSERT INTO heroku_1.orders VALUES (1, now())")
+        stitch.add_load("heroku_1", "orders", error=load_error("Encountered error while loading", words, sql_state=state))
+        writes_before = writes(stitch)
+        for args in (("--preview-only",), ()):
+            done = run_reconcile(stack, "--json", *args)
             report = report_of(done)
             assert done.returncode == 1 and report["status"] == "failing", report
-            assert "Stitch updated" in summaries(report), summaries(report)
-            (problem,) = report["problems"]
-            assert problem["cause"] == "stitch-load:password" and problem["fix"] == PASSWORD_SENT_FIX, problem
-            new_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
-            assert stitch.destinations[destination_id]["properties"]["password"] == new_password
-            assert_no_secret(done, password_of(url), new_password, stitch.token, heroku.api_key)
+            # Found twice, in the order found: the verification's write-access check, then Stitch's failed load.
+            checked, *_ = report["problems"]
+            assert checked["what"].startswith("the verification as the Stitch role failed (write access"), report["problems"]
+            first = next(problem for problem in report["problems"] if problem.get("cause") == "stitch-load:privilege")
+            assert first["what"].startswith("Stitch's last load of heroku_1.orders failed (privilege): Encountered error while loading")
+            assert "the database said: permission denied for table orders" in first["what"], first
+            assert f'GRANT INSERT, UPDATE, DELETE ON "heroku_1"."orders" TO "{role}";' in first["fix"], first
+            assert "Heroku restricted it" not in first["fix"], "the capacity check measured the database under its plan"
+        assert writes(stitch) == writes_before, "a failing load made the reconcile write to Stitch"
+        done = run_reconcile(stack)
+        assert done.returncode == 1
+        line = done.stdout.splitlines()[0]
+        assert line.startswith("dev-reconcile-loads: failing (the verification as the Stitch role failed (write access"), line
+        assert "Stitch loads, 1 failing: last batch heroku_1 2026-11-28T10:00:00Z" in line, line
 
-            # Stitch's next load succeeds; a source quiet for longer than stitch_load_stale_hours is a warning only.
-            stitch.add_load("heroku_1", "orders", loaded_at="2026-11-28T11:00:00Z")
-            configure(stack, heroku, app_name, stitch, stitch_load_stale_hours="2")
-            stack.up()  # a config change reaches the dynamic providers' configuration: an up takes it, as for any key
-            done = run_reconcile(stack, "--json")
-            report = report_of(done)
-            assert done.returncode == 0 and report["status"] == "in-sync", report
-            # Every warning reaches the verdict (26.3): each check of the checklist that warned, then the stale source.
-            warned = [c["name"] for c in report["verification"]["checks"] if c["status"] == "warn"]
-            assert warned, "Stitch signs in as the database's owner here: least privilege warns"
-            *checks, warning = report["warnings"]
-            assert [w["what"].split(":")[0] for w in checks] == warned, report["warnings"]
-            assert "Stitch loaded nothing of source heroku_1 for" in warning["what"] and "stitch_load_stale_hours is 2" in warning["what"]
-            done = run_reconcile(stack)
-            assert done.returncode == 0 and "  warning: Stitch loaded nothing of source heroku_1" in done.stdout, done.stdout
-        finally:
-            stack.destroy()
+        # Heroku rotates the credentials and Stitch's load fails to sign in: the reconcile sends Stitch the new
+        # password and says the error clears at the next load; still failing until Stitch loads again.
+        with cluster.superuser(database) as conn:
+            conn.execute(sql.SQL("GRANT INSERT ON heroku_1.orders TO {}").format(sql.Identifier(role)))
+        heroku.rotate_credentials(addon)
+        words, state = server_words(url, None)
+        assert "password authentication failed" in words
+        stitch.add_load("heroku_1", "orders", error=load_error("establish a connection to your data warehouse", words, sql_state=state))
+        done = run_reconcile(stack, "--json")
+        report = report_of(done)
+        assert done.returncode == 1 and report["status"] == "failing", report
+        assert "Stitch updated" in summaries(report), summaries(report)
+        (problem,) = report["problems"]
+        assert problem["cause"] == "stitch-load:password" and problem["fix"] == PASSWORD_SENT_FIX, problem
+        new_password = password_of(heroku.config_vars(app_name)["DATABASE_URL"])
+        assert stitch.destinations[destination_id]["properties"]["password"] == new_password
+        assert_no_secret(done, password_of(url), new_password, stitch.token, heroku.api_key)
+
+        # Stitch's next load succeeds; a source quiet for longer than stitch_load_stale_hours is a warning only.
+        stitch.add_load("heroku_1", "orders", loaded_at="2026-11-28T11:00:00Z")
+        configure(stack, heroku, app_name, stitch, stitch_load_stale_hours="2")
+        stack.up()  # a config change reaches the dynamic providers' configuration: an up takes it, as for any key
+        done = run_reconcile(stack, "--json")
+        report = report_of(done)
+        assert done.returncode == 0 and report["status"] == "in-sync", report
+        # Every warning reaches the verdict (26.3): each check of the checklist that warned, then the stale source.
+        warned = [c["name"] for c in report["verification"]["checks"] if c["status"] == "warn"]
+        assert warned, "Stitch signs in as the database's owner here: least privilege warns"
+        *checks, warning = report["warnings"]
+        assert [w["what"].split(":")[0] for w in checks] == warned, report["warnings"]
+        assert "Stitch loaded nothing of source heroku_1 for" in warning["what"] and "stitch_load_stale_hours is 2" in warning["what"]
+        done = run_reconcile(stack)
+        assert done.returncode == 0 and "  warning: Stitch loaded nothing of source heroku_1" in done.stdout, done.stdout
 
 
 def test_reconcile_exits_2_for_an_unknown_stack_and_a_config_the_program_refuses(toolchain, tmp_path):

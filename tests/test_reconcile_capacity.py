@@ -87,7 +87,7 @@ def test_over_plan_capacity_fails_every_run_and_nothing_grants_back_what_heroku_
             first = report["problems"][0]
             assert first["what"].startswith("over plan capacity: ") and "on plan essential-0" in first["what"], first
             assert f"{PLAN_TABLES:,} of {PLAN_TABLES:,} tables" in first["what"], first
-            assert "pulumi config set plan essential-1, then pulumi up" in first["fix"] and "delete data" in first["fix"]
+            assert "pulumi config set plan essential-1, then `pulumi up`" in first["fix"] and "delete data" in first["fix"]
 
             # Heroku restricts the database: CREATE and INSERT taken from its credential (Stitch's, on Essential).
             with cluster.superuser(database) as conn:

@@ -10,7 +10,6 @@ Automation API inline (the toolchain has no Python language host), as the reconc
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -21,7 +20,7 @@ from pulumi import automation as auto
 from stitch_heroku.ops import workspace
 
 from tests.doubles.fake_stitch import CLIENT_ID, FakeStitch, StitchServer, connects_for_real, load_error
-from tests.support.real_engine import configure_by_cli, engine_env, toolchain_bin
+from tests.support.real_engine import configure_by_cli, engine_env, process_environ, toolchain_bin
 from tests.test_component_package import url_database
 
 PROJECT = "acme-warehouse"
@@ -66,9 +65,7 @@ def test_two_destinations_of_another_project_each_judged_with_its_own_token_and_
         without_token = env | {"STITCH_ACCESS_TOKEN": ""}
         command = auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=True)
         options = auto.LocalWorkspaceOptions(work_dir=str(folder), env_vars=env, pulumi_command=command)
-        saved = {key: os.environ.get(key) for key in env}
-        os.environ.update(env)  # the inline program runs in this process
-        try:
+        with process_environ(env):  # the inline program runs in this process
             stack = workspace.open_stack("dev", folder, options, inline=True, project_name=PROJECT)
             databases = {name: url_database(ssl_server, f"dd_{name.replace('-', '_')}") for name in ("wh-alpha", "wh-bravo")}
             values = {f"{PROJECT}:stitchApiUrl": stitch.url}
@@ -125,9 +122,3 @@ def test_two_destinations_of_another_project_each_judged_with_its_own_token_and_
             finally:
                 stack.destroy(color="never", on_output=lambda _line: None)
                 stack.workspace.remove_stack("dev", force=True)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value

@@ -44,3 +44,10 @@ def test_a_token_the_export_kept_encrypted_is_no_token():
     given = child(bravo, "pulumi-python:dynamic/stitch:Destination", "s", given_access_token={**SIG, "ciphertext": "v1:abc"})
     (found,) = destinations({"resources": [bravo, given]})
     assert found.given_token is None
+
+
+def test_the_destinations_come_in_the_order_of_their_names_whatever_the_states_order():
+    """Two Destinations made in one up are written to the state as their steps finish, in either order: day two
+    lists them, and names the first that fails, the same way every run."""
+    alpha, bravo = component("wh-alpha", "a.example"), component("wh-bravo", "b.example")
+    assert [d.name for d in destinations({"resources": [bravo, alpha]})] == ["wh-alpha", "wh-bravo"]

@@ -270,7 +270,7 @@ def test_a_failed_update_keeps_the_old_state_so_the_next_up_tries_again(stitch, 
     provider = destination_provider(stitch.token)
     olds = provider.create(props(stitch, ssl_server.granted_url)).outs
     wrong = props(stitch, ssl_server.granted_url.replace("granted-pw", "stale"), check_timeout=0.3)
-    with pytest.raises(StitchDestinationError, match="the stack keeps the old state, so the next pulumi up tries again"):
+    with pytest.raises(StitchDestinationError, match=r"the stack keeps the old state, so the next `pulumi up` .* tries again"):
         provider.update("110397", olds, wrong)
 
 
@@ -403,7 +403,7 @@ def test_an_api_error_while_waiting_removes_the_new_destination_or_says_where_it
 
     stitch.fail("GET", "/v4/destinations", 403, "Forbidden", after=1)
     stitch.fail("DELETE", "/v4/destinations/110398", 403, "Forbidden")
-    with pytest.raises(StitchDestinationError, match="adopt it with pulumi config set stitch_destination_id 110398"):
+    with pytest.raises(StitchDestinationError, match="adopt it: pulumi config set stitch_destination_id 110398"):
         destination_provider(stitch.token).create(props(stitch, ssl_server.granted_url))
 
 

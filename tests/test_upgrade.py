@@ -76,15 +76,20 @@ def ids_by_type(resources: list[dict]) -> dict[str, list[str]]:
     return {key: sorted(value) for key, value in found.items()}
 
 
-def assert_upgrades_in_place(project: Project, stitch: StitchServer, new: set[str] = NEW_IN_THIS_RELEASE) -> None:
+def assert_upgrades_in_place(
+    project: Project, stitch: StitchServer, new: set[str] = NEW_IN_THIS_RELEASE, planned_replacements: int = 0
+) -> None:
+    """The upgrade's preview and up change nothing but what is new. planned_replacements: replacements the preview
+    may plan for an input it cannot know yet, which the up (where it is known) must not make."""
     before = project.state()
     posts, deletes = len(stitch.calls("POST")), len(stitch.calls("DELETE"))
     project.upgrade()
     preview = project.run("preview")["changes"]
-    assert not {"delete", "replace", "create-replacement", "delete-replaced"} & set(preview), preview
+    assert not {"delete", "create-replacement", "delete-replaced"} & set(preview), preview
+    assert preview.get("replace", 0) == planned_replacements, preview
     assert preview.get("create", 0) <= len(new), preview
     up = project.run("up")
-    assert up["result"] == "succeeded"
+    assert up["result"] == "succeeded" and not {"delete", "replace", "create-replacement", "delete-replaced"} & set(up["changes"]), up
     assert len(stitch.calls("POST")) == posts and len(stitch.calls("DELETE")) == deletes, "the upgrade created or deleted in Stitch"
     after = ids_by_type(project.state())
     for kind, ids in ids_by_type(before).items():
@@ -151,15 +156,19 @@ def test_a_url_stack_with_stitchs_own_role_and_a_token_upgrades_without_replacin
 
 
 @pytest.mark.parametrize(
-    ("commit", "new", "plan"),
+    ("commit", "new", "plan", "planned"),
     [
-        pytest.param(BEFORE_THE_COMPONENT, NEW_IN_THIS_RELEASE, "essential-0", id="0.1.0"),
-        # Stitch's own credential and its attachment: the deepest children. (From 0.1.0 its preview stops in the
-        # postgresql stand-in, whose Diff sorts privileges that are unknown in a preview: devtools/postgresql_standin.py.)
-        pytest.param(SHORT_CHILD_NAMES, set(), "standard-0", id="0.2.0"),
+        pytest.param(BEFORE_THE_COMPONENT, NEW_IN_THIS_RELEASE, "essential-0", 0, id="0.1.0"),
+        # Stitch's own credential and its attachment: the deepest children. From 0.1.0, the credential's first up
+        # drops the API key 0.1.0 saved (an update), so in the preview its user, the Grant's role, is unknown: the
+        # preview plans the Grant's replacement (role is ForceNew, and an unknown is a change: the bridged plugin
+        # and devtools/postgresql_standin.py's grant_diff alike; a Python dynamic provider cannot declare its
+        # outputs stable, pulumi/dynamic/__main__.py sends no `stables`). The up, where the user is known, replaces nothing.
+        pytest.param(BEFORE_THE_COMPONENT, NEW_IN_THIS_RELEASE, "standard-0", 1, id="0.1.0-standard-0"),
+        pytest.param(SHORT_CHILD_NAMES, set(), "standard-0", 0, id="0.2.0"),
     ],
 )
-def test_a_heroku_stack_upgrades_keeping_the_database(commit, new, plan, toolchain, tmp_path, heroku, stitch):
+def test_a_heroku_stack_upgrades_keeping_the_database(commit, new, plan, planned, toolchain, tmp_path, heroku, stitch):
     project = Project(tmp_path, "dev-upgrade-heroku", commit, {"HEROKU_DATA_HOST": heroku.url})
     project.configure(
         {
@@ -176,7 +185,7 @@ def test_a_heroku_stack_upgrades_keeping_the_database(commit, new, plan, toolcha
         assert project.run("up")["result"] == "succeeded"
         (addon,) = heroku.addons
         assert plan.startswith("essential") or "credential" in short_names(project.state()), f"not made by the program of {commit}"
-        assert_upgrades_in_place(project, stitch, new)
+        assert_upgrades_in_place(project, stitch, new, planned)
         assert not short_names(project.state()), "a resource kept its old name"
         assert list(heroku.addons) == [addon] and heroku.calls("DELETE") == [], "the upgrade replaced the database"
     finally:

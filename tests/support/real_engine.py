@@ -15,7 +15,7 @@ import itertools
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,14 +159,22 @@ def real_stack(
     command = auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=True)
     options = auto.LocalWorkspaceOptions(work_dir=str(project_dir), env_vars=variables, pulumi_command=command)
     # The CLI's own processes see `variables`; this process runs the inline program and needs the same view.
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    try:
+    with process_environ(variables):
         if program is not None:
             stack = auto.create_or_select_stack(stack_name, project_name=PROJECT, program=program, opts=options)
         else:
             stack = workspace.open_stack(stack_name, project_dir, options, inline=not has_language_host(bin_dir))
         yield RealStack(stack, project_dir, base_dir / "state", bin_dir / "pulumi", variables)
+
+
+@contextmanager
+def process_environ(variables: Mapping[str, str]) -> Iterator[None]:
+    """This process's environment with `variables` set, for an inline program (which runs here and reads it), and
+    as it was afterwards, whatever happened."""
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
