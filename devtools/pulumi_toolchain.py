@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,24 +125,26 @@ def programs() -> list[GoProgram]:
     A program whose module the proxy serves is added here with a wrapper folder of its own.
     """
     return [
-        GoProgram(
-            binary="pulumi",
-            wrapper="cli",
-            package="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
-            version=wrapper_requirement("cli", "github.com/pulumi/pulumi/pkg/v3"),
-            version_symbol="github.com/pulumi/pulumi/sdk/v3/go/common/version.Version",
-            extra_files=dict(PYTHON_SHIMS),
-        ),
+        _command_of("pulumi", "cli", "github.com/pulumi/pulumi/pkg/v3", "github.com/pulumi/pulumi/sdk/v3/go/common/version", PYTHON_SHIMS),
         # The YAML language host: a Pulumi YAML program (`runtime: yaml`) uses the Destination component through
         # its plugin, pulumi-resource-stitch-heroku (tests/test_component_yaml.py).
-        GoProgram(
-            binary="pulumi-language-yaml",
-            wrapper="yaml",
-            package="github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml",
-            version=wrapper_requirement("yaml", "github.com/pulumi/pulumi-yaml"),
-            version_symbol="github.com/pulumi/pulumi-yaml/pkg/version.Version",
-        ),
+        _command_of("pulumi-language-yaml", "yaml", "github.com/pulumi/pulumi-yaml", "github.com/pulumi/pulumi-yaml/pkg/version"),
     ]
+
+
+def _command_of(
+    binary: str, wrapper: str, module: str, version_package: str, extra_files: Mapping[str, str] | None = None
+) -> GoProgram:
+    """The command `binary` of a Go module (its `cmd/<binary>` package), at the version the wrapper's go.mod pins,
+    with that version linked into `<version_package>.Version`, which a `go build` from the proxy leaves empty."""
+    return GoProgram(
+        binary=binary,
+        wrapper=wrapper,
+        package=f"{module}/cmd/{binary}",
+        version=wrapper_requirement(wrapper, module),
+        version_symbol=f"{version_package}.Version",
+        extra_files=dict(extra_files or {}),
+    )
 
 
 def cache_root() -> Path:
