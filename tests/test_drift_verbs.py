@@ -124,13 +124,13 @@ def test_after_a_rotation_only_the_verbs_that_run_the_program_heal_and_none_judg
             assert report["status"] == "failing", report
             assert any(p.get("cause") == "stitch-load:storage" for p in report["problems"]), report["problems"]
 
-            # The database past its plan's capacity (storage_limit_gb 0.01, 5 MB of Stitch's rows): still no drift.
+            # The database past its storage limit (storage_limit_gb 0.01, the user's own; 5 MB of Stitch's rows): still no drift.
             stitch.loads.clear()
             load_rows(heroku.config_vars(app_name)["DATABASE_URL"], 5000)
             assert not changes(stack.preview_refresh(run_program=True).change_summary), "drift detection saw the capacity"
             assert stack.up(refresh=True, run_program=True).summary.result == "succeeded"
             report = report_of(run_reconcile(stack, "--json"))
-            assert report["status"] == "failing" and report["problems"][0]["what"].startswith("over plan capacity: "), report
+            assert report["status"] == "failing" and report["problems"][0]["what"].endswith("failed (capacity)"), report
             for secret in (given, rotated, again, third, heroku.api_key, stitch.token):
                 assert secret not in stack.all_printed() and secret not in stack.state_text()
         finally:
