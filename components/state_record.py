@@ -40,6 +40,13 @@ class DestinationRecord:
     def plain_outputs(self) -> dict[str, Any]:
         return {key: value for key, (value, _secret) in self.outputs.items()}
 
+    @property
+    def managed_in_stitch(self) -> bool:
+        """Whether the Destination holds a destination in Stitch (not released): it then needs a token on day two."""
+        found = self.outputs.get("stitch_destination_id", (None, False))[0]
+        status = self.outputs.get("stitch_status", (None, False))[0]
+        return bool(found) and found != "released" and status != "released"
+
 
 def destinations(deployment: Mapping[str, Any]) -> list[DestinationRecord]:
     """Every Destination of the state, by name: the state holds them as their steps finished, which differs from one
@@ -93,12 +100,6 @@ def token_fix(stack: str, *, own_program: bool) -> str:
         "give the Destination its token: the input stitchAccessToken (stitch_access_token in Python) from a secret of your "
         f"program's config, then pulumi up --stack {stack}; or export STITCH_ACCESS_TOKEN for this run"
     )
-
-
-def destination_outputs(deployment: dict[str, Any]) -> dict[str, tuple[Any, bool]] | None:
-    """The one Destination's outputs as (value, secret), snake_case; None unless the state holds exactly one."""
-    found = destinations(deployment)
-    return found[0].outputs if len(found) == 1 else None
 
 
 def _value(value: Any) -> tuple[Any, bool]:

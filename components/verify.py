@@ -117,11 +117,9 @@ def stack_destinations(stack: str, environ: Mapping[str, str], folder: Path | No
     own = not (folder / "Pulumi.yaml").is_file() or state_record.project_of(folder)[0] == PROJECT
     found = []
     for record in records:
-        outputs = record.plain_outputs()
-        id_, status = outputs.get("stitch_destination_id"), outputs.get("stitch_status")
-        managed = bool(id_) and id_ != "released" and status != "released"
         expected = Expectation.in_state({"resources": record.resources})
-        found.append(StackDestination(record.name, record.urn, outputs, expected, record.given_token or token, managed))
+        token_of = record.given_token or token
+        found.append(StackDestination(record.name, record.urn, record.plain_outputs(), expected, token_of, record.managed_in_stitch))
     if not found and any(r.get("type") == VERIFICATION_TYPE for r in deployment.get("resources") or []):
         outputs = _pulumi_json(stack, "outputs", "stack", "output", "--json", "--show-secrets")
         found.append(

@@ -44,10 +44,7 @@ class StateDestination:
 
     @property
     def managed_in_stitch(self) -> bool:
-        """Whether the Destination holds a destination in Stitch (not released): it then needs a token on day two."""
-        found = self.record.outputs.get("stitch_destination_id", (None, False))[0]
-        status = self.record.outputs.get("stitch_status", (None, False))[0]
-        return bool(found) and found != "released" and status != "released"
+        return self.record.managed_in_stitch
 
 
 def destinations_of(deployment: Mapping[str, Any]) -> list[StateDestination]:
